@@ -1,0 +1,9 @@
+//! The tracing core of skywalking-rs: ids, header codecs, sampling, ignore rules and the
+//! segment model. Plain Rust: nothing here knows about Python or the network.
+
+pub mod correlation;
+pub mod ids;
+pub mod ignore;
+pub mod sampler;
+pub mod segment;
+pub mod sw8;

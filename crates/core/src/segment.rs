@@ -1,0 +1,224 @@
+//! A segment under construction: span ids, the span limit, related traces, and the
+//! finished spans in finish order (children before parents, as upstream sends them).
+//!
+//! A live span is stored directly as its wire form ([`SpanObject`]) so finishing it is a
+//! move, not a conversion.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentObject, SegmentReference, SpanObject};
+
+use crate::ids::new_id;
+use crate::sw8::Sw8;
+
+/// Spans allowed in one segment, as in SkyWalking's Java agent; past it spans are no-ops.
+pub const DEFAULT_SPAN_LIMIT: usize = 300;
+
+/// Milliseconds since the epoch, the unit of every timestamp on the wire.
+#[must_use]
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The state of one segment while its spans run.
+#[derive(Debug)]
+pub struct Segment {
+    /// This segment's id.
+    pub segment_id: String,
+    /// Trace ids this segment belongs to; the first is the one reported.
+    pub related_traces: Vec<String>,
+    /// Whether `related_traces[0]` came from a caller rather than being generated here.
+    related: bool,
+    next_span_id: i32,
+    span_limit: usize,
+    finished: Vec<SpanObject>,
+    /// Spans were dropped (span limit) or the report queue was full.
+    pub size_limited: bool,
+}
+
+impl Segment {
+    /// A new segment with fresh trace and segment ids.
+    #[must_use]
+    pub fn new(span_limit: usize) -> Self {
+        Self {
+            segment_id: new_id(),
+            related_traces: vec![new_id()],
+            related: false,
+            next_span_id: 0,
+            span_limit,
+            finished: Vec::new(),
+            size_limited: false,
+        }
+    }
+
+    /// The trace id reported with this segment.
+    #[must_use]
+    pub fn trace_id(&self) -> &str {
+        self.related_traces.first().map_or("", String::as_str)
+    }
+
+    /// Takes the next span id, or `None` once the span limit is reached (the segment is
+    /// then marked size-limited and the caller hands out a no-op span).
+    pub fn next_span_id(&mut self) -> Option<i32> {
+        if usize::try_from(self.next_span_id).unwrap_or(usize::MAX) >= self.span_limit {
+            self.size_limited = true;
+            return None;
+        }
+        let id = self.next_span_id;
+        self.next_span_id += 1;
+        Some(id)
+    }
+
+    /// Joins the trace of a caller: the first relation replaces the generated id (so the
+    /// whole distributed trace shares one id), later ones are appended.
+    pub fn relate(&mut self, trace_id: &str) {
+        if trace_id.is_empty() || self.related_traces.iter().any(|t| t == trace_id) {
+            return;
+        }
+        if self.related {
+            self.related_traces.push(trace_id.to_owned());
+        } else {
+            self.related_traces[0] = trace_id.to_owned();
+            self.related = true;
+        }
+    }
+
+    /// Records a finished span.
+    pub fn archive(&mut self, span: SpanObject) {
+        self.finished.push(span);
+    }
+
+    /// Number of spans finished so far.
+    #[must_use]
+    pub fn finished_len(&self) -> usize {
+        self.finished.len()
+    }
+
+    /// The wire form of the finished segment.
+    #[must_use]
+    pub fn into_proto(self, service: String, service_instance: String) -> SegmentObject {
+        let trace_id = self.related_traces.into_iter().next().unwrap_or_default();
+        SegmentObject {
+            trace_id,
+            trace_segment_id: self.segment_id,
+            spans: self.finished,
+            service,
+            service_instance,
+            is_size_limited: self.size_limited,
+        }
+    }
+}
+
+/// Sets a tag: an overridable tag replaces an earlier one with the same key, a
+/// non-overridable one (`db.sql.parameters`) is appended.
+pub fn set_tag(span: &mut SpanObject, key: String, value: String, overridable: bool) {
+    if overridable {
+        if let Some(existing) = span.tags.iter_mut().find(|t| t.key == key) {
+            existing.value = value;
+            return;
+        }
+    }
+    span.tags.push(KeyStringValuePair { key, value });
+}
+
+/// Appends a span log made of key/value pairs.
+pub fn add_log(span: &mut SpanObject, time_ms: i64, data: Vec<(String, String)>) {
+    span.logs.push(Log {
+        time: time_ms,
+        data: data.into_iter().map(|(key, value)| KeyStringValuePair { key, value }).collect(),
+    });
+}
+
+/// The reference an entry span records for a caller that sent `sw8`.
+#[must_use]
+pub fn cross_process_ref(sw8: Sw8) -> SegmentReference {
+    SegmentReference {
+        ref_type: RefType::CrossProcess as i32,
+        trace_id: sw8.trace_id,
+        parent_trace_segment_id: sw8.parent_segment_id,
+        parent_span_id: sw8.parent_span_id,
+        parent_service: sw8.parent_service,
+        parent_service_instance: sw8.parent_service_instance,
+        parent_endpoint: sw8.parent_endpoint,
+        network_address_used_at_peer: sw8.address_used_at_client,
+    }
+}
+
+/// Adds `reference` unless an identical one is already there (upstream de-duplicates).
+pub fn add_ref(span: &mut SpanObject, reference: SegmentReference) {
+    if !span.refs.contains(&reference) {
+        span.refs.push(reference);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_ids_start_at_zero_and_stop_at_the_limit() {
+        let mut segment = Segment::new(3);
+        assert_eq!(segment.next_span_id(), Some(0));
+        assert_eq!(segment.next_span_id(), Some(1));
+        assert_eq!(segment.next_span_id(), Some(2));
+        assert!(!segment.size_limited);
+        assert_eq!(segment.next_span_id(), None);
+        assert!(segment.size_limited);
+        let proto = segment.into_proto("svc".into(), "inst".into());
+        assert!(proto.is_size_limited);
+    }
+
+    #[test]
+    fn first_relation_replaces_the_generated_trace_id() {
+        let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
+        let generated = segment.trace_id().to_owned();
+        assert_eq!(generated.len(), 32);
+        segment.relate("caller-trace");
+        assert_eq!(segment.trace_id(), "caller-trace");
+        segment.relate("other-trace");
+        segment.relate("caller-trace");
+        assert_eq!(segment.related_traces, vec!["caller-trace", "other-trace"]);
+    }
+
+    #[test]
+    fn tags_override_unless_repeatable() {
+        let mut span = SpanObject::default();
+        set_tag(&mut span, "http.status_code".into(), "200".into(), true);
+        set_tag(&mut span, "http.status_code".into(), "500".into(), true);
+        set_tag(&mut span, "db.sql.parameters".into(), "[1]".into(), false);
+        set_tag(&mut span, "db.sql.parameters".into(), "[2]".into(), false);
+        let pairs: Vec<_> = span.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
+        assert_eq!(
+            pairs,
+            vec![("http.status_code", "500"), ("db.sql.parameters", "[1]"), ("db.sql.parameters", "[2]")]
+        );
+    }
+
+    #[test]
+    fn segment_keeps_spans_in_finish_order_and_encodes() {
+        use prost::Message;
+        let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
+        let root = segment.next_span_id().unwrap();
+        let child = segment.next_span_id().unwrap();
+        segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
+        segment.archive(SpanObject { span_id: root, parent_span_id: -1, ..Default::default() });
+        let id = segment.segment_id.clone();
+        let proto = segment.into_proto("svc".into(), "inst".into());
+        let bytes = proto.encode_to_vec();
+        let decoded = SegmentObject::decode(bytes.as_slice()).unwrap();
+        assert_eq!(decoded.trace_segment_id, id);
+        assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
+        assert_eq!(decoded.spans[1].parent_span_id, -1);
+    }
+
+    #[test]
+    fn duplicate_refs_are_recorded_once() {
+        let mut span = SpanObject::default();
+        let reference = SegmentReference { trace_id: "t".into(), ..Default::default() };
+        add_ref(&mut span, reference.clone());
+        add_ref(&mut span, reference);
+        assert_eq!(span.refs.len(), 1);
+    }
+}

@@ -1,0 +1,189 @@
+//! The process-wide agent: current settings and the running reporter.
+//!
+//! Every access happens with the GIL held and no lock is held across a GIL release, so a
+//! fork (which CPython performs holding the GIL) never inherits a held lock.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sw_proto::v3::SegmentObject;
+use sw_reporter::{Reporter, ReporterConfig};
+
+use crate::error::AgentError;
+use crate::logger;
+use crate::settings::{count, option, Settings};
+
+/// What `start()` set up.
+#[derive(Debug, Default)]
+pub struct Agent {
+    pub settings: Arc<Settings>,
+    reporter: Option<Reporter>,
+    reporter_config: Option<ReporterConfig>,
+}
+
+static AGENT: LazyLock<RwLock<Agent>> = LazyLock::new(|| RwLock::new(Agent::default()));
+
+/// Segments finished while no reporter was running (before `start()` or after `stop()`).
+static DROPPED_NOT_STARTED: AtomicU64 = AtomicU64::new(0);
+/// Spans that became no-ops because their segment reached the span limit.
+pub static SPANS_OVER_LIMIT: AtomicU64 = AtomicU64::new(0);
+
+/// The settings new contexts are created with.
+pub fn settings() -> Arc<Settings> {
+    AGENT.read().unwrap_or_else(PoisonError::into_inner).settings.clone()
+}
+
+/// Hands a finished segment to the reporter without blocking.
+pub fn report(segment: SegmentObject) {
+    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
+    match &agent.reporter {
+        Some(reporter) => {
+            reporter.report_segment(segment);
+        }
+        None => {
+            DROPPED_NOT_STARTED.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+/// True when the segment queue is full: new spans become no-ops, as upstream does.
+pub fn queue_full() -> bool {
+    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
+    agent.reporter.as_ref().is_some_and(Reporter::is_segment_queue_full)
+}
+
+fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<ReporterConfig, AgentError> {
+    let properties: Vec<(String, String)> = option(config, "_instance_properties", Vec::new())?;
+    let authentication: String = option(config, "agent_authentication", String::new())?;
+    let defaults = ReporterConfig::default();
+    Ok(ReporterConfig {
+        backend: option(config, "agent_collector_backend_services", defaults.backend.clone())?,
+        service: settings.service.clone(),
+        instance: settings.instance.clone(),
+        authentication: Some(authentication).filter(|a| !a.is_empty()),
+        force_tls: option(config, "agent_force_tls", false)?,
+        heartbeat_period: Duration::from_secs(count(config, "agent_collector_heartbeat_period", 30)?.max(1) as u64),
+        properties_report_period_factor: u32::try_from(count(
+            config,
+            "agent_collector_properties_report_period_factor",
+            10,
+        )?)
+        .unwrap_or(u32::MAX),
+        properties,
+        segment_queue_size: count(config, "agent_trace_reporter_max_buffer_size", 10_000)?.max(1),
+        ..defaults
+    })
+}
+
+/// Applies the configuration and starts the reporter (replacing one already running).
+#[pyfunction]
+pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
+    logger::init(&option::<String>(config, "agent_logging_level", "INFO".into())?);
+    let protocol: String = option(config, "agent_protocol", "grpc".to_owned())?;
+    if !protocol.eq_ignore_ascii_case("grpc") {
+        log::warn!("agent_protocol={protocol:?} is not supported yet; reporting over gRPC");
+    }
+    let settings = Arc::new(Settings::from_config(config)?);
+    let reporter_config = reporter_config(config, &settings)?;
+    let reporter = Reporter::start(reporter_config.clone()).map_err(AgentError::from)?;
+    log::info!(
+        "skywalking agent started: service {:?}, instance {:?}, reporting to {}",
+        settings.service,
+        settings.instance,
+        reporter_config.backend
+    );
+    let previous = {
+        let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
+        agent.settings = settings;
+        agent.reporter_config = Some(reporter_config);
+        agent.reporter.replace(reporter)
+    };
+    if let Some(previous) = previous {
+        py.allow_threads(|| previous.shutdown(Duration::from_secs(1)));
+    }
+    Ok(())
+}
+
+/// Flushes what is queued within `timeout` seconds and stops the reporter.
+/// Returns whether everything was sent.
+#[pyfunction]
+#[pyo3(signature = (timeout = 5.0))]
+pub fn stop(py: Python<'_>, timeout: f64) -> bool {
+    let reporter = AGENT.write().unwrap_or_else(PoisonError::into_inner).reporter.take();
+    match reporter {
+        Some(reporter) => py.allow_threads(|| reporter.shutdown(seconds(timeout))),
+        None => true,
+    }
+}
+
+/// Waits until what is queued has been sent, at most `timeout` seconds.
+#[pyfunction]
+#[pyo3(signature = (timeout = 5.0))]
+pub fn flush(py: Python<'_>, timeout: f64) -> bool {
+    // No lock may be held while the GIL is released (a fork then would inherit it), so
+    // only a handle to the flush channel is taken.
+    let handle = AGENT.read().unwrap_or_else(PoisonError::into_inner).reporter.as_ref().map(Reporter::flush_handle);
+    match handle {
+        Some(handle) => py.allow_threads(|| handle.flush(seconds(timeout))),
+        None => true,
+    }
+}
+
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::from_secs(5))
+}
+
+/// Called in a forked child: the parent's reporter thread does not exist here, so its
+/// handle is abandoned and a new reporter starts (under `instance_name` if given).
+#[pyfunction]
+#[pyo3(signature = (instance_name = None))]
+pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
+    let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(old) = agent.reporter.take() {
+        old.abandon_after_fork();
+    }
+    let Some(mut config) = agent.reporter_config.clone() else { return Ok(()) };
+    if let Some(name) = instance_name {
+        let settings = Settings { instance: name.clone(), ..clone_settings(&agent.settings) };
+        agent.settings = Arc::new(settings);
+        config.instance = name;
+    }
+    agent.reporter = Some(Reporter::start(config.clone()).map_err(AgentError::from)?);
+    agent.reporter_config = Some(config);
+    Ok(())
+}
+
+fn clone_settings(settings: &Settings) -> Settings {
+    Settings {
+        service: settings.service.clone(),
+        instance: settings.instance.clone(),
+        ignore: settings.ignore.clone(),
+        sampler: sw_core::sampler::Sampler::new(settings.sampler.rate()),
+        span_limit: settings.span_limit,
+        correlation_max_elements: settings.correlation_max_elements,
+        correlation_max_value_len: settings.correlation_max_value_len,
+    }
+}
+
+/// True while a reporter is running in this process.
+#[pyfunction]
+pub fn is_started() -> bool {
+    AGENT.read().unwrap_or_else(PoisonError::into_inner).reporter.is_some()
+}
+
+/// The agent's own counters: queued, sent, dropped, errors.
+#[pyfunction]
+pub fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let dict = PyDict::new(py);
+    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
+    let counters = agent.reporter.as_ref().map(Reporter::counters).unwrap_or_default();
+    for (name, value) in counters.pairs() {
+        dict.set_item(name, value)?;
+    }
+    dict.set_item("segments_dropped_not_started", DROPPED_NOT_STARTED.load(Relaxed))?;
+    dict.set_item("spans_over_limit", SPANS_OVER_LIMIT.load(Relaxed))?;
+    Ok(dict)
+}

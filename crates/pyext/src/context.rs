@@ -1,0 +1,495 @@
+//! Tracing contexts: one per segment. `get_context()` returns the context of the active
+//! span, or a new one; the sampling decision is taken when its first span opens, so a
+//! request that arrives with a trace context is always kept.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use sw_core::correlation::Correlation;
+use sw_core::segment::{add_ref, cross_process_ref, now_ms, Segment};
+use sw_core::sw8::{self, Incoming, Sw8};
+use sw_proto::v3::{RefType, SegmentReference, SpanObject, SpanType};
+
+use crate::active;
+use crate::agent;
+use crate::carrier::read_carrier;
+use crate::settings::Settings;
+use crate::snapshot::Snapshot;
+use crate::span::{self, IllegalStateError, Kind, Span};
+
+/// The state of one segment being traced.
+#[pyclass(subclass, module = "skywalking._core")]
+#[derive(Debug)]
+pub struct SpanContext {
+    pub settings: Arc<Settings>,
+    /// Created with the first span (ids are only generated for contexts that trace).
+    segment: Option<Segment>,
+    /// (trace id, segment id) kept after the segment was sent.
+    sent_ids: Option<(String, String)>,
+    /// Spans started and not yet stopped; the segment is sent when it returns to 0.
+    nspans: u32,
+    pub correlation: Correlation,
+    #[pyo3(get)]
+    create_time: i64,
+    sampled: Option<bool>,
+    /// A reference to a span that finished before this context's first span began
+    /// (a task that outlived its parent); attached to the first span.
+    pending_ref: Option<SegmentReference>,
+    /// First span's name, replaced by the first entry span's.
+    primary: Option<(String, bool)>,
+    noop: bool,
+}
+
+/// A context that records nothing; every span it opens is a `NoopSpan`.
+#[pyclass(extends = SpanContext, module = "skywalking._core")]
+pub struct NoopContext;
+
+/// `context.segment`: the ids users print.
+#[pyclass(frozen, module = "skywalking._core")]
+pub struct SegmentInfo {
+    #[pyo3(get)]
+    segment_id: String,
+    #[pyo3(get)]
+    related_traces: Vec<String>,
+}
+
+impl SpanContext {
+    fn with_settings(settings: Arc<Settings>, noop: bool) -> Self {
+        let correlation = Correlation::new(settings.correlation_max_elements, settings.correlation_max_value_len);
+        Self {
+            settings,
+            segment: None,
+            sent_ids: None,
+            nspans: 0,
+            correlation,
+            create_time: now_ms(),
+            sampled: None,
+            pending_ref: None,
+            primary: None,
+            noop,
+        }
+    }
+
+    fn segment_mut(&mut self) -> &mut Segment {
+        let limit = self.settings.span_limit;
+        self.segment.get_or_insert_with(|| Segment::new(limit))
+    }
+
+    /// (trace id, segment id), generating them if no span asked yet.
+    pub fn ids(&self) -> (String, String) {
+        if let Some(segment) = &self.segment {
+            return (segment.trace_id().to_owned(), segment.segment_id.clone());
+        }
+        self.sent_ids.clone().unwrap_or_default()
+    }
+
+    /// The endpoint this segment serves: first entry span, else first span.
+    pub fn primary_endpoint(&self) -> Option<&str> {
+        self.primary.as_ref().map(|(op, _)| op.as_str())
+    }
+
+    pub fn span_started(&mut self) {
+        self.nspans += 1;
+    }
+
+    fn note_primary(&mut self, op: &str, entry: bool) {
+        match &self.primary {
+            None => self.primary = Some((op.to_owned(), entry)),
+            Some((_, false)) if entry => self.primary = Some((op.to_owned(), true)),
+            _ => {}
+        }
+    }
+}
+
+static NOOP_CONTEXT: GILOnceCell<Py<SpanContext>> = GILOnceCell::new();
+
+fn noop_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
+    let context = NOOP_CONTEXT.get_or_try_init(py, || {
+        let init = PyClassInitializer::from(SpanContext::with_settings(Arc::default(), true)).add_subclass(NoopContext);
+        Ok::<_, PyErr>(Bound::new(py, init)?.into_any().downcast_into::<SpanContext>()?.unbind())
+    })?;
+    Ok(context.clone_ref(py))
+}
+
+/// A span that records nothing but still takes part in the active stack, so that
+/// everything under an ignored or unsampled span is not traced either.
+fn noop_span(py: Python<'_>, kind: Kind, op: String) -> PyResult<Bound<'_, Span>> {
+    let data = SpanObject { operation_name: op, span_id: -1, parent_span_id: -1, ..SpanObject::default() };
+    span::create(py, Span::new(kind, noop_context(py)?, data, true))
+}
+
+/// The innermost running span of the current context, skipping spans that already
+/// finished (a task may outlive the span it was created under); and, when no span runs,
+/// the innermost finished one.
+fn current_parent(py: Python<'_>) -> (Option<Bound<'_, Span>>, Option<Bound<'_, Span>>) {
+    let Some(top) = active::get(py) else { return (None, None) };
+    let mut node = top.clone();
+    for _ in 0..256 {
+        let next = {
+            let Ok(n) = node.try_borrow() else { return (None, None) };
+            if !n.finished {
+                return (Some(node.clone()), None);
+            }
+            n.prev.as_ref().map(|p| p.clone_ref(py).into_bound(py))
+        };
+        match next {
+            Some(next) => node = next,
+            None => break,
+        }
+    }
+    (None, Some(top))
+}
+
+/// The context of the active span, or a new context.
+#[pyfunction]
+pub fn get_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
+    match current_parent(py) {
+        (Some(span), _) => Ok(span.borrow().context.clone_ref(py)),
+        (None, finished) => {
+            let mut context = SpanContext::with_settings(agent::settings(), false);
+            if let Some(finished) = finished {
+                context.pending_ref = reference_to(&finished);
+            }
+            Py::new(py, context)
+        }
+    }
+}
+
+/// A CrossThread reference to `span`, which finished before its child context began.
+fn reference_to(span: &Bound<'_, Span>) -> Option<SegmentReference> {
+    let py = span.py();
+    let s = span.borrow();
+    if s.noop {
+        return None;
+    }
+    let context = s.context.bind(py).borrow();
+    let (trace_id, segment_id) = context.ids();
+    if trace_id.is_empty() {
+        return None;
+    }
+    Some(SegmentReference {
+        ref_type: RefType::CrossThread as i32,
+        trace_id,
+        parent_trace_segment_id: segment_id,
+        parent_span_id: s.data.span_id,
+        parent_service: context.settings.service.clone(),
+        parent_service_instance: context.settings.instance.clone(),
+        parent_endpoint: context.primary_endpoint().unwrap_or_default().to_owned(),
+        network_address_used_at_peer: String::new(),
+    })
+}
+
+/// Joins the caller's trace: adopt its trace id, take its correlation, record the ref.
+pub fn join_caller(context: &Bound<'_, SpanContext>, span: &mut SpanObject, caller: Sw8, correlation: &str) -> PyResult<()> {
+    let mut c = context.try_borrow_mut()?;
+    c.segment_mut().relate(&caller.trace_id);
+    if !correlation.is_empty() {
+        c.correlation = Correlation::from_header(
+            correlation,
+            c.settings.correlation_max_elements,
+            c.settings.correlation_max_value_len,
+        );
+    }
+    add_ref(span, cross_process_ref(caller));
+    Ok(())
+}
+
+/// Called when a span of `context` finished: archive it, and send the segment once no
+/// span of it runs any more.
+pub fn span_finished(context: &Bound<'_, SpanContext>, data: SpanObject) -> PyResult<()> {
+    let mut c = context.try_borrow_mut()?;
+    let Some(segment) = c.segment.as_mut() else {
+        // The segment was already sent (a span outlived it): nothing can carry this span.
+        return Ok(());
+    };
+    segment.archive(data);
+    c.nspans = c.nspans.saturating_sub(1);
+    if c.nspans == 0 {
+        if let Some(segment) = c.segment.take() {
+            c.sent_ids = Some((segment.trace_id().to_owned(), segment.segment_id.clone()));
+            let service = c.settings.service.clone();
+            let instance = c.settings.instance.clone();
+            drop(c);
+            agent::report(segment.into_proto(service, instance));
+        }
+    }
+    Ok(())
+}
+
+struct Opening {
+    kind: Kind,
+    op: String,
+    peer: String,
+    component: Option<i32>,
+    inherit: Option<i32>,
+    caller: Option<Sw8>,
+    correlation: String,
+}
+
+/// Opens a span in `context`, applying upstream's rules in order: no-op contexts,
+/// ignore rules, a full queue, span reuse through `inherit`, sampling, the span limit.
+fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'py, Span>> {
+    let py = context.py();
+    let settings = context.borrow().settings.clone();
+    if context.borrow().noop || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
+        return noop_span(py, o.kind, o.op);
+    }
+    let (parent, _) = current_parent(py);
+    let parent = parent.filter(|p| p.borrow().context.bind(py).is(context));
+    if let Some(parent) = &parent {
+        let mut p = parent.try_borrow_mut()?;
+        match o.kind {
+            Kind::Entry if p.kind == Kind::Entry && o.inherit.is_some() && o.inherit == Some(p.data.component_id) => {
+                p.data.operation_name = o.op;
+                drop(p);
+                return Ok(parent.clone());
+            }
+            Kind::Exit if p.kind == Kind::Exit && o.component.is_some() && o.component == p.inherit => {
+                p.data.operation_name = o.op;
+                p.data.peer = o.peer;
+                p.data.component_id = o.component.unwrap_or_default();
+                drop(p);
+                return Ok(parent.clone());
+            }
+            _ => {}
+        }
+    }
+    let mut c = context.try_borrow_mut()?;
+    let sampled = *c.sampled.get_or_insert_with(|| o.caller.is_some() || settings.sampler.try_sample());
+    if !sampled {
+        drop(c);
+        return noop_span(py, o.kind, o.op);
+    }
+    let Some(span_id) = c.segment_mut().next_span_id() else {
+        drop(c);
+        agent::SPANS_OVER_LIMIT.fetch_add(1, Relaxed);
+        return noop_span(py, o.kind, o.op);
+    };
+    let parent_span_id = match &parent {
+        Some(p) => p.borrow().data.span_id,
+        None => -1,
+    };
+    c.note_primary(&o.op, o.kind == Kind::Entry);
+    let span_type = match o.kind {
+        Kind::Entry => SpanType::Entry,
+        Kind::Exit => SpanType::Exit,
+        Kind::Local => SpanType::Local,
+    };
+    let mut data = SpanObject {
+        span_id,
+        parent_span_id,
+        operation_name: o.op,
+        peer: o.peer,
+        span_type: span_type as i32,
+        component_id: o.component.unwrap_or_default(),
+        ..SpanObject::default()
+    };
+    if let Some(reference) = c.pending_ref.take() {
+        c.segment_mut().relate(&reference.trace_id);
+        add_ref(&mut data, reference);
+    }
+    drop(c);
+    if let Some(caller) = o.caller {
+        join_caller(context, &mut data, caller, &o.correlation)?;
+    }
+    let mut span = Span::new(o.kind, context.clone().unbind(), data, false);
+    if o.kind == Kind::Exit {
+        span.inherit = o.inherit;
+    }
+    span::create(py, span)
+}
+
+/// The caller's context from a carrier or raw header values; `Err` means "not traced".
+fn caller_of(carrier: Option<&Bound<'_, PyAny>>, sw8_value: Option<&str>, correlation: Option<&str>) -> Result<(Option<Sw8>, String), ()> {
+    let (value, correlation) = match carrier {
+        Some(carrier) if !carrier.is_none() => read_carrier(carrier),
+        _ => (sw8_value.unwrap_or_default().to_owned(), correlation.unwrap_or_default().to_owned()),
+    };
+    match sw8::decode_header(&value) {
+        Incoming::Valid(caller) => Ok((Some(caller), correlation)),
+        Incoming::Suppressed => Err(()),
+        Incoming::Absent => Ok((None, correlation)),
+        Incoming::Malformed(reason) => {
+            log::debug!("ignoring malformed sw8 header ({reason}); tracing the request as a new trace");
+            Ok((None, correlation))
+        }
+    }
+}
+
+#[pymethods]
+impl SpanContext {
+    #[new]
+    fn py_new() -> Self {
+        Self::with_settings(agent::settings(), false)
+    }
+
+    /// Opens an entry span, continuing the caller's trace from `carrier` (or from the
+    /// raw `sw8`/`correlation` header values, which plugins pass to skip the Carrier).
+    #[pyo3(signature = (op, carrier = None, inherit = None, *, sw8 = None, correlation = None))]
+    fn new_entry_span<'py>(
+        slf: &Bound<'py, Self>,
+        op: String,
+        carrier: Option<&Bound<'py, PyAny>>,
+        inherit: Option<i32>,
+        sw8: Option<&str>,
+        correlation: Option<&str>,
+    ) -> PyResult<Bound<'py, Span>> {
+        let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
+            return noop_span(slf.py(), Kind::Entry, op);
+        };
+        open(slf, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
+    }
+
+    /// Opens an exit span towards `peer`.
+    #[pyo3(signature = (op, peer, component = None, inherit = None))]
+    fn new_exit_span<'py>(
+        slf: &Bound<'py, Self>,
+        op: String,
+        peer: Option<String>,
+        component: Option<i32>,
+        inherit: Option<i32>,
+    ) -> PyResult<Bound<'py, Span>> {
+        let opening = Opening {
+            kind: Kind::Exit,
+            op,
+            peer: peer.unwrap_or_default(),
+            component,
+            inherit,
+            caller: None,
+            correlation: String::new(),
+        };
+        open(slf, opening)
+    }
+
+    /// Opens a local span.
+    fn new_local_span<'py>(slf: &Bound<'py, Self>, op: String) -> PyResult<Bound<'py, Span>> {
+        open(
+            slf,
+            Opening { kind: Kind::Local, op, peer: String::new(), component: None, inherit: None, caller: None, correlation: String::new() },
+        )
+    }
+
+    /// The innermost running span, or None.
+    #[getter]
+    fn active_span<'py>(&self, py: Python<'py>) -> Option<Bound<'py, Span>> {
+        current_parent(py).0
+    }
+
+    /// The innermost running span; with `raise_if_none`, raises `IllegalStateError` when none.
+    #[pyo3(signature = (raise_if_none = false))]
+    fn peek<'py>(&self, py: Python<'py>, raise_if_none: bool) -> PyResult<Option<Bound<'py, Span>>> {
+        match current_parent(py).0 {
+            Some(span) => Ok(Some(span)),
+            None if raise_if_none => Err(IllegalStateError::new_err("No active span")),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets a correlation value carried downstream in `sw8-correlation` (None deletes).
+    #[pyo3(signature = (key, value = None))]
+    fn put_correlation(&mut self, key: &str, value: Option<&str>) {
+        self.correlation.put(key, value);
+    }
+
+    fn get_correlation(&self, key: &str) -> Option<String> {
+        self.correlation.get(key).map(str::to_owned)
+    }
+
+    /// A snapshot of the active span, to continue this trace in another thread.
+    fn capture(slf: &Bound<'_, Self>) -> PyResult<Option<Snapshot>> {
+        let py = slf.py();
+        let (Some(active), _) = current_parent(py) else { return Ok(None) };
+        let a = active.borrow();
+        if a.noop || !a.context.bind(py).is(slf) {
+            return Ok(None);
+        }
+        let c = slf.borrow();
+        let (trace_id, segment_id) = c.ids();
+        Ok(Some(Snapshot {
+            segment_id,
+            span_id: a.data.span_id,
+            trace_id,
+            endpoint: c.primary_endpoint().unwrap_or_default().to_owned(),
+            correlation: c.correlation.items().to_vec(),
+        }))
+    }
+
+    /// Continues a snapshot taken in another thread: a CrossThread ref on the active span.
+    fn continued(slf: &Bound<'_, Self>, snapshot: &Snapshot) -> PyResult<()> {
+        let py = slf.py();
+        if !snapshot.is_valid() {
+            return Ok(());
+        }
+        let (Some(active), _) = current_parent(py) else { return Ok(()) };
+        if active.borrow().noop || !active.borrow().context.bind(py).is(slf) {
+            return Ok(());
+        }
+        let mut c = slf.try_borrow_mut()?;
+        if c.segment.as_ref().is_some_and(|s| s.segment_id == snapshot.segment_id) {
+            return Ok(());
+        }
+        c.segment_mut().relate(&snapshot.trace_id);
+        for (key, value) in &snapshot.correlation {
+            c.correlation.put(key, Some(value));
+        }
+        let reference = SegmentReference {
+            ref_type: RefType::CrossThread as i32,
+            trace_id: snapshot.trace_id.clone(),
+            parent_trace_segment_id: snapshot.segment_id.clone(),
+            parent_span_id: snapshot.span_id,
+            parent_service: c.settings.service.clone(),
+            parent_service_instance: c.settings.instance.clone(),
+            parent_endpoint: snapshot.endpoint.clone(),
+            network_address_used_at_peer: String::new(),
+        };
+        drop(c);
+        add_ref(&mut active.try_borrow_mut()?.data, reference);
+        Ok(())
+    }
+
+    /// `segment.segment_id` and `segment.related_traces`, as upstream exposes them.
+    #[getter]
+    fn segment(&mut self) -> SegmentInfo {
+        if self.noop {
+            return SegmentInfo { segment_id: String::new(), related_traces: Vec::new() };
+        }
+        if self.segment.is_none() && self.sent_ids.is_none() {
+            self.segment_mut();
+        }
+        match &self.segment {
+            Some(s) => SegmentInfo { segment_id: s.segment_id.clone(), related_traces: s.related_traces.clone() },
+            None => {
+                let (trace, segment) = self.sent_ids.clone().unwrap_or_default();
+                SegmentInfo { segment_id: segment, related_traces: vec![trace] }
+            }
+        }
+    }
+
+    /// The endpoint of this segment (first entry span, else first span), or None.
+    #[getter(primary_endpoint)]
+    fn py_primary_endpoint(&self) -> Option<String> {
+        self.primary_endpoint().map(str::to_owned)
+    }
+
+    #[getter]
+    fn is_noop(&self) -> bool {
+        self.noop
+    }
+}
+
+#[pymethods]
+impl NoopContext {
+    #[new]
+    fn py_new() -> PyClassInitializer<Self> {
+        PyClassInitializer::from(SpanContext::with_settings(Arc::default(), true)).add_subclass(NoopContext)
+    }
+}
+
+#[pymethods]
+impl SegmentInfo {
+    fn __repr__(&self) -> String {
+        format!("Segment(segment_id={:?}, related_traces={:?})", self.segment_id, self.related_traces)
+    }
+}

@@ -1,0 +1,46 @@
+//! `skywalking._core`: the only place where Rust meets Python.
+//!
+//! Spans, contexts and snapshots are Rust objects; the active span follows a
+//! `contextvars.ContextVar`, so it is task-local under asyncio and greenlet-local under
+//! gevent, and new threads start empty. Errors are mapped to Python exceptions here, and
+//! only at configuration time: the request path never raises into the application.
+
+mod active;
+mod agent;
+mod carrier;
+mod context;
+mod error;
+mod logger;
+mod settings;
+mod snapshot;
+mod span;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add(
+        "build_profile",
+        if cfg!(debug_assertions) { "debug" } else { "release" },
+    )?;
+    m.add("IllegalStateError", m.py().get_type::<span::IllegalStateError>())?;
+    m.add_class::<span::Span>()?;
+    m.add_class::<span::EntrySpan>()?;
+    m.add_class::<span::ExitSpan>()?;
+    m.add_class::<span::NoopSpan>()?;
+    m.add_class::<context::SpanContext>()?;
+    m.add_class::<context::NoopContext>()?;
+    m.add_class::<context::SegmentInfo>()?;
+    m.add_class::<snapshot::Snapshot>()?;
+    m.add_function(wrap_pyfunction!(context::get_context, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::start, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::stop, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::flush, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::after_fork_in_child, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::stats, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::is_started, m)?)?;
+    m.add_function(wrap_pyfunction!(carrier::decode_sw8, m)?)?;
+    m.add_function(wrap_pyfunction!(carrier::decode_correlation, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! Settings the request path needs, read once from the Python configuration.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use sw_core::ignore::IgnoreRules;
+use sw_core::sampler::Sampler;
+use sw_core::segment::DEFAULT_SPAN_LIMIT;
+
+use crate::error::AgentError;
+
+/// Upstream's default suffix list, used before `start()` is called.
+const DEFAULT_IGNORE_SUFFIX: &str = ".jpg,.jpeg,.js,.css,.png,.bmp,.gif,.ico,.mp3,.mp4,.html,.svg";
+
+/// Immutable per-start settings shared by every context created under them.
+#[derive(Debug)]
+pub struct Settings {
+    pub service: String,
+    pub instance: String,
+    pub ignore: IgnoreRules,
+    pub sampler: Sampler,
+    pub span_limit: usize,
+    pub correlation_max_elements: usize,
+    pub correlation_max_value_len: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            service: "Python Service Name".into(),
+            instance: String::new(),
+            ignore: IgnoreRules::new("", DEFAULT_IGNORE_SUFFIX),
+            sampler: Sampler::new(0),
+            span_limit: DEFAULT_SPAN_LIMIT,
+            correlation_max_elements: 3,
+            correlation_max_value_len: 128,
+        }
+    }
+}
+
+/// Reads one option from the config snapshot, naming the option when it has the wrong type.
+pub fn option<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, name: &str, default: T) -> Result<T, AgentError> {
+    match config.get_item(name) {
+        Ok(Some(value)) if !value.is_none() => value
+            .extract()
+            .map_err(|e| AgentError::Config { option: name.to_owned(), reason: e.to_string() }),
+        _ => Ok(default),
+    }
+}
+
+/// Reads a non-negative integer option.
+pub fn count(config: &Bound<'_, PyDict>, name: &str, default: i64) -> Result<usize, AgentError> {
+    let value: i64 = option(config, name, default)?;
+    usize::try_from(value)
+        .map_err(|_| AgentError::Config { option: name.to_owned(), reason: format!("must not be negative, got {value}") })
+}
+
+impl Settings {
+    /// Builds the settings from `config.snapshot()`.
+    pub fn from_config(config: &Bound<'_, PyDict>) -> Result<Self, AgentError> {
+        let sample: i64 = option(config, "sample_n_per_3_secs", 0)?;
+        Ok(Self {
+            service: option(config, "agent_name", "Python Service Name".to_owned())?,
+            instance: option(config, "agent_instance_name", String::new())?,
+            ignore: IgnoreRules::new(
+                &option::<String>(config, "agent_trace_ignore_path", String::new())?,
+                &option::<String>(config, "agent_ignore_suffix", DEFAULT_IGNORE_SUFFIX.to_owned())?,
+            ),
+            sampler: Sampler::new(sample),
+            span_limit: count(config, "agent_span_limit", 300)?.max(1),
+            correlation_max_elements: count(config, "correlation_element_max_number", 3)?,
+            correlation_max_value_len: count(config, "correlation_value_max_length", 128)?,
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! What the reporter needs to know, taken once from the agent's configuration.
+
+use std::time::Duration;
+
+/// Settings of one reporter instance (one per process; re-created after fork).
+#[derive(Debug, Clone)]
+pub struct ReporterConfig {
+    /// `host:port` of the OAP (or local collector) gRPC endpoint.
+    pub backend: String,
+    /// Service name as reported (namespace suffix already applied).
+    pub service: String,
+    /// Service instance name.
+    pub instance: String,
+    /// Value of the `authentication` gRPC metadata, if any.
+    pub authentication: Option<String>,
+    /// Use TLS with the system's root certificates.
+    pub force_tls: bool,
+    /// Interval between keepAlive calls.
+    pub heartbeat_period: Duration,
+    /// Instance properties are re-sent every this many heartbeats.
+    pub properties_report_period_factor: u32,
+    /// Instance properties (without `Process No.`, which is read at send time so a forked
+    /// child reports its own pid).
+    pub properties: Vec<(String, String)>,
+    /// Capacity of the segment queue; a full queue drops segments.
+    pub segment_queue_size: usize,
+    /// A segment stream is closed after this long without a new segment.
+    pub stream_idle: Duration,
+    /// A segment stream is closed after this long even when busy, so the backend sees
+    /// steady progress and a broken stream loses little.
+    pub stream_max_age: Duration,
+    /// Deadline of unary calls (management, profile queries).
+    pub call_timeout: Duration,
+}
+
+impl Default for ReporterConfig {
+    fn default() -> Self {
+        Self {
+            backend: "127.0.0.1:11800".into(),
+            service: "Python Service Name".into(),
+            instance: "instance".into(),
+            authentication: None,
+            force_tls: false,
+            heartbeat_period: Duration::from_secs(30),
+            properties_report_period_factor: 10,
+            properties: Vec::new(),
+            segment_queue_size: 10_000,
+            stream_idle: Duration::from_secs(1),
+            stream_max_age: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(10),
+        }
+    }
+}

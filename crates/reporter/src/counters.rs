@@ -1,0 +1,67 @@
+//! The reporter's own counters: what was queued, sent, dropped, and how often sending failed.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Monotonic counters, shared between the application threads and the reporter thread.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Segments accepted into the queue.
+    pub segments_queued: AtomicU64,
+    /// Segments the backend acknowledged (their stream completed successfully).
+    pub segments_sent: AtomicU64,
+    /// Segments dropped because the queue was full.
+    pub segments_dropped_queue_full: AtomicU64,
+    /// Segments lost because the stream carrying them failed.
+    pub segments_lost_send_error: AtomicU64,
+    /// Failed gRPC calls of any kind.
+    pub send_errors: AtomicU64,
+    /// Successful keepAlive calls.
+    pub heartbeats: AtomicU64,
+    /// Successful instance-property reports.
+    pub properties_reported: AtomicU64,
+}
+
+/// A point-in-time copy of [`Counters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[allow(missing_docs)]
+pub struct CountersSnapshot {
+    pub segments_queued: u64,
+    pub segments_sent: u64,
+    pub segments_dropped_queue_full: u64,
+    pub segments_lost_send_error: u64,
+    pub send_errors: u64,
+    pub heartbeats: u64,
+    pub properties_reported: u64,
+}
+
+impl Counters {
+    /// Reads every counter.
+    #[must_use]
+    pub fn snapshot(&self) -> CountersSnapshot {
+        CountersSnapshot {
+            segments_queued: self.segments_queued.load(Relaxed),
+            segments_sent: self.segments_sent.load(Relaxed),
+            segments_dropped_queue_full: self.segments_dropped_queue_full.load(Relaxed),
+            segments_lost_send_error: self.segments_lost_send_error.load(Relaxed),
+            send_errors: self.send_errors.load(Relaxed),
+            heartbeats: self.heartbeats.load(Relaxed),
+            properties_reported: self.properties_reported.load(Relaxed),
+        }
+    }
+}
+
+impl CountersSnapshot {
+    /// Name/value pairs, for Python and for self-observability meters.
+    #[must_use]
+    pub fn pairs(&self) -> [(&'static str, u64); 7] {
+        [
+            ("segments_queued", self.segments_queued),
+            ("segments_sent", self.segments_sent),
+            ("segments_dropped_queue_full", self.segments_dropped_queue_full),
+            ("segments_lost_send_error", self.segments_lost_send_error),
+            ("send_errors", self.send_errors),
+            ("heartbeats", self.heartbeats),
+            ("properties_reported", self.properties_reported),
+        ]
+    }
+}

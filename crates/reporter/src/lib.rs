@@ -1,0 +1,19 @@
+//! The background reporter of skywalking-rs.
+//!
+//! One OS thread runs a single-threaded tokio runtime. The application threads only ever
+//! `try_send` into bounded queues (never blocking, dropping and counting when full); the
+//! runtime encodes, streams and retries. Nothing here knows about Python.
+
+mod backoff;
+mod channel;
+mod config;
+mod counters;
+mod error;
+mod management;
+mod reporter;
+mod segments;
+
+pub use config::ReporterConfig;
+pub use counters::{Counters, CountersSnapshot};
+pub use error::ReporterError;
+pub use reporter::{FlushHandle, Reporter};

@@ -1,0 +1,134 @@
+//! The handle the application side holds: non-blocking enqueue, bounded flush, shutdown.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use sw_proto::v3::management_service_client::ManagementServiceClient;
+use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
+use sw_proto::v3::SegmentObject;
+use tokio::sync::{mpsc, watch};
+
+use crate::segments::{FlushWaiter, SegmentSender};
+use crate::{channel, management, Counters, CountersSnapshot, ReporterConfig, ReporterError};
+
+/// Requests flushes of a reporter; cheap to clone, holds no lock while waiting.
+#[derive(Debug, Clone)]
+pub struct FlushHandle(mpsc::UnboundedSender<FlushWaiter>);
+
+impl FlushHandle {
+    /// Blocks until what was queued before this call has been sent, or `timeout` passes.
+    #[must_use]
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let (done, wait) = std::sync::mpsc::channel();
+        if self.0.send(done).is_err() {
+            return false;
+        }
+        wait.recv_timeout(timeout).is_ok()
+    }
+}
+
+/// A running reporter: one background thread with its own tokio runtime.
+#[derive(Debug)]
+pub struct Reporter {
+    segments: mpsc::Sender<SegmentObject>,
+    flushes: mpsc::UnboundedSender<FlushWaiter>,
+    stop: watch::Sender<bool>,
+    counters: Arc<Counters>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Reporter {
+    /// Starts the reporter thread. Connecting happens lazily on the first call, so a
+    /// backend that is down at start costs nothing but the data that cannot be sent.
+    pub fn start(config: ReporterConfig) -> Result<Self, ReporterError> {
+        let (segments, segment_queue) = mpsc::channel(config.segment_queue_size.max(1));
+        let (flushes, flush_queue) = mpsc::unbounded_channel();
+        let (stop, stopped) = watch::channel(false);
+        let counters = Arc::new(Counters::default());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // The channel must be created inside the runtime (tonic spawns its connection task).
+        let (grpc_channel, auth) = {
+            let _guard = runtime.enter();
+            channel::connect(&config)?
+        };
+        let sender = SegmentSender::new(
+            TraceSegmentReportServiceClient::with_interceptor(grpc_channel.clone(), auth.clone()),
+            config.clone(),
+            counters.clone(),
+            segment_queue,
+            flush_queue,
+        );
+        let management_client = ManagementServiceClient::with_interceptor(grpc_channel, auth);
+        let management_counters = counters.clone();
+        let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
+            runtime.block_on(async move {
+                let management = tokio::spawn(management::run(management_client, config, management_counters, stopped));
+                sender.run().await;
+                management.abort();
+            });
+        })?;
+        Ok(Self { segments, flushes, stop, counters, thread: Some(thread) })
+    }
+
+    /// Queues a finished segment without blocking. Returns false (and counts the drop)
+    /// when the queue is full.
+    pub fn report_segment(&self, segment: SegmentObject) -> bool {
+        match self.segments.try_send(segment) {
+            Ok(()) => {
+                self.counters.segments_queued.fetch_add(1, Relaxed);
+                true
+            }
+            Err(_) => {
+                self.counters.segments_dropped_queue_full.fetch_add(1, Relaxed);
+                false
+            }
+        }
+    }
+
+    /// True while the segment queue has no free slot (new spans then become no-ops).
+    #[must_use]
+    pub fn is_segment_queue_full(&self) -> bool {
+        self.segments.capacity() == 0
+    }
+
+    /// Blocks until what was queued before this call has been sent, or `timeout` passes.
+    /// Returns whether everything was sent in time.
+    #[must_use]
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.flush_handle().flush(timeout)
+    }
+
+    /// A handle that can wait for a flush without borrowing the reporter.
+    #[must_use]
+    pub fn flush_handle(&self) -> FlushHandle {
+        FlushHandle(self.flushes.clone())
+    }
+
+    /// Flushes within `timeout`, then stops the background thread.
+    pub fn shutdown(mut self, timeout: Duration) -> bool {
+        let flushed = self.flush(timeout);
+        let _ = self.stop.send(true);
+        let Self { segments, thread, .. } = &mut self;
+        drop(std::mem::replace(segments, mpsc::channel(1).0));
+        if flushed {
+            if let Some(thread) = thread.take() {
+                let _ = thread.join();
+            }
+        }
+        flushed
+    }
+
+    /// The reporter's counters.
+    #[must_use]
+    pub fn counters(&self) -> CountersSnapshot {
+        self.counters.snapshot()
+    }
+
+    /// Abandons this reporter in a forked child, where its thread does not exist: nothing
+    /// of it may run (its locks and channels may be mid-operation), so it is leaked.
+    pub fn abandon_after_fork(self) {
+        std::mem::forget(self);
+    }
+}

@@ -1,0 +1,106 @@
+"""Agent lifecycle, as upstream's `skywalking.agent`: `agent.start()`, `agent.stop()`.
+
+Starting hands the configuration to the native core once; the core runs the reporter on
+a thread of its own. This package starts no Python threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import platform
+import socket
+
+from skywalking import config, loggings
+from skywalking.loggings import logger
+
+
+def instance_properties() -> list[tuple[str, str]]:
+    """Upstream's instance properties; the native core adds `Process No.` at send time."""
+    properties = [('language', 'python'), ('OS Name', os.name)]
+    try:
+        hostname = socket.gethostname()
+        properties.append(('hostname', hostname))
+        properties.append(('ipv4', '; '.join(socket.gethostbyname_ex(hostname)[2])))
+    except OSError as error:
+        logger.debug('could not resolve this host for instance properties: %s', error)
+    properties.append(('python_implementation', platform.python_implementation()))
+    properties.append(('python_version', platform.python_version()))
+    if config.agent_namespace:
+        properties.append(('namespace', config.agent_namespace))
+    if config.agent_instance_properties_json:
+        try:
+            custom = json.loads(config.agent_instance_properties_json)
+            properties.extend((str(key), str(value)) for key, value in custom.items())
+        except (ValueError, AttributeError) as error:
+            logger.warning('ignoring SW_AGENT_INSTANCE_PROPERTIES_JSON, not a JSON object: %s', error)
+    return properties
+
+
+class SkyWalkingAgent:
+    """The process's agent. `start()` once per process; a forked child restarts it."""
+
+    def __init__(self) -> None:
+        self._started_pid: int | None = None
+        self._bootstrapped = False
+
+    @property
+    def started(self) -> bool:
+        return self._started_pid == os.getpid()
+
+    def start(self) -> None:
+        if self.started:
+            raise RuntimeError('SkyWalking Python agent has already been started in this process')
+        from skywalking import _core
+
+        loggings.init()
+        if not self._bootstrapped:
+            config.finalize()
+        options = config.snapshot()
+        options['_instance_properties'] = instance_properties()
+        _core.start(options)
+        if not self._bootstrapped:
+            self._bootstrapped = True
+            from skywalking import plugins
+
+            plugins.install()
+            atexit.register(self._at_exit)
+            os.register_at_fork(after_in_child=self._after_fork_in_child)
+        self._started_pid = os.getpid()
+
+    def stop(self) -> None:
+        """Sends what is queued (within `agent_exit_flush_timeout`) and stops reporting."""
+        if self._started_pid is None:
+            return
+        from skywalking import _core
+
+        if not _core.stop(float(config.agent_exit_flush_timeout)):
+            logger.warning('stopped before everything queued was sent (agent_exit_flush_timeout)')
+        self._started_pid = None
+
+    def _at_exit(self) -> None:
+        if self.started:
+            self.stop()
+
+    def _after_fork_in_child(self) -> None:
+        if self._started_pid is None:
+            return
+        from skywalking import _core
+
+        name = None
+        if config.agent_experimental_fork_support:
+            config.agent_instance_name = f'{config.agent_instance_name}-child({os.getpid()})'
+            name = config.agent_instance_name
+        try:
+            _core.after_fork_in_child(name)
+            self._started_pid = os.getpid()
+        except Exception as error:  # never break the child
+            logger.warning('could not restart the agent in forked child %d: %s', os.getpid(), error)
+
+
+agent = SkyWalkingAgent()
+start = agent.start
+stop = agent.stop
+
+__all__ = ['SkyWalkingAgent', 'agent', 'start', 'stop']

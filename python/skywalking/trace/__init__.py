@@ -1,0 +1,1 @@
+"""Tracing: contexts, spans, carriers and tags. The spans themselves are Rust objects."""
