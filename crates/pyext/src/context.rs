@@ -105,7 +105,7 @@ impl SpanContext {
 
 static NOOP_CONTEXT: GILOnceCell<Py<SpanContext>> = GILOnceCell::new();
 
-fn noop_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
+pub fn noop_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
     let context = NOOP_CONTEXT.get_or_try_init(py, || {
         let init = PyClassInitializer::from(SpanContext::with_settings(Arc::default(), true)).add_subclass(NoopContext);
         Ok::<_, PyErr>(Bound::new(py, init)?.into_any().downcast_into::<SpanContext>()?.unbind())

@@ -457,3 +457,18 @@ fn headers(span: &Bound<'_, Span>) -> PyResult<(String, String)> {
     });
     Ok((value, context.correlation.to_header()))
 }
+
+#[pymethods]
+impl NoopSpan {
+    /// `NoopSpan()` or upstream's `NoopSpan(NoopContext())`: a span that records nothing.
+    #[new]
+    #[pyo3(signature = (context = None))]
+    fn py_new(py: Python<'_>, context: Option<Py<SpanContext>>) -> PyResult<PyClassInitializer<Self>> {
+        let context = match context {
+            Some(context) => context,
+            None => context::noop_context(py)?,
+        };
+        let data = SpanObject { span_id: -1, parent_span_id: -1, ..SpanObject::default() };
+        Ok(PyClassInitializer::from(Span::new(Kind::Local, context, data, true)).add_subclass(NoopSpan))
+    }
+}

@@ -1,0 +1,77 @@
+//! Collector configuration: listen addresses, store limits, persistence file.
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::path::PathBuf;
+
+/// Default gRPC address: the port agents report to by default, on loopback only.
+pub const DEFAULT_GRPC_ADDR: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 11800));
+/// Default HTTP address: OAP's HTTP port, on loopback only.
+pub const DEFAULT_HTTP_ADDR: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 12800));
+
+/// How much the in-memory store keeps of each kind; the oldest items are evicted first.
+///
+/// A limit of 0 keeps nothing of that kind (everything received is counted and evicted at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreLimits {
+    /// Trace segments kept.
+    pub max_segments: usize,
+    /// Log records kept.
+    pub max_logs: usize,
+    /// Meter values kept (every reported value, not only distinct meters).
+    pub max_meters: usize,
+    /// Profile thread snapshots kept, over all tasks.
+    pub max_snapshots: usize,
+}
+
+impl Default for StoreLimits {
+    /// Enough for a test suite or an afternoon of trying the agent, small enough for a laptop:
+    /// a typical segment is a few kilobytes.
+    fn default() -> Self {
+        Self {
+            max_segments: 20_000,
+            max_logs: 20_000,
+            max_meters: 20_000,
+            max_snapshots: 50_000,
+        }
+    }
+}
+
+/// Everything [`crate::start`] needs to run a collector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectorConfig {
+    /// Where the gRPC receivers listen; port 0 picks a free port.
+    pub grpc_addr: SocketAddr,
+    /// Where the HTTP API (mock-collector endpoints, agent JSON endpoints, query API) listens;
+    /// port 0 picks a free port.
+    pub http_addr: SocketAddr,
+    /// Bounds of the in-memory store.
+    pub limits: StoreLimits,
+    /// When set, the store is loaded from this file at start and written back to it
+    /// periodically and at shutdown.
+    pub persist_path: Option<PathBuf>,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Self {
+            grpc_addr: DEFAULT_GRPC_ADDR,
+            http_addr: DEFAULT_HTTP_ADDR,
+            limits: StoreLimits::default(),
+            persist_path: None,
+        }
+    }
+}
+
+impl CollectorConfig {
+    /// A configuration for tests: both servers on loopback with OS-chosen ports.
+    pub fn ephemeral() -> Self {
+        let any = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+        Self {
+            grpc_addr: any,
+            http_addr: any,
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,656 @@
+//! The bounded in-memory store behind every receiver and every query.
+//!
+//! Each kind of data sits in its own ring: when a ring is full the oldest item is dropped and
+//! counted, so memory stays bounded however fast agents send. One mutex guards everything;
+//! every critical section is a push or a scan, never I/O.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use sw_proto::v3::{
+    Event, InstancePingPkg, InstanceProperties, LogData, MeterData, SegmentObject, ThreadSnapshot,
+};
+
+use crate::config::StoreLimits;
+use crate::profile_tasks::{ProfileTaskRecord, ProfileTaskSpec, TaskFinish};
+
+/// Instances (service + instance name pairs) remembered; the least recently seen goes first.
+pub const MAX_INSTANCES: usize = 10_000;
+/// Events kept (agents rarely send them).
+pub const MAX_EVENTS: usize = 10_000;
+/// Profile tasks kept; tasks are created by people, so this is never reached in practice.
+pub const MAX_TASKS: usize = 1_000;
+
+/// Counters for one kind of data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindStats {
+    /// Items received and parsed (including ignored ones).
+    pub received: u64,
+    /// Items held right now.
+    pub stored: u64,
+    /// Items dropped because the store was full (oldest first).
+    pub evicted: u64,
+    /// Requests or streams refused as malformed.
+    pub rejected: u64,
+    /// Items parsed but deliberately not kept (a segment without spans, a meter without a value).
+    pub ignored: u64,
+}
+
+/// Every counter of the store, as served by `GET /api/stats`.
+///
+/// Counters are cumulative since start; a reset clears the data but not the counters
+/// (only `stored` goes back to 0).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Trace segments.
+    pub segments: KindStats,
+    /// Log records.
+    pub logs: KindStats,
+    /// Meter values.
+    pub meters: KindStats,
+    /// Profile thread snapshots.
+    pub snapshots: KindStats,
+    /// Events.
+    pub events: KindStats,
+    /// Instance-properties reports (`stored` = instances known).
+    pub instance_properties: KindStats,
+    /// keepAlive pings.
+    pub keep_alives: KindStats,
+    /// Profile task finish reports.
+    pub task_finishes: KindStats,
+    /// Profile tasks created (`stored` = tasks held).
+    pub profile_tasks: KindStats,
+    /// How many times the store was reset.
+    pub resets: u64,
+}
+
+/// The kinds of data a request can be rejected for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Trace segments.
+    Segment,
+    /// Log records.
+    Log,
+    /// Meter values.
+    Meter,
+    /// Profile thread snapshots.
+    Snapshot,
+    /// Events.
+    Event,
+    /// Instance properties.
+    Properties,
+    /// keepAlive pings.
+    KeepAlive,
+    /// Profile task finish reports.
+    TaskFinish,
+    /// Profile task creation.
+    ProfileTask,
+}
+
+/// What the collector knows about one service instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceRecord {
+    /// Service name.
+    pub service: String,
+    /// Instance name.
+    pub instance: String,
+    /// Layer from the latest report or ping (empty = OAP's `general`).
+    pub layer: String,
+    /// Properties from the latest `reportInstanceProperties`, in the order sent.
+    pub properties: Vec<(String, String)>,
+    /// When properties were last reported, epoch ms.
+    pub properties_time: Option<i64>,
+    /// When the last keepAlive arrived, epoch ms.
+    pub last_keep_alive: Option<i64>,
+    /// keepAlive pings received.
+    pub keep_alive_count: u64,
+    /// Last time anything arrived for this instance, epoch ms (used for eviction).
+    pub last_seen: i64,
+}
+
+/// A bounded FIFO with its counters.
+#[derive(Debug)]
+struct Ring<T> {
+    items: VecDeque<T>,
+    cap: usize,
+    stats: KindStats,
+}
+
+impl<T> Ring<T> {
+    fn new(cap: usize) -> Self {
+        Self {
+            items: VecDeque::new(),
+            cap,
+            stats: KindStats::default(),
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        self.stats.received += 1;
+        if self.cap == 0 {
+            self.stats.evicted += 1;
+            return;
+        }
+        while self.items.len() >= self.cap {
+            self.items.pop_front();
+            self.stats.evicted += 1;
+        }
+        self.items.push_back(item);
+    }
+
+    fn ignore(&mut self) {
+        self.stats.received += 1;
+        self.stats.ignored += 1;
+    }
+
+    fn snapshot_stats(&self) -> KindStats {
+        KindStats {
+            stored: self.items.len() as u64,
+            ..self.stats
+        }
+    }
+}
+
+/// The data held by the store, borrowed for the length of a query.
+#[derive(Debug)]
+pub struct Data<'a> {
+    /// Segments, oldest first.
+    pub segments: &'a VecDeque<SegmentObject>,
+    /// Logs, oldest first.
+    pub logs: &'a VecDeque<LogData>,
+    /// Meter values with the service they belong to (after stream carry-over), oldest first.
+    pub meters: &'a VecDeque<(String, MeterData)>,
+    /// Profile snapshots, oldest first.
+    pub snapshots: &'a VecDeque<ThreadSnapshot>,
+    /// Events, oldest first.
+    pub events: &'a VecDeque<Event>,
+    /// Known instances, keyed by (service, instance).
+    pub instances: &'a HashMap<(String, String), InstanceRecord>,
+    /// Profile tasks, oldest first.
+    pub tasks: &'a VecDeque<ProfileTaskRecord>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    segments: Ring<SegmentObject>,
+    logs: Ring<LogData>,
+    meters: Ring<(String, MeterData)>,
+    snapshots: Ring<ThreadSnapshot>,
+    events: Ring<Event>,
+    tasks: Ring<ProfileTaskRecord>,
+    instances: HashMap<(String, String), InstanceRecord>,
+    properties_stats: KindStats,
+    keep_alive_stats: KindStats,
+    finish_stats: KindStats,
+    resets: u64,
+    /// Bumped on every change, so persistence knows when there is something to write.
+    generation: u64,
+}
+
+/// The collector's store: bounded rings of every kind of data plus the instance registry
+/// and the profile tasks. Cheap to share behind an `Arc`.
+#[derive(Debug)]
+pub struct Store {
+    limits: StoreLimits,
+    inner: Mutex<Inner>,
+}
+
+impl Store {
+    /// An empty store with the given bounds.
+    pub fn new(limits: StoreLimits) -> Self {
+        Self {
+            limits,
+            inner: Mutex::new(Inner {
+                segments: Ring::new(limits.max_segments),
+                logs: Ring::new(limits.max_logs),
+                meters: Ring::new(limits.max_meters),
+                snapshots: Ring::new(limits.max_snapshots),
+                events: Ring::new(MAX_EVENTS),
+                tasks: Ring::new(MAX_TASKS),
+                instances: HashMap::new(),
+                properties_stats: KindStats::default(),
+                keep_alive_stats: KindStats::default(),
+                finish_stats: KindStats::default(),
+                resets: 0,
+                generation: 0,
+            }),
+        }
+    }
+
+    /// The bounds this store was created with.
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves plain data behind, still usable.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a segment received over gRPC: like the mock collector, a segment without
+    /// spans is counted but not kept.
+    pub fn add_grpc_segment(&self, segment: SegmentObject) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        if segment.spans.is_empty() {
+            inner.segments.ignore();
+        } else {
+            inner.segments.push(segment);
+        }
+    }
+
+    /// Records a segment received over HTTP: kept even without spans, as the mock collector does.
+    pub fn add_segment(&self, segment: SegmentObject) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.segments.push(segment);
+    }
+
+    /// Records a log record.
+    pub fn add_log(&self, log: LogData) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.logs.push(log);
+    }
+
+    /// Records a meter value for `service` (the caller resolves stream carry-over);
+    /// a value with no metric set is counted and ignored.
+    pub fn add_meter(&self, service: String, meter: MeterData) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        if meter.metric.is_none() {
+            inner.meters.ignore();
+        } else {
+            inner.meters.push((service, meter));
+        }
+    }
+
+    /// Records a profile thread snapshot.
+    pub fn add_snapshot(&self, snapshot: ThreadSnapshot) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.snapshots.push(snapshot);
+    }
+
+    /// Records an event.
+    pub fn add_event(&self, event: Event) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.events.push(event);
+    }
+
+    /// Records an instance-properties report at `now_ms`.
+    pub fn report_properties(&self, report: InstanceProperties, now_ms: i64) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.properties_stats.received += 1;
+        let record = instance_entry(&mut inner, report.service, report.service_instance, now_ms);
+        if !report.layer.is_empty() {
+            record.layer = report.layer;
+        }
+        record.properties = report
+            .properties
+            .into_iter()
+            .map(|kv| (kv.key, kv.value))
+            .collect();
+        record.properties_time = Some(now_ms);
+    }
+
+    /// Records a keepAlive ping at `now_ms`.
+    pub fn keep_alive(&self, ping: InstancePingPkg, now_ms: i64) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.keep_alive_stats.received += 1;
+        let record = instance_entry(&mut inner, ping.service, ping.service_instance, now_ms);
+        if !ping.layer.is_empty() {
+            record.layer = ping.layer;
+        }
+        record.last_keep_alive = Some(now_ms);
+        record.keep_alive_count += 1;
+    }
+
+    /// Stores a new profile task with a generated id and a create time that is at least
+    /// `now_ms` and later than every other task's, so that an agent polling with the last
+    /// create time it saw never misses a task created in the same millisecond.
+    pub fn create_task(&self, spec: ProfileTaskSpec, now_ms: i64) -> ProfileTaskRecord {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        let newest = inner.tasks.items.iter().map(|t| t.create_time).max();
+        let create_time = newest.map_or(now_ms, |n| now_ms.max(n.saturating_add(1)));
+        let task = ProfileTaskRecord {
+            id: format!("task-{create_time}-{}", inner.tasks.stats.received + 1),
+            spec,
+            create_time,
+            finishes: Vec::new(),
+        };
+        inner.tasks.push(task.clone());
+        task
+    }
+
+    /// Tasks for `service` created after `last_command_time`, oldest first.
+    pub fn tasks_after(&self, service: &str, last_command_time: i64) -> Vec<ProfileTaskRecord> {
+        self.read(|d| {
+            d.tasks
+                .iter()
+                .filter(|t| t.spec.service == service && t.create_time > last_command_time)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Records a task-finish report; returns false (and counts it ignored) when the task is unknown.
+    pub fn finish_task(&self, task_id: &str, service_instance: String, now_ms: i64) -> bool {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.finish_stats.received += 1;
+        match inner.tasks.items.iter_mut().find(|t| t.id == task_id) {
+            Some(task) => {
+                task.finishes.push(TaskFinish {
+                    service_instance,
+                    time: now_ms,
+                });
+                true
+            }
+            None => {
+                inner.finish_stats.ignored += 1;
+                false
+            }
+        }
+    }
+
+    /// Counts a malformed request or stream of the given kind.
+    pub fn reject(&self, kind: Kind) {
+        let mut inner = self.lock();
+        let stats = match kind {
+            Kind::Segment => &mut inner.segments.stats,
+            Kind::Log => &mut inner.logs.stats,
+            Kind::Meter => &mut inner.meters.stats,
+            Kind::Snapshot => &mut inner.snapshots.stats,
+            Kind::Event => &mut inner.events.stats,
+            Kind::Properties => &mut inner.properties_stats,
+            Kind::KeepAlive => &mut inner.keep_alive_stats,
+            Kind::TaskFinish => &mut inner.finish_stats,
+            Kind::ProfileTask => &mut inner.tasks.stats,
+        };
+        stats.rejected += 1;
+    }
+
+    /// Drops every item of every kind (segments, logs, meters, snapshots, events, instances,
+    /// profile tasks); counters keep counting.
+    pub fn reset(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.resets += 1;
+        inner.segments.items.clear();
+        inner.logs.items.clear();
+        inner.meters.items.clear();
+        inner.snapshots.items.clear();
+        inner.events.items.clear();
+        inner.tasks.items.clear();
+        inner.instances.clear();
+    }
+
+    /// Replaces everything with persisted contents (within this store's limits); loading
+    /// does not count as receiving, so the counters start at zero.
+    pub fn restore(&self, contents: crate::persist::Contents) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        fn refill<T>(ring: &mut Ring<T>, items: Vec<T>) {
+            ring.items.clear();
+            for item in items {
+                ring.push(item);
+            }
+            ring.stats = KindStats::default();
+        }
+        refill(&mut inner.segments, contents.segments);
+        refill(&mut inner.logs, contents.logs);
+        refill(&mut inner.meters, contents.meters);
+        refill(&mut inner.snapshots, contents.snapshots);
+        refill(&mut inner.events, contents.events);
+        refill(&mut inner.tasks, contents.tasks);
+        inner.instances = contents
+            .instances
+            .into_iter()
+            .take(MAX_INSTANCES)
+            .map(|r| ((r.service.clone(), r.instance.clone()), r))
+            .collect();
+    }
+
+    /// Runs `f` over the data while holding the lock; keep `f` short.
+    pub fn read<R>(&self, f: impl FnOnce(Data<'_>) -> R) -> R {
+        let inner = self.lock();
+        f(Data {
+            segments: &inner.segments.items,
+            logs: &inner.logs.items,
+            meters: &inner.meters.items,
+            snapshots: &inner.snapshots.items,
+            events: &inner.events.items,
+            instances: &inner.instances,
+            tasks: &inner.tasks.items,
+        })
+    }
+
+    /// A copy of the stored segments, oldest first.
+    pub fn segments(&self) -> Vec<SegmentObject> {
+        self.read(|d| d.segments.iter().cloned().collect())
+    }
+
+    /// A copy of the stored logs, oldest first.
+    pub fn logs(&self) -> Vec<LogData> {
+        self.read(|d| d.logs.iter().cloned().collect())
+    }
+
+    /// A copy of the stored meter values with their services, oldest first.
+    pub fn meters(&self) -> Vec<(String, MeterData)> {
+        self.read(|d| d.meters.iter().cloned().collect())
+    }
+
+    /// A copy of the stored snapshots, oldest first.
+    pub fn snapshots(&self) -> Vec<ThreadSnapshot> {
+        self.read(|d| d.snapshots.iter().cloned().collect())
+    }
+
+    /// A copy of the stored events, oldest first.
+    pub fn events(&self) -> Vec<Event> {
+        self.read(|d| d.events.iter().cloned().collect())
+    }
+
+    /// The known instances, sorted by service then instance.
+    pub fn instances(&self) -> Vec<InstanceRecord> {
+        let mut all: Vec<InstanceRecord> = self.read(|d| d.instances.values().cloned().collect());
+        all.sort_by(|a, b| (&a.service, &a.instance).cmp(&(&b.service, &b.instance)));
+        all
+    }
+
+    /// A copy of the profile tasks, oldest first.
+    pub fn tasks(&self) -> Vec<ProfileTaskRecord> {
+        self.read(|d| d.tasks.iter().cloned().collect())
+    }
+
+    /// The current counters.
+    pub fn stats(&self) -> Stats {
+        let inner = self.lock();
+        Stats {
+            segments: inner.segments.snapshot_stats(),
+            logs: inner.logs.snapshot_stats(),
+            meters: inner.meters.snapshot_stats(),
+            snapshots: inner.snapshots.snapshot_stats(),
+            events: inner.events.snapshot_stats(),
+            instance_properties: KindStats {
+                stored: inner.instances.len() as u64,
+                ..inner.properties_stats
+            },
+            keep_alives: inner.keep_alive_stats,
+            task_finishes: inner.finish_stats,
+            profile_tasks: inner.tasks.snapshot_stats(),
+            resets: inner.resets,
+        }
+    }
+
+    /// A number that changes whenever the data changes.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+}
+
+/// The record for (service, instance), created if needed; evicts the least recently seen
+/// instance when the registry is full.
+fn instance_entry(
+    inner: &mut Inner,
+    service: String,
+    instance: String,
+    now_ms: i64,
+) -> &mut InstanceRecord {
+    let key = (service, instance);
+    if !inner.instances.contains_key(&key) && inner.instances.len() >= MAX_INSTANCES {
+        let oldest = inner
+            .instances
+            .iter()
+            .min_by_key(|(_, r)| r.last_seen)
+            .map(|(k, _)| k.clone());
+        if let Some(oldest) = oldest {
+            inner.instances.remove(&oldest);
+            inner.properties_stats.evicted += 1;
+        }
+    }
+    let record = inner
+        .instances
+        .entry(key.clone())
+        .or_insert_with(|| InstanceRecord {
+            service: key.0,
+            instance: key.1,
+            layer: String::new(),
+            properties: Vec::new(),
+            properties_time: None,
+            last_keep_alive: None,
+            keep_alive_count: 0,
+            last_seen: now_ms,
+        });
+    record.last_seen = now_ms;
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sw_proto::v3::SpanObject;
+
+    fn segment(id: &str, spans: usize) -> SegmentObject {
+        SegmentObject {
+            trace_segment_id: id.to_owned(),
+            spans: vec![SpanObject::default(); spans],
+            ..SegmentObject::default()
+        }
+    }
+
+    fn limits(n: usize) -> StoreLimits {
+        StoreLimits {
+            max_segments: n,
+            max_logs: n,
+            max_meters: n,
+            max_snapshots: n,
+        }
+    }
+
+    #[test]
+    fn oldest_segments_are_evicted_and_counted() {
+        let store = Store::new(limits(2));
+        for id in ["a", "b", "c"] {
+            store.add_grpc_segment(segment(id, 1));
+        }
+        let ids: Vec<String> = store
+            .segments()
+            .into_iter()
+            .map(|s| s.trace_segment_id)
+            .collect();
+        assert_eq!(ids, ["b", "c"]);
+        let stats = store.stats().segments;
+        assert_eq!((stats.received, stats.stored, stats.evicted), (3, 2, 1));
+    }
+
+    #[test]
+    fn zero_span_grpc_segments_are_counted_not_kept() {
+        let store = Store::new(limits(5));
+        store.add_grpc_segment(segment("empty", 0));
+        store.add_segment(segment("http-empty", 0));
+        let ids: Vec<String> = store
+            .segments()
+            .into_iter()
+            .map(|s| s.trace_segment_id)
+            .collect();
+        assert_eq!(ids, ["http-empty"]);
+        assert_eq!(store.stats().segments.ignored, 1);
+        assert_eq!(store.stats().segments.received, 2);
+    }
+
+    #[test]
+    fn zero_limit_keeps_nothing() {
+        let store = Store::new(limits(0));
+        store.add_grpc_segment(segment("a", 1));
+        assert!(store.segments().is_empty());
+        assert_eq!(store.stats().segments.evicted, 1);
+    }
+
+    #[test]
+    fn reset_clears_data_but_keeps_counters() {
+        let store = Store::new(limits(5));
+        store.add_grpc_segment(segment("a", 1));
+        store.keep_alive(
+            InstancePingPkg {
+                service: "s".into(),
+                service_instance: "i".into(),
+                layer: String::new(),
+            },
+            7,
+        );
+        store.reset();
+        assert!(store.segments().is_empty());
+        assert!(store.instances().is_empty());
+        let stats = store.stats();
+        assert_eq!(stats.segments.received, 1);
+        assert_eq!(stats.segments.stored, 0);
+        assert_eq!(stats.resets, 1);
+    }
+
+    #[test]
+    fn keep_alive_and_properties_merge_into_one_instance() {
+        let store = Store::new(limits(5));
+        store.report_properties(
+            InstanceProperties {
+                service: "s".into(),
+                service_instance: "i".into(),
+                properties: vec![sw_proto::v3::KeyStringValuePair {
+                    key: "language".into(),
+                    value: "python".into(),
+                }],
+                layer: "GENERAL".into(),
+            },
+            10,
+        );
+        store.keep_alive(
+            InstancePingPkg {
+                service: "s".into(),
+                service_instance: "i".into(),
+                layer: String::new(),
+            },
+            20,
+        );
+        let all = store.instances();
+        assert_eq!(all.len(), 1);
+        let rec = &all[0];
+        assert_eq!(
+            rec.properties,
+            [("language".to_owned(), "python".to_owned())]
+        );
+        assert_eq!(rec.layer, "GENERAL");
+        assert_eq!(rec.properties_time, Some(10));
+        assert_eq!(rec.last_keep_alive, Some(20));
+        assert_eq!(rec.keep_alive_count, 1);
+    }
+}

@@ -1,0 +1,401 @@
+"""Plugin loader: installs each ``sw_<library>`` plugin when its library is first imported.
+
+Upstream imports every plugin and, through it, every library that has a plugin, when the
+agent starts. Here the loader imports only the small plugin modules and installs a plugin
+at the moment its library is imported by the application (or at once, when the library is
+already imported), so an application pays only for the libraries it uses.
+
+A plugin module ``skywalking/plugins/sw_<lib>.py`` declares, at module level:
+
+* ``install()``: patches the library; the loader calls it at most once per process. It must
+  not assume anything more than that the hooked module has been imported.
+* ``hooked_modules: list[str]``: the modules whose import triggers ``install()``, e.g.
+  ``['flask']`` or ``['http.server', 'werkzeug.serving']``. Without it (or when empty) the
+  plugin is installed when the loader runs, as upstream does.
+* ``version_rule`` (optional): ``{'name': <distribution>, 'rules': [...]}``; each rule is a
+  space-separated list of ``<op><version>`` units (op one of ``< <= == >= > !=``), all of
+  which must hold; one rule holding is enough. A distribution that is not installed counts
+  as supported, as upstream.
+* ``link_vector``, ``support_matrix``, ``note``: documentation, read by ``tools/gen_docs.py``.
+
+The plugin module itself must not import its library at module level.
+
+Failures stay inside the agent: a plugin whose ``install()`` raises is reported by one
+warning and left out; an unsupported library version is reported by one info line.
+"""
+
+import importlib
+import importlib.metadata
+import logging
+import pkgutil
+import re
+import sys
+import threading
+from types import ModuleType
+
+from skywalking import config
+from skywalking.loggings import logger
+
+_OPERATORS = {
+    '<': lambda current, expected: current < expected,
+    '<=': lambda current, expected: current <= expected,
+    '==': lambda current, expected: current == expected,
+    '>=': lambda current, expected: current >= expected,
+    '>': lambda current, expected: current > expected,
+    '!=': lambda current, expected: current != expected,
+}
+_RULE_UNIT = re.compile(r'^\s*(<=|>=|==|!=|<|>)\s*(\S+)\s*$')
+
+
+class VersionRuleError(ValueError):
+    """A ``version_rule`` unit that is not ``<op><version>``."""
+
+
+def parse_version(text: str):
+    """A comparable version: `packaging.version.Version` when available, else a simple key.
+
+    The fallback key orders release numbers numerically and puts pre-releases (``a``, ``b``,
+    ``rc``, ``dev``) before the release they precede.
+    """
+    try:
+        from packaging.version import InvalidVersion, Version
+    except ImportError:
+        return _simple_version(text)
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return _simple_version(text)
+
+
+_SIMPLE = re.compile(r'(\d+(?:\.\d+)*)(?:[.-]?(dev|a|alpha|b|beta|rc|c|pre|preview)\.?(\d*))?', re.IGNORECASE)
+_PRE_RANK = {'dev': 0, 'a': 1, 'alpha': 1, 'b': 2, 'beta': 2, 'c': 3, 'rc': 3, 'pre': 3, 'preview': 3}
+
+
+class _SimpleVersion(tuple):
+    """(release numbers padded to 6 parts, pre-release rank, pre-release number)."""
+
+
+def _simple_version(text: str) -> _SimpleVersion:
+    match = _SIMPLE.search(str(text).lstrip('vV'))
+    if not match:
+        raise VersionRuleError(f'not a version: {text!r}')
+    release = [int(part) for part in match.group(1).split('.')][:6]
+    release += [0] * (6 - len(release))
+    if match.group(2):
+        pre = (_PRE_RANK[match.group(2).lower()], int(match.group(3) or 0))
+    else:
+        pre = (9, 0)
+    return _SimpleVersion((*release, *pre))
+
+
+def check(rule_unit: str, current_version) -> bool:
+    """Whether `current_version` (parsed) satisfies one unit such as ``'>=2.0'``.
+
+    Raises `VersionRuleError` for a unit without a known operator (as upstream).
+    """
+    match = _RULE_UNIT.match(rule_unit)
+    if not match:
+        raise VersionRuleError(f'version rule {rule_unit!r}: expected <op><version>, op one of < <= == >= > !=')
+    operator, expected = match.groups()
+    expected_version = parse_version(expected)
+    if isinstance(current_version, str):
+        current_version = parse_version(current_version)
+    if type(current_version) is not type(expected_version):
+        # One side is not a valid PEP 440 version: compare both the simple way.
+        current_version = _simple_version(str(current_version))
+        expected_version = _simple_version(expected)
+    return _OPERATORS[operator](current_version, expected_version)
+
+
+def pkg_version_check(plugin) -> bool:
+    """Whether the installed version of the plugin's library satisfies its ``version_rule``."""
+    rule = getattr(plugin, 'version_rule', None)
+    if not rule:
+        return True
+    name = rule.get('name')
+    rules = rule.get('rules') or []
+    try:
+        installed_version = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return True  # as upstream: cannot tell, so let install() try
+    current = parse_version(installed_version)
+    for alternative in rules:
+        if all(check(unit, current) for unit in alternative.split()):
+            return True
+    return False
+
+
+class _Plugin:
+    """Loader state of one plugin module."""
+
+    __slots__ = ('module', 'name', 'package', 'state')
+
+    def __init__(self, name: str, package: str, module: ModuleType):
+        self.name = name
+        self.package = package
+        self.module = module
+        # pending -> installing -> installed | unsupported | failed; pending -> unhooked
+        self.state = 'pending'
+
+
+_lock = threading.RLock()
+_plugins: dict[str, _Plugin] = {}  # full module name -> state
+_watched: dict[str, list[_Plugin]] = {}  # hooked module name -> plugins waiting for it
+_installed: list[_Plugin] = []
+_finder = None
+
+
+def _package_name(package) -> str:
+    if package is None:
+        return __name__
+    return package if isinstance(package, str) else package.__name__
+
+
+def installed(package=None) -> list[str]:
+    """Short names (``sw_flask``, ...) of the plugins of `package` (default: this package,
+    ``skywalking.plugins``; a module or its name) installed in this process, in order."""
+    name = _package_name(package)
+    with _lock:
+        return [plugin.name for plugin in _installed if plugin.package == name]
+
+
+def pending(package=None) -> list[str]:
+    """Short names of the plugins of `package` still waiting for their library to be imported."""
+    name = _package_name(package)
+    with _lock:
+        return [plugin.name for plugin in _plugins.values() if plugin.state == 'pending' and plugin.package == name]
+
+
+def _disable_patterns() -> list:
+    raw = config.agent_disable_plugins
+    items = raw.split(',') if isinstance(raw, str) else list(raw or ())
+    patterns = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            patterns.append(re.compile(text))
+        except re.error as error:
+            logger.warning('Ignoring invalid agent_disable_plugins pattern %r: %s', text, error)
+    return patterns
+
+
+def install(package: ModuleType | None = None) -> None:
+    """Discover the ``sw_*`` plugins of `package` (default: this package) and install or hook them.
+
+    Calling it again only handles plugins not seen before; it never raises.
+    """
+    package = package if package is not None else sys.modules[__name__]
+    try:
+        _install_package(package)
+    except Exception:
+        logger.warning('Plugin discovery in %s failed; plugins may be missing', package.__name__, exc_info=True)
+
+
+def _install_package(package: ModuleType) -> None:
+    disabled = _disable_patterns()
+    for module_info in pkgutil.iter_modules(package.__path__):
+        short_name = module_info.name
+        if not short_name.startswith('sw_'):
+            continue
+        full_name = f'{package.__name__}.{short_name}'
+        with _lock:
+            if full_name in _plugins:
+                continue
+        if any(pattern.match(short_name) for pattern in disabled):
+            logger.info("Plugin %s is disabled and thus won't be installed", short_name)
+            continue
+        try:
+            module = importlib.import_module(full_name)
+        except Exception:
+            logger.warning('Plugin %s could not be imported; it is left out', short_name, exc_info=_debug())
+            continue
+        if not callable(getattr(module, 'install', None)):
+            logger.warning("Plugin %s has no install() function, thus won't be installed", short_name)
+            continue
+        plugin = _Plugin(short_name, package.__name__, module)
+        with _lock:
+            _plugins[full_name] = plugin
+        hooked = [str(name) for name in (getattr(module, 'hooked_modules', None) or ())]
+        if not hooked or any(name in sys.modules for name in hooked):
+            _activate(plugin)
+            continue
+        with _lock:
+            for name in hooked:
+                _watched.setdefault(name, []).append(plugin)
+            _ensure_finder()
+        logger.debug('Plugin %s waits for %s', short_name, ', '.join(hooked))
+
+
+def _debug() -> bool:
+    return logger.isEnabledFor(logging.DEBUG)
+
+
+def _activate(plugin: _Plugin) -> None:
+    """Version-check and install `plugin` once; never raises."""
+    with _lock:
+        if plugin.state != 'pending':
+            return
+        plugin.state = 'installing'
+        _forget(plugin)
+    try:
+        supported = pkg_version_check(plugin.module)
+    except Exception as error:
+        logger.warning('Plugin %s has an unusable version_rule (%s); installing it anyway', plugin.name, error)
+        supported = True
+    if not supported:
+        rule = plugin.module.version_rule
+        logger.info(
+            "Plugin %s does not support the installed %s version (rules %s), thus won't be installed",
+            plugin.name,
+            rule.get('name'),
+            rule.get('rules'),
+        )
+        plugin.state = 'unsupported'
+        return
+    try:
+        plugin.module.install()
+    except Exception:
+        plugin.state = 'failed'
+        logger.warning(
+            'Plugin %s failed to install, please ignore this warning if the package is not used in your application.',
+            plugin.name,
+            exc_info=_debug(),
+        )
+        return
+    plugin.state = 'installed'
+    with _lock:
+        _installed.append(plugin)
+    logger.debug('Plugin %s installed', plugin.name)
+
+
+def _forget(plugin: _Plugin) -> None:
+    """Stop watching modules for `plugin` (lock held)."""
+    for name in list(_watched):
+        waiting = [other for other in _watched[name] if other is not plugin]
+        if waiting:
+            _watched[name] = waiting
+        else:
+            del _watched[name]
+    if not _watched:
+        _remove_finder()
+
+
+def _on_imported(name: str) -> None:
+    """Called right after module `name` has been executed by the import system."""
+    with _lock:
+        plugins = list(_watched.get(name, ()))
+    for plugin in plugins:
+        _activate(plugin)
+
+
+def uninstall_hooks() -> None:
+    """Stop waiting for imports: remove the import hook and forget pending plugins."""
+    with _lock:
+        _watched.clear()
+        for plugin in _plugins.values():
+            if plugin.state == 'pending':
+                plugin.state = 'unhooked'
+        _remove_finder()
+
+
+def _ensure_finder() -> None:
+    """Put the finder first on `sys.meta_path` (lock held): a finder before it would hide imports."""
+    global _finder
+    if _finder is None:
+        _finder = _ImportWatcher()
+    if sys.meta_path and sys.meta_path[0] is _finder:
+        return
+    try:
+        sys.meta_path.remove(_finder)
+    except ValueError:
+        pass
+    sys.meta_path.insert(0, _finder)
+
+
+def _remove_finder() -> None:
+    global _finder
+    if _finder is not None:
+        try:
+            sys.meta_path.remove(_finder)
+        except ValueError:
+            pass
+        _finder = None
+
+
+class _ImportWatcher:
+    """Meta-path finder that wraps the loader of watched modules; finds nothing itself."""
+
+    def __init__(self):
+        self._busy = threading.local()
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _watched:
+            return None
+        busy = self._busy.__dict__.setdefault('names', set())
+        if fullname in busy:
+            return None  # a finder after us asked for the same name again
+        busy.add(fullname)
+        try:
+            spec = self._find_with_others(fullname, path, target)
+        finally:
+            busy.discard(fullname)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
+            return spec
+        spec.loader = _NotifyingLoader(spec.loader, fullname)
+        return spec
+
+    def _find_with_others(self, fullname, path, target):
+        for finder in list(sys.meta_path):
+            if finder is self:
+                continue
+            find_spec = getattr(finder, 'find_spec', None)
+            if find_spec is None:
+                continue
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                return spec
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+class _NotifyingLoader:
+    """Runs the real loader, restores it on the module, then lets plugins install."""
+
+    def __init__(self, loader, fullname: str):
+        self._loader = loader
+        self._fullname = fullname
+
+    def create_module(self, spec):
+        create = getattr(self._loader, 'create_module', None)
+        return create(spec) if create is not None else None
+
+    def exec_module(self, module):
+        try:
+            self._loader.exec_module(module)
+        finally:
+            # Leave no trace of the wrapper: code that inspects __loader__ sees the real one.
+            if getattr(module, '__loader__', None) is self:
+                module.__loader__ = self._loader
+            spec = getattr(module, '__spec__', None)
+            if spec is not None and spec.loader is self:
+                spec.loader = self._loader
+        # The import system binds a submodule to its parent only after this returns; do it
+        # now so that `import a.b; a.b.x` works inside install().
+        parent, _, child = self._fullname.rpartition('.')
+        if parent and parent in sys.modules:
+            try:
+                setattr(sys.modules[parent], child, sys.modules.get(self._fullname, module))
+            except Exception:
+                pass
+        try:
+            _on_imported(self._fullname)
+        except Exception:
+            logger.warning('Installing plugins for %s failed', self._fullname, exc_info=_debug())
+
+    def __getattr__(self, name):
+        # get_source, get_code, is_package, get_resource_reader, ...
+        return getattr(self._loader, name)

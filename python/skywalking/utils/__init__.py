@@ -1,0 +1,1 @@
+"""Small helpers shared by the agent and its plugins (no native code, no third-party imports)."""

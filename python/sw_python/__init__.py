@@ -1,0 +1,1 @@
+"""``python -m sw_python ...`` is the same as the ``sw-python`` command."""

@@ -1,0 +1,49 @@
+"""A consumer calling a provider, both under `sw-python run`, reporting over gRPC to the
+local collector; the received segments must match the expected data, span for span."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, http_get
+
+HERE = Path(__file__).parent
+
+
+def expected(name: str, provider_port: int, consumer_port: int) -> str:
+    text = (HERE / 'expected' / name).read_text()
+    return text.replace('PROVIDER_PORT', str(provider_port)).replace('CONSUMER_PORT', str(consumer_port))
+
+
+@pytest.mark.parametrize('framework', ['http', 'flask'])
+def test_consumer_calls_provider(services, collector, framework):
+    provider_port, consumer_port = free_port(), free_port()
+    services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port)
+    services.start('consumer', HERE / 'services' / f'{framework}_consumer.py', consumer_port,
+                   PROVIDER_PORT=str(provider_port))
+
+    status, body = http_get(f'http://127.0.0.1:{consumer_port}/users')
+
+    assert status == 200
+    # The correlation set in the consumer travelled in sw8-correlation to the provider.
+    assert json.loads(body) == {'correlation': 'correlation'}
+    ok, reason = collector.validate(expected(f'{framework}.yml', provider_port, consumer_port))
+    assert ok, f'{reason}\n{services.logs()}'
+
+
+def test_handler_exception_is_an_error_span(services, collector):
+    provider_port, consumer_port = free_port(), free_port()
+    services.start('provider', HERE / 'services' / 'flask_provider.py', provider_port)
+    services.start('consumer', HERE / 'services' / 'flask_consumer.py', consumer_port,
+                   PROVIDER_PORT=str(provider_port))
+
+    status, body = http_get(f'http://127.0.0.1:{consumer_port}/error')
+
+    assert status == 502
+    assert json.loads(body) == {'provider_status': 500}
+    ok, reason = collector.validate(expected('flask_error.yml', provider_port, consumer_port))
+    assert ok, f'{reason}\n{services.logs()}'
+    assert 'the handler failed on purpose' in collector.receive_data()
