@@ -118,21 +118,21 @@ def plugin_modules() -> list:
     return modules
 
 
-_COMPONENT_USE = re.compile(r'\bComponent\.([A-Za-z_][A-Za-z0-9_]*)')
+_COMPONENT_USE = re.compile(r'(\binherit\s*=\s*)?\bComponent\.([A-Za-z_][A-Za-z0-9_]*)')
 
 
 def components_of(module) -> str:
-    """``Name (id)`` of the components a plugin reports: its `component` attribute, else the
-    `Component.X` names used in its source."""
+    """``Name (id)`` of the components a plugin reports: its `component` attribute if it has
+    one, else the `Component.X` names used in its source, except as ``inherit=``."""
     declared = getattr(module, 'component', None)
     if declared is not None:
         found = list(declared) if isinstance(declared, (list, tuple)) else [declared]
     else:
         source = Path(module.__file__).read_text(encoding='utf-8')
         found = []
-        for name in _COMPONENT_USE.findall(source):
+        for inherit, name in _COMPONENT_USE.findall(source):
             member = Component.__members__.get(name)
-            if member is not None and member not in found:
+            if not inherit and member is not None and member not in found:
                 found.append(member)
     members = [Component(item) for item in found]
     return ', '.join(f'{member.name} ({member.value})' for member in members) or '-'

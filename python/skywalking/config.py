@@ -286,7 +286,8 @@ agent_trace_ignore_path: str = _option(
     'agent_trace_ignore_path',
     'SW_AGENT_TRACE_IGNORE_PATH',
     '',
-    'Comma-separated Ant patterns (`/path/*`, `/path/**`, `/path/?`); spans whose operation name matches are not traced.',
+    'Comma-separated Ant patterns (`/path/*`, `/path/**`, `/path/?`); '
+    'spans whose operation name matches one are not traced.',
 )
 agent_ignore_suffix: str = _option(
     'agent_ignore_suffix',
@@ -587,7 +588,7 @@ def snapshot() -> dict[str, object]:
     This is what `agent.start()` hands to the native core. Values set through `init()` or by
     assignment are converted the way environment values are (``'30'`` -> 30, ``'false'`` ->
     False, ``'a,b'`` -> ['a', 'b'], protocol lower-cased); a value that cannot be converted
-    is reported once and replaced by the option's default.
+    is reported by a warning and replaced by the option's default.
     """
     module = globals()
     result: dict[str, object] = {}
@@ -596,7 +597,9 @@ def snapshot() -> dict[str, object]:
         try:
             result[name] = _coerce(spec, value)
         except (TypeError, ValueError, OverflowError):
-            logger.warning('Ignoring config.%s=%r: not a valid %s; using %r', name, value, spec.type.__name__, spec.default)
+            logger.warning(
+                'Ignoring config.%s=%r: not a valid %s; using %r', name, value, spec.type.__name__, spec.default
+            )
             result[name] = _copy_default(spec)
     return result
 

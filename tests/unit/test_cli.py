@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 
+import skywalking
 from skywalking.bootstrap import HOOKS_DIR, LOADER_DIR
 from skywalking.bootstrap.cli import sw_python
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_DIR = str(ROOT / 'python')
+# Children import the same `skywalking` as this process (the source tree or the installed package).
+PYTHON_DIR = str(Path(skywalking.__file__).resolve().parent.parent)
 
-USER_SITECUSTOMIZE = '''
+USER_SITECUSTOMIZE = """
 import json
 import os
 import sys
@@ -60,7 +62,7 @@ if 'SW_PYTHON_VERSION' in os.environ:
 
     if os.environ.get('SW_TEST_USER_SITE_FAILS'):
         raise RuntimeError('user sitecustomize broke')
-'''
+"""
 
 PRINT_ENV = 'import json, os; print(json.dumps(dict(os.environ)))'
 
@@ -398,16 +400,16 @@ def test_without_a_user_sitecustomize_the_loader_stays_importable(workspace):
 
 # --- uWSGI hook -------------------------------------------------------------------------
 
-FAKE_UWSGIDECORATORS = '''
+FAKE_UWSGIDECORATORS = """
 hooks = []
 
 
 def postfork(function):
     hooks.append(function)
     return function
-'''
+"""
 
-RUN_HOOK = '''
+RUN_HOOK = """
 import json, os, sys, types
 import skywalking
 from skywalking import config
@@ -422,7 +424,7 @@ import uwsgidecorators
 assert uwsgidecorators.hooks, 'no postfork hook registered'
 uwsgidecorators.hooks[0]()
 print(json.dumps({'started': started, 'pid': os.getpid()}))
-'''
+"""
 
 
 def test_uwsgi_hook_starts_the_agent_as_a_child_after_fork(tmp_path):
@@ -431,9 +433,7 @@ def test_uwsgi_hook_starts_the_agent_as_a_child_after_fork(tmp_path):
     (fake / 'uwsgidecorators.py').write_text(FAKE_UWSGIDECORATORS)
     env = {key: value for key, value in os.environ.items() if not key.startswith('SW_')}
     env['PYTHONPATH'] = os.pathsep.join([HOOKS_DIR, PYTHON_DIR, str(fake)])
-    result = subprocess.run(
-        [sys.executable, '-c', RUN_HOOK], env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, '-c', RUN_HOOK], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out['started'] == [f'worker-child({out["pid"]})']

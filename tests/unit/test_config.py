@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
+import skywalking
 from skywalking import Component, Kind, Layer, Log, LogItem, config, loggings
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_DIR = ROOT / 'python'
+# Children import the same `skywalking` as this process (the source tree or the installed package).
+PYTHON_DIR = Path(skywalking.__file__).resolve().parent.parent
 
 # The 61 options of the upstream agent: (name, environment variable, default).
 UPSTREAM_OPTIONS = [

@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from packaging import version
 
+import skywalking
 from skywalking import config, loggings, plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 
-PLUGIN_TEMPLATE = '''
+PLUGIN_TEMPLATE = """
 import sys
 
 {metadata}
@@ -36,13 +37,13 @@ def install():
     lib = sys.modules.get({lib!r})
     calls.append({{'lib_loaded': lib is not None, 'lib_ready': getattr(lib, 'READY', False)}})
 {body}
-'''
+"""
 
-LIBRARY = '''
+LIBRARY = """
 import_count = globals().get('import_count', 0) + 1
 VALUE = 'library value'
 READY = True
-'''
+"""
 
 
 class _Records(logging.Handler):
@@ -91,8 +92,12 @@ class Fixture:
         metadata = extra
         if hooked is not None:
             metadata = f'hooked_modules = {hooked!r}\n{extra}'
-        text = raw if raw is not None else PLUGIN_TEMPLATE.format(
-            metadata=metadata, lib=self.lib, body=textwrap.indent(textwrap.dedent(body), '    ')
+        text = (
+            raw
+            if raw is not None
+            else PLUGIN_TEMPLATE.format(
+                metadata=metadata, lib=self.lib, body=textwrap.indent(textwrap.dedent(body), '    ')
+            )
         )
         (self.root / self.package_name / f'{name}.py').write_text(text)
         importlib.invalidate_caches()
@@ -196,10 +201,10 @@ def test_submodule_hook_fires_on_the_submodule_only(fake):
     fake.add_plugin(
         'sw_fakesub',
         hooked=[f'{fake.lib}.sub'],
-        body=f'''
+        body=f"""
         top = __import__({fake.lib + '.sub'!r})
         calls.append(top.sub.SUB_VALUE)
-        ''',
+        """,
     )
     plugins.install(fake.package())
     fake.import_lib()
@@ -392,7 +397,7 @@ def test_library_import_error_reaches_the_application_and_the_hook_stays(fake):
 def test_the_agent_plugins_load_without_importing_their_libraries():
     # In a child process: installing the real plugins here would patch this test process.
     code = textwrap.dedent(
-        '''
+        """
         import json, sys
         from skywalking import plugins
         before = set(sys.modules)
@@ -403,11 +408,11 @@ def test_the_agent_plugins_load_without_importing_their_libraries():
             'pending': plugins.pending(),
             'installed': plugins.installed(),
         }))
-        '''
+        """
     )
     result = subprocess.run(
         [sys.executable, '-c', code],
-        env={**os.environ, 'PYTHONPATH': str(ROOT / 'python')},
+        env={**os.environ, 'PYTHONPATH': str(Path(skywalking.__file__).resolve().parent.parent)},
         capture_output=True,
         text=True,
         timeout=60,

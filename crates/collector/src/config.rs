@@ -4,11 +4,9 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::PathBuf;
 
 /// Default gRPC address: the port agents report to by default, on loopback only.
-pub const DEFAULT_GRPC_ADDR: SocketAddr =
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 11800));
+pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 11800));
 /// Default HTTP address: OAP's HTTP port, on loopback only.
-pub const DEFAULT_HTTP_ADDR: SocketAddr =
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 12800));
+pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 12800));
 
 /// How much the in-memory store keeps of each kind; the oldest items are evicted first.
 ///
@@ -29,12 +27,7 @@ impl Default for StoreLimits {
     /// Enough for a test suite or an afternoon of trying the agent, small enough for a laptop:
     /// a typical segment is a few kilobytes.
     fn default() -> Self {
-        Self {
-            max_segments: 20_000,
-            max_logs: 20_000,
-            max_meters: 20_000,
-            max_snapshots: 50_000,
-        }
+        Self { max_segments: 20_000, max_logs: 20_000, max_meters: 20_000, max_snapshots: 50_000 }
     }
 }
 
@@ -68,10 +61,6 @@ impl CollectorConfig {
     /// A configuration for tests: both servers on loopback with OS-chosen ports.
     pub fn ephemeral() -> Self {
         let any = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
-        Self {
-            grpc_addr: any,
-            http_addr: any,
-            ..Self::default()
-        }
+        Self { grpc_addr: any, http_addr: any, ..Self::default() }
     }
 }

@@ -12,9 +12,9 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use sw_proto::v3::{
-    log_data_body, Event, InstancePingPkg, InstanceProperties, JsonLog, KeyStringValuePair, Log,
-    LogData, LogDataBody, LogTags, RefType, SegmentObject, SegmentReference, Source, SpanLayer,
-    SpanObject, SpanType, TextLog, TraceContext, Type as EventType, YamlLog,
+    log_data_body, Event, InstancePingPkg, InstanceProperties, JsonLog, KeyStringValuePair, Log, LogData, LogDataBody,
+    LogTags, RefType, SegmentObject, SegmentReference, Source, SpanLayer, SpanObject, SpanType, TextLog, TraceContext,
+    Type as EventType, YamlLog,
 };
 
 /// Why a JSON body could not be turned into protocol messages; `Display` is one line.
@@ -71,10 +71,7 @@ impl<'de> Visitor<'de> for IntVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let parsed: i128 = v
-            .trim()
-            .parse()
-            .map_err(|_| E::custom(format!("{v:?} is not an integer")))?;
+        let parsed: i128 = v.trim().parse().map_err(|_| E::custom(format!("{v:?} is not an integer")))?;
         self.check(parsed)
     }
 
@@ -89,18 +86,12 @@ impl<'de> Visitor<'de> for IntVisitor {
 
 /// An optional int64: number, decimal string, or null.
 pub fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    d.deserialize_any(IntVisitor {
-        min: i64::MIN,
-        max: i64::MAX,
-    })
+    d.deserialize_any(IntVisitor { min: i64::MIN, max: i64::MAX })
 }
 
 /// An optional int32: number, decimal string, or null.
 pub fn opt_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    let v = d.deserialize_any(IntVisitor {
-        min: i64::from(i32::MIN),
-        max: i64::from(i32::MAX),
-    })?;
+    let v = d.deserialize_any(IntVisitor { min: i64::from(i32::MIN), max: i64::from(i32::MAX) })?;
     // The visitor already checked the i32 range.
     Ok(v.map(|v| v as i32))
 }
@@ -118,22 +109,16 @@ impl<'de> Visitor<'de> for EnumVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        (self.parse)(v)
-            .map(Some)
-            .ok_or_else(|| E::custom(format!("unknown {} {v:?}", self.name)))
+        (self.parse)(v).map(Some).ok_or_else(|| E::custom(format!("unknown {} {v:?}", self.name)))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
         // Protobuf keeps unknown enum numbers, so any int32 is accepted.
-        i32::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format!("{} {v} out of range", self.name)))
+        i32::try_from(v).map(Some).map_err(|_| E::custom(format!("{} {v} out of range", self.name)))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        i32::try_from(v)
-            .map(Some)
-            .map_err(|_| E::custom(format!("{} {v} out of range", self.name)))
+        i32::try_from(v).map(Some).map_err(|_| E::custom(format!("{} {v} out of range", self.name)))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
@@ -146,31 +131,19 @@ impl<'de> Visitor<'de> for EnumVisitor {
 }
 
 fn span_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    d.deserialize_any(EnumVisitor {
-        name: "SpanType",
-        parse: |s| SpanType::from_str_name(s).map(|e| e as i32),
-    })
+    d.deserialize_any(EnumVisitor { name: "SpanType", parse: |s| SpanType::from_str_name(s).map(|e| e as i32) })
 }
 
 fn span_layer<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    d.deserialize_any(EnumVisitor {
-        name: "SpanLayer",
-        parse: |s| SpanLayer::from_str_name(s).map(|e| e as i32),
-    })
+    d.deserialize_any(EnumVisitor { name: "SpanLayer", parse: |s| SpanLayer::from_str_name(s).map(|e| e as i32) })
 }
 
 fn ref_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    d.deserialize_any(EnumVisitor {
-        name: "RefType",
-        parse: |s| RefType::from_str_name(s).map(|e| e as i32),
-    })
+    d.deserialize_any(EnumVisitor { name: "RefType", parse: |s| RefType::from_str_name(s).map(|e| e as i32) })
 }
 
 fn event_type<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    d.deserialize_any(EnumVisitor {
-        name: "Type",
-        parse: |s| EventType::from_str_name(s).map(|e| e as i32),
-    })
+    d.deserialize_any(EnumVisitor { name: "Type", parse: |s| EventType::from_str_name(s).map(|e| e as i32) })
 }
 
 /// A message in JSON form must be a JSON object. Serde's derive would also accept an array
@@ -218,10 +191,7 @@ pub struct JsonKeyValue {
 
 impl From<JsonKeyValue> for KeyStringValuePair {
     fn from(j: JsonKeyValue) -> Self {
-        Self {
-            key: j.key.unwrap_or_default(),
-            value: j.value.unwrap_or_default(),
-        }
+        Self { key: j.key.unwrap_or_default(), value: j.value.unwrap_or_default() }
     }
 }
 
@@ -366,10 +336,7 @@ pub struct JsonLog_ {
 
 impl From<JsonLog_> for Log {
     fn from(j: JsonLog_) -> Self {
-        Self {
-            time: j.time.unwrap_or_default(),
-            data: pairs(j.data),
-        }
+        Self { time: j.time.unwrap_or_default(), data: pairs(j.data) }
     }
 }
 
@@ -505,29 +472,18 @@ impl TryFrom<JsonLogBody> for LogDataBody {
     fn try_from(j: JsonLogBody) -> Result<Self, JsonError> {
         let mut contents = Vec::new();
         if let Some(Obj(t)) = j.text {
-            contents.push(log_data_body::Content::Text(TextLog {
-                text: t.text.unwrap_or_default(),
-            }));
+            contents.push(log_data_body::Content::Text(TextLog { text: t.text.unwrap_or_default() }));
         }
         if let Some(Obj(t)) = j.json {
-            contents.push(log_data_body::Content::Json(JsonLog {
-                json: t.json.unwrap_or_default(),
-            }));
+            contents.push(log_data_body::Content::Json(JsonLog { json: t.json.unwrap_or_default() }));
         }
         if let Some(Obj(t)) = j.yaml {
-            contents.push(log_data_body::Content::Yaml(YamlLog {
-                yaml: t.yaml.unwrap_or_default(),
-            }));
+            contents.push(log_data_body::Content::Yaml(YamlLog { yaml: t.yaml.unwrap_or_default() }));
         }
         if contents.len() > 1 {
-            return Err(JsonError::Message(
-                "log body sets more than one of text, json, yaml".into(),
-            ));
+            return Err(JsonError::Message("log body sets more than one of text, json, yaml".into()));
         }
-        Ok(Self {
-            r#type: j.kind.unwrap_or_default(),
-            content: contents.pop(),
-        })
+        Ok(Self { r#type: j.kind.unwrap_or_default(), content: contents.pop() })
     }
 }
 
@@ -546,9 +502,7 @@ impl TryFrom<JsonLogData> for LogData {
                 trace_segment_id: t.trace_segment_id.unwrap_or_default(),
                 span_id: t.span_id.unwrap_or_default(),
             }),
-            tags: j.tags.map(|Obj(t)| LogTags {
-                data: pairs(t.data),
-            }),
+            tags: j.tags.map(|Obj(t)| LogTags { data: pairs(t.data) }),
             layer: j.layer.unwrap_or_default(),
         })
     }
@@ -720,10 +674,7 @@ mod tests {
         .expect("parses");
         assert_eq!(logs[0].timestamp, 12);
         let body = logs[0].body.clone().unwrap_or_default();
-        assert_eq!(
-            body.content,
-            Some(log_data_body::Content::Text(TextLog { text: "hi".into() }))
-        );
+        assert_eq!(body.content, Some(log_data_body::Content::Text(TextLog { text: "hi".into() })));
         assert_eq!(logs[0].trace_context.clone().unwrap_or_default().span_id, 1);
         let err = parse_logs(br#"[{"body": {"text": {"text": "a"}, "json": {"json": "{}"}}}]"#);
         assert!(err.is_err());
@@ -732,8 +683,7 @@ mod tests {
     #[test]
     fn event_type_by_name() {
         let events =
-            parse_events(br#"[{"name": "Start", "type": "Error", "parameters": {"a": "b"}}]"#)
-                .expect("parses");
+            parse_events(br#"[{"name": "Start", "type": "Error", "parameters": {"a": "b"}}]"#).expect("parses");
         assert_eq!(events[0].r#type, EventType::Error as i32);
         assert_eq!(events[0].parameters.get("a").map(String::as_str), Some("b"));
     }

@@ -39,13 +39,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Collector
             Some(v) => v,
             None => args.next().ok_or_else(|| format!("{flag} needs a value"))?,
         };
-        let count = |v: &str| {
-            v.parse::<usize>()
-                .map_err(|_| format!("{flag}: {v:?} is not a count"))
-        };
+        let count = |v: &str| v.parse::<usize>().map_err(|_| format!("{flag}: {v:?} is not a count"));
         let addr = |v: &str| {
-            v.parse::<SocketAddr>()
-                .map_err(|_| format!("{flag}: {v:?} is not an address like 127.0.0.1:11800"))
+            v.parse::<SocketAddr>().map_err(|_| format!("{flag}: {v:?} is not an address like 127.0.0.1:11800"))
         };
         match flag.as_str() {
             "--grpc" => config.grpc_addr = addr(&value)?,
@@ -103,11 +99,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!(
-        "sw-collector: gRPC on {}, HTTP on http://{}",
-        bound.grpc_addr(),
-        bound.http_addr()
-    );
+    eprintln!("sw-collector: gRPC on {}, HTTP on http://{}", bound.grpc_addr(), bound.http_addr());
     match bound.run_blocking(stop_signal()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -147,12 +139,7 @@ mod tests {
         assert_eq!(c.grpc_addr.port(), 1);
         assert_eq!(c.http_addr.port(), 2);
         assert_eq!(
-            (
-                c.limits.max_segments,
-                c.limits.max_logs,
-                c.limits.max_meters,
-                c.limits.max_snapshots
-            ),
+            (c.limits.max_segments, c.limits.max_logs, c.limits.max_meters, c.limits.max_snapshots),
             (3, 4, 5, 6)
         );
         assert_eq!(c.persist_path, Some(PathBuf::from("/tmp/x")));

@@ -61,11 +61,7 @@ pub struct Contents {
 fn put(out: &mut Vec<u8>, kind: u8, payload: &[u8]) {
     out.push(kind);
     // Payloads are bounded by the gRPC message limit, far below 4 GiB.
-    out.extend_from_slice(
-        &u32::try_from(payload.len())
-            .unwrap_or(u32::MAX)
-            .to_le_bytes(),
-    );
+    out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
     out.extend_from_slice(payload);
 }
 
@@ -107,9 +103,7 @@ pub fn encode(store: &Store) -> Vec<u8> {
 /// Decodes a file's bytes. A damaged record is skipped and a truncated tail ends the
 /// reading, each with a warning: what was saved before the damage is still worth having.
 pub fn decode(bytes: &[u8]) -> Result<Contents, PersistError> {
-    let mut rest = bytes
-        .strip_prefix(MAGIC)
-        .ok_or(PersistError::NotAStoreFile)?;
+    let mut rest = bytes.strip_prefix(MAGIC).ok_or(PersistError::NotAStoreFile)?;
     let mut c = Contents::default();
     while !rest.is_empty() {
         let Some((&kind, after)) = rest.split_first() else {
@@ -127,23 +121,13 @@ pub fn decode(bytes: &[u8]) -> Result<Contents, PersistError> {
         let (payload, after) = after.split_at(len);
         rest = after;
         let ok = match kind {
-            SEGMENT => SegmentObject::decode(payload)
-                .map(|v| c.segments.push(v))
-                .is_ok(),
+            SEGMENT => SegmentObject::decode(payload).map(|v| c.segments.push(v)).is_ok(),
             LOG => LogData::decode(payload).map(|v| c.logs.push(v)).is_ok(),
-            METER => MeterData::decode(payload)
-                .map(|v| c.meters.push((v.service.clone(), v)))
-                .is_ok(),
-            SNAPSHOT => ThreadSnapshot::decode(payload)
-                .map(|v| c.snapshots.push(v))
-                .is_ok(),
+            METER => MeterData::decode(payload).map(|v| c.meters.push((v.service.clone(), v))).is_ok(),
+            SNAPSHOT => ThreadSnapshot::decode(payload).map(|v| c.snapshots.push(v)).is_ok(),
             EVENT => Event::decode(payload).map(|v| c.events.push(v)).is_ok(),
-            INSTANCE => serde_json::from_slice(payload)
-                .map(|v| c.instances.push(v))
-                .is_ok(),
-            TASK => serde_json::from_slice(payload)
-                .map(|v| c.tasks.push(v))
-                .is_ok(),
+            INSTANCE => serde_json::from_slice(payload).map(|v| c.instances.push(v)).is_ok(),
+            TASK => serde_json::from_slice(payload).map(|v| c.tasks.push(v)).is_ok(),
             _ => false,
         };
         if !ok {
@@ -177,12 +161,7 @@ pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
 }
 
 /// Saves every `every` when the store changed, and once more when `stop` completes.
-pub async fn periodically(
-    path: PathBuf,
-    store: Arc<Store>,
-    every: Duration,
-    stop: impl Future<Output = ()>,
-) {
+pub async fn periodically(path: PathBuf, store: Arc<Store>, every: Duration, stop: impl Future<Output = ()>) {
     let mut saved = store.generation();
     tokio::pin!(stop);
     loop {
@@ -204,8 +183,7 @@ pub async fn periodically(
 async fn save_logged(path: &Path, store: &Arc<Store>) {
     let (path, store) = (path.to_owned(), store.clone());
     // File I/O off the async workers.
-    let result =
-        tokio::task::spawn_blocking(move || save(&path, &store).map_err(|e| (path, e))).await;
+    let result = tokio::task::spawn_blocking(move || save(&path, &store).map_err(|e| (path, e))).await;
     if let Ok(Err((path, e))) = result {
         ::log::warn!("cannot save the store to {}: {e}", path.display());
     }
@@ -249,11 +227,7 @@ mod tests {
             5,
         );
         store.keep_alive(
-            sw_proto::v3::InstancePingPkg {
-                service: "svc".into(),
-                service_instance: "i".into(),
-                layer: String::new(),
-            },
+            sw_proto::v3::InstancePingPkg { service: "svc".into(), service_instance: "i".into(), layer: String::new() },
             6,
         );
         let mut bytes = encode(&store);
@@ -265,18 +239,11 @@ mod tests {
         assert_eq!(copy.meters()[0].0, "svc");
         assert_eq!(copy.tasks(), store.tasks());
         assert_eq!(copy.instances(), store.instances());
-        assert_eq!(
-            copy.stats().segments.received,
-            0,
-            "loading is not receiving"
-        );
+        assert_eq!(copy.stats().segments.received, 0, "loading is not receiving");
     }
 
     #[test]
     fn foreign_file_is_refused() {
-        assert!(matches!(
-            decode(b"hello world"),
-            Err(PersistError::NotAStoreFile)
-        ));
+        assert!(matches!(decode(b"hello world"), Err(PersistError::NotAStoreFile)));
     }
 }

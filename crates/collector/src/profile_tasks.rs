@@ -135,10 +135,7 @@ fn next_serial(task_id: &str) -> String {
 /// The `ProfileTaskQuery` command that hands `task` to an agent (all values decimal strings).
 pub fn command_for(task: &ProfileTaskRecord) -> Command {
     let spec = &task.spec;
-    let arg = |key: &str, value: String| KeyStringValuePair {
-        key: key.to_owned(),
-        value,
-    };
+    let arg = |key: &str, value: String| KeyStringValuePair { key: key.to_owned(), value };
     Command {
         command: PROFILE_TASK_COMMAND.to_owned(),
         args: vec![
@@ -146,10 +143,7 @@ pub fn command_for(task: &ProfileTaskRecord) -> Command {
             arg("TaskId", task.id.clone()),
             arg("EndpointName", spec.endpoint_name.clone()),
             arg("Duration", spec.duration.to_string()),
-            arg(
-                "MinDurationThreshold",
-                spec.min_duration_threshold.to_string(),
-            ),
+            arg("MinDurationThreshold", spec.min_duration_threshold.to_string()),
             arg("DumpPeriod", spec.dump_period.to_string()),
             arg("MaxSamplingCount", spec.max_sampling_count.to_string()),
             arg("StartTime", spec.start_time.to_string()),
@@ -204,13 +198,7 @@ struct ArenaNode {
 
 impl ArenaNode {
     fn new(signature: String) -> Self {
-        Self {
-            signature,
-            count: 0,
-            self_count: 0,
-            children: Vec::new(),
-            by_signature: HashMap::new(),
-        }
+        Self { signature, count: 0, self_count: 0, children: Vec::new(), by_signature: HashMap::new() }
     }
 }
 
@@ -273,23 +261,15 @@ pub fn analyze<'a>(
 
 fn to_tree(arena: &[ArenaNode], index: usize, period: i64) -> CallNode {
     let node = &arena[index];
-    let mut children: Vec<CallNode> = node
-        .children
-        .iter()
-        .map(|&c| to_tree(arena, c, period))
-        .collect();
+    let mut children: Vec<CallNode> = node.children.iter().map(|&c| to_tree(arena, c, period)).collect();
     children.sort_by_key(|c| std::cmp::Reverse(c.count));
     let count = node.count;
     CallNode {
         code_signature: node.signature.clone(),
         count,
         self_count: node.self_count,
-        duration: i64::try_from(count)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(period),
-        self_duration: i64::try_from(node.self_count)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(period),
+        duration: i64::try_from(count).unwrap_or(i64::MAX).saturating_mul(period),
+        self_duration: i64::try_from(node.self_count).unwrap_or(i64::MAX).saturating_mul(period),
         children,
     }
 }
@@ -322,9 +302,7 @@ mod tests {
             trace_segment_id: segment.into(),
             time: 0,
             sequence: 0,
-            stack: Some(ThreadStack {
-                code_signatures: frames.iter().map(|f| (*f).to_owned()).collect(),
-            }),
+            stack: Some(ThreadStack { code_signatures: frames.iter().map(|f| (*f).to_owned()).collect() }),
         }
     }
 
@@ -341,17 +319,10 @@ mod tests {
         assert_eq!(whole.segments, ["s1", "s2"]);
         assert_eq!(whole.trees.len(), 1);
         let main = &whole.trees[0];
-        assert_eq!(
-            (main.code_signature.as_str(), main.count, main.duration),
-            ("main", 4, 80)
-        );
+        assert_eq!((main.code_signature.as_str(), main.count, main.duration), ("main", 4, 80));
         let handle = &main.children[0];
         assert_eq!((handle.count, handle.self_count), (4, 1));
-        let names: Vec<(&str, u64)> = handle
-            .children
-            .iter()
-            .map(|c| (c.code_signature.as_str(), c.count))
-            .collect();
+        let names: Vec<(&str, u64)> = handle.children.iter().map(|c| (c.code_signature.as_str(), c.count)).collect();
         assert_eq!(names, [("query", 2), ("render", 1)]);
 
         let one = analyze(&task(), Some("s2"), &snaps);
@@ -363,13 +334,7 @@ mod tests {
     fn command_carries_every_argument_as_a_string() {
         let cmd = command_for(&task());
         assert_eq!(cmd.command, "ProfileTaskQuery");
-        let get = |k: &str| {
-            cmd.args
-                .iter()
-                .find(|a| a.key == k)
-                .map(|a| a.value.clone())
-                .unwrap_or_default()
-        };
+        let get = |k: &str| cmd.args.iter().find(|a| a.key == k).map(|a| a.value.clone()).unwrap_or_default();
         assert_eq!(get("TaskId"), "t1");
         assert_eq!(get("DumpPeriod"), "20");
         assert_eq!(get("CreateTime"), "2");
@@ -379,17 +344,11 @@ mod tests {
 
     #[test]
     fn spec_defaults_and_limits() {
-        let spec = NewProfileTask {
-            service: Some("s".into()),
-            endpoint_name: Some("/e".into()),
-            ..NewProfileTask::default()
-        }
-        .into_spec(99)
-        .expect("valid");
-        assert_eq!(
-            (spec.start_time, spec.duration, spec.dump_period),
-            (99, 5, 10)
-        );
+        let spec =
+            NewProfileTask { service: Some("s".into()), endpoint_name: Some("/e".into()), ..NewProfileTask::default() }
+                .into_spec(99)
+                .expect("valid");
+        assert_eq!((spec.start_time, spec.duration, spec.dump_period), (99, 5, 10));
         let bad = NewProfileTask {
             service: Some("s".into()),
             endpoint_name: Some("/e".into()),

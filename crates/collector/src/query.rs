@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use sw_proto::v3::{
-    log_data_body, meter_data, KeyStringValuePair, LogData, RefType, SegmentObject,
-    SegmentReference, SpanLayer, SpanObject, SpanType,
+    log_data_body, meter_data, KeyStringValuePair, LogData, RefType, SegmentObject, SegmentReference, SpanLayer,
+    SpanObject, SpanType,
 };
 
 use crate::store::Data;
@@ -25,10 +25,7 @@ pub struct KeyValue {
 
 impl From<&KeyStringValuePair> for KeyValue {
     fn from(kv: &KeyStringValuePair) -> Self {
-        Self {
-            key: kv.key.clone(),
-            value: kv.value.clone(),
-        }
+        Self { key: kv.key.clone(), value: kv.value.clone() }
     }
 }
 
@@ -125,14 +122,7 @@ pub fn instances(d: &Data<'_>, service: Option<&str>) -> Vec<InstanceView> {
                 service: r.service.clone(),
                 name: r.instance.clone(),
                 layer: r.layer.clone(),
-                properties: r
-                    .properties
-                    .iter()
-                    .map(|(k, v)| KeyValue {
-                        key: k.clone(),
-                        value: v.clone(),
-                    })
-                    .collect(),
+                properties: r.properties.iter().map(|(k, v)| KeyValue { key: k.clone(), value: v.clone() }).collect(),
                 properties_time: r.properties_time,
                 last_keep_alive: r.last_keep_alive,
                 keep_alive_count: r.keep_alive_count,
@@ -194,29 +184,21 @@ pub fn endpoints(d: &Data<'_>, service: Option<&str>) -> Vec<EndpointView> {
         if service.is_some_and(|w| w != s.service) {
             continue;
         }
-        let Some(name) = s
-            .spans
-            .iter()
-            .find(|span| span.span_type == SpanType::Entry as i32)
-        else {
+        let Some(name) = s.spans.iter().find(|span| span.span_type == SpanType::Entry as i32) else {
             continue;
         };
-        let view = all
-            .entry((&s.service, &name.operation_name))
-            .or_insert_with(|| EndpointView {
-                service: s.service.clone(),
-                name: name.operation_name.clone(),
-                segments: 0,
-                errors: 0,
-                max_duration: 0,
-            });
+        let view = all.entry((&s.service, &name.operation_name)).or_insert_with(|| EndpointView {
+            service: s.service.clone(),
+            name: name.operation_name.clone(),
+            segments: 0,
+            errors: 0,
+            max_duration: 0,
+        });
         view.segments += 1;
         if s.spans.iter().any(|span| span.is_error) {
             view.errors += 1;
         }
-        view.max_duration = view
-            .max_duration
-            .max(name.end_time.saturating_sub(name.start_time));
+        view.max_duration = view.max_duration.max(name.end_time.saturating_sub(name.start_time));
     }
     all.into_values().collect()
 }
@@ -273,16 +255,8 @@ fn is_root(s: &SegmentObject) -> bool {
 fn summarize(trace_id: &str, mut segments: Vec<&SegmentObject>) -> TraceSummary {
     segments.sort_by_key(|s| segment_start(s));
     let start = segments.iter().map(|s| segment_start(s)).min().unwrap_or(0);
-    let end = segments
-        .iter()
-        .flat_map(|s| s.spans.iter().map(|x| x.end_time))
-        .max()
-        .unwrap_or(start);
-    let first = segments
-        .iter()
-        .find(|s| is_root(s))
-        .or(segments.first())
-        .copied();
+    let end = segments.iter().flat_map(|s| s.spans.iter().map(|x| x.end_time)).max().unwrap_or(start);
+    let first = segments.iter().find(|s| is_root(s)).or(segments.first()).copied();
     let mut services: Vec<String> = Vec::new();
     for s in &segments {
         if !services.contains(&s.service) {
@@ -291,10 +265,7 @@ fn summarize(trace_id: &str, mut segments: Vec<&SegmentObject>) -> TraceSummary 
     }
     TraceSummary {
         trace_id: trace_id.to_owned(),
-        endpoint: first
-            .and_then(entry_endpoint)
-            .unwrap_or_default()
-            .to_owned(),
+        endpoint: first.and_then(entry_endpoint).unwrap_or_default().to_owned(),
         start,
         duration: end.saturating_sub(start),
         error: segments.iter().any(|s| s.spans.iter().any(|x| x.is_error)),
@@ -316,12 +287,7 @@ fn by_trace<'a>(d: &Data<'a>) -> HashMap<&'a str, Vec<&'a SegmentObject>> {
 pub fn traces(d: &Data<'_>, filter: &TraceFilter) -> Vec<TraceSummary> {
     let mut out: Vec<TraceSummary> = by_trace(d)
         .into_iter()
-        .filter(|(_, segs)| {
-            filter
-                .service
-                .as_ref()
-                .is_none_or(|w| segs.iter().any(|s| &s.service == w))
-        })
+        .filter(|(_, segs)| filter.service.as_ref().is_none_or(|w| segs.iter().any(|s| &s.service == w)))
         .map(|(id, segs)| summarize(id, segs))
         .filter(|t| {
             filter.endpoint.as_ref().is_none_or(|e| &t.endpoint == e)
@@ -331,11 +297,7 @@ pub fn traces(d: &Data<'_>, filter: &TraceFilter) -> Vec<TraceSummary> {
                 && filter.end.is_none_or(|e| t.start <= e)
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.start
-            .cmp(&a.start)
-            .then_with(|| a.trace_id.cmp(&b.trace_id))
-    });
+    out.sort_by(|a, b| b.start.cmp(&a.start).then_with(|| a.trace_id.cmp(&b.trace_id)));
     out.truncate(filter.limit.unwrap_or(100).min(MAX_LIMIT));
     out
 }
@@ -475,25 +437,14 @@ fn span_view(s: &SpanObject) -> SpanView {
         is_error: s.is_error,
         skip_analysis: s.skip_analysis,
         tags: pairs(&s.tags),
-        logs: s
-            .logs
-            .iter()
-            .map(|l| SpanLogView {
-                time: l.time,
-                data: pairs(&l.data),
-            })
-            .collect(),
+        logs: s.logs.iter().map(|l| SpanLogView { time: l.time, data: pairs(&l.data) }).collect(),
         refs: s.refs.iter().map(ref_view).collect(),
     }
 }
 
 /// Every held segment of one trace, or `None` when none is held.
 pub fn trace(d: &Data<'_>, trace_id: &str) -> Option<TraceDetail> {
-    let mut segments: Vec<&SegmentObject> = d
-        .segments
-        .iter()
-        .filter(|s| s.trace_id == trace_id)
-        .collect();
+    let mut segments: Vec<&SegmentObject> = d.segments.iter().filter(|s| s.trace_id == trace_id).collect();
     if segments.is_empty() {
         return None;
     }
@@ -579,19 +530,12 @@ fn log_view(l: &LogData) -> LogView {
 
 /// Logs, optionally of one trace and/or service, newest first, at most `limit`
 /// (default 500, at most [`MAX_LIMIT`]).
-pub fn logs(
-    d: &Data<'_>,
-    trace_id: Option<&str>,
-    service: Option<&str>,
-    limit: Option<usize>,
-) -> Vec<LogView> {
+pub fn logs(d: &Data<'_>, trace_id: Option<&str>, service: Option<&str>, limit: Option<usize>) -> Vec<LogView> {
     d.logs
         .iter()
         .rev()
         .filter(|l| service.is_none_or(|s| s == l.service))
-        .filter(|l| {
-            trace_id.is_none_or(|t| l.trace_context.as_ref().is_some_and(|c| c.trace_id == t))
-        })
+        .filter(|l| trace_id.is_none_or(|t| l.trace_context.as_ref().is_some_and(|c| c.trace_id == t)))
         .take(limit.unwrap_or(500).min(MAX_LIMIT))
         .map(log_view)
         .collect()
@@ -653,9 +597,7 @@ pub fn meters(d: &Data<'_>, service: Option<&str>) -> Vec<MeterView> {
             continue;
         }
         let (name, labels, kind, value, buckets) = match &m.metric {
-            Some(meter_data::Metric::SingleValue(v)) => {
-                (&v.name, &v.labels, "singleValue", Some(v.value), None)
-            }
+            Some(meter_data::Metric::SingleValue(v)) => (&v.name, &v.labels, "singleValue", Some(v.value), None),
             Some(meter_data::Metric::Histogram(h)) => (
                 &h.name,
                 &h.labels,
@@ -674,10 +616,7 @@ pub fn meters(d: &Data<'_>, service: Option<&str>) -> Vec<MeterView> {
             ),
             None => continue,
         };
-        let label_key: Vec<(String, String)> = labels
-            .iter()
-            .map(|l| (l.name.clone(), l.value.clone()))
-            .collect();
+        let label_key: Vec<(String, String)> = labels.iter().map(|l| (l.name.clone(), l.value.clone())).collect();
         let key = (svc.clone(), name.clone(), label_key);
         let reports = latest.get(&key).map_or(0, |v| v.reports) + 1;
         latest.insert(
@@ -687,13 +626,7 @@ pub fn meters(d: &Data<'_>, service: Option<&str>) -> Vec<MeterView> {
                 service_instance: m.service_instance.clone(),
                 timestamp: m.timestamp,
                 name: name.clone(),
-                labels: labels
-                    .iter()
-                    .map(|l| LabelView {
-                        name: l.name.clone(),
-                        value: l.value.clone(),
-                    })
-                    .collect(),
+                labels: labels.iter().map(|l| LabelView { name: l.name.clone(), value: l.value.clone() }).collect(),
                 kind,
                 value,
                 buckets,

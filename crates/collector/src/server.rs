@@ -33,14 +33,8 @@ pub struct BoundCollector {
 
 /// Binds both addresses and loads the persistence file, if any.
 pub fn bind(config: CollectorConfig) -> Result<BoundCollector, CollectorError> {
-    let grpc_err = |source| CollectorError::BindGrpc {
-        addr: config.grpc_addr,
-        source,
-    };
-    let http_err = |source| CollectorError::BindHttp {
-        addr: config.http_addr,
-        source,
-    };
+    let grpc_err = |source| CollectorError::BindGrpc { addr: config.grpc_addr, source };
+    let http_err = |source| CollectorError::BindHttp { addr: config.http_addr, source };
     let grpc = TcpListener::bind(config.grpc_addr).map_err(grpc_err)?;
     grpc.set_nonblocking(true).map_err(grpc_err)?;
     let grpc_addr = grpc.local_addr().map_err(grpc_err)?;
@@ -49,19 +43,9 @@ pub fn bind(config: CollectorConfig) -> Result<BoundCollector, CollectorError> {
     let http_addr = http.local_addr().map_err(http_err)?;
     let store = Arc::new(Store::new(config.limits));
     if let Some(path) = &config.persist_path {
-        persist::load(path, &store).map_err(|source| CollectorError::Load {
-            path: path.clone(),
-            source,
-        })?;
+        persist::load(path, &store).map_err(|source| CollectorError::Load { path: path.clone(), source })?;
     }
-    Ok(BoundCollector {
-        grpc,
-        http,
-        grpc_addr,
-        http_addr,
-        store,
-        persist_path: config.persist_path,
-    })
+    Ok(BoundCollector { grpc, http, grpc_addr, http_addr, store, persist_path: config.persist_path })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CollectorError> {
@@ -101,18 +85,10 @@ impl BoundCollector {
     }
 
     async fn serve(self, stop: impl Future<Output = ()>) -> Result<(), CollectorError> {
-        let grpc = tokio::net::TcpListener::from_std(self.grpc).map_err(|source| {
-            CollectorError::BindGrpc {
-                addr: self.grpc_addr,
-                source,
-            }
-        })?;
-        let http = tokio::net::TcpListener::from_std(self.http).map_err(|source| {
-            CollectorError::BindHttp {
-                addr: self.http_addr,
-                source,
-            }
-        })?;
+        let grpc = tokio::net::TcpListener::from_std(self.grpc)
+            .map_err(|source| CollectorError::BindGrpc { addr: self.grpc_addr, source })?;
+        let http = tokio::net::TcpListener::from_std(self.http)
+            .map_err(|source| CollectorError::BindHttp { addr: self.http_addr, source })?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             // An error means the sender is gone, which also means stop.
@@ -127,19 +103,11 @@ impl BoundCollector {
                 .serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone())),
         );
         let app = http::router(self.store.clone(), self.grpc_addr);
-        let mut http_task = tokio::spawn(
-            axum::serve(http, app)
-                .with_graceful_shutdown(stopped(stop_rx.clone()))
-                .into_future(),
-        );
+        let mut http_task =
+            tokio::spawn(axum::serve(http, app).with_graceful_shutdown(stopped(stop_rx.clone())).into_future());
         let persist_task = self.persist_path.clone().map(|path| {
             let store = self.store.clone();
-            tokio::spawn(persist::periodically(
-                path,
-                store,
-                PERSIST_EVERY,
-                stopped(stop_rx),
-            ))
+            tokio::spawn(persist::periodically(path, store, PERSIST_EVERY, stopped(stop_rx)))
         });
 
         // Run until asked to stop, or until a server dies on its own.
@@ -168,15 +136,11 @@ impl BoundCollector {
             // The task writes the file a last time when it sees the stop.
             let _ = task.await;
         }
-        grpc_result
-            .unwrap_or(Ok(()))
-            .and(http_result.unwrap_or(Ok(())))
+        grpc_result.unwrap_or(Ok(())).and(http_result.unwrap_or(Ok(())))
     }
 }
 
-fn join_grpc(
-    r: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>,
-) -> Result<(), CollectorError> {
+fn join_grpc(r: Result<Result<(), tonic::transport::Error>, tokio::task::JoinError>) -> Result<(), CollectorError> {
     match r {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(CollectorError::Grpc(e)),
@@ -197,10 +161,7 @@ fn join_http(r: Result<std::io::Result<()>, tokio::task::JoinError>) -> Result<(
 /// Binds and serves on the current thread until `stop` completes (see
 /// [`BoundCollector::run_blocking`]). Use [`bind`] first when the caller needs the bound
 /// addresses before serving starts.
-pub fn run_blocking(
-    config: CollectorConfig,
-    stop: impl Future<Output = ()>,
-) -> Result<(), CollectorError> {
+pub fn run_blocking(config: CollectorConfig, stop: impl Future<Output = ()>) -> Result<(), CollectorError> {
     bind(config)?.run_blocking(stop)
 }
 
@@ -229,13 +190,7 @@ pub fn start(config: CollectorConfig) -> Result<CollectorHandle, CollectorError>
             })
         })
         .map_err(CollectorError::Runtime)?;
-    Ok(CollectorHandle {
-        grpc_addr,
-        http_addr,
-        store,
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    })
+    Ok(CollectorHandle { grpc_addr, http_addr, store, stop: Some(stop_tx), thread: Some(thread) })
 }
 
 impl CollectorHandle {

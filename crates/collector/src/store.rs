@@ -8,9 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use sw_proto::v3::{
-    Event, InstancePingPkg, InstanceProperties, LogData, MeterData, SegmentObject, ThreadSnapshot,
-};
+use sw_proto::v3::{Event, InstancePingPkg, InstanceProperties, LogData, MeterData, SegmentObject, ThreadSnapshot};
 
 use crate::config::StoreLimits;
 use crate::profile_tasks::{ProfileTaskRecord, ProfileTaskSpec, TaskFinish};
@@ -122,11 +120,7 @@ struct Ring<T> {
 
 impl<T> Ring<T> {
     fn new(cap: usize) -> Self {
-        Self {
-            items: VecDeque::new(),
-            cap,
-            stats: KindStats::default(),
-        }
+        Self { items: VecDeque::new(), cap, stats: KindStats::default() }
     }
 
     fn push(&mut self, item: T) {
@@ -148,10 +142,7 @@ impl<T> Ring<T> {
     }
 
     fn snapshot_stats(&self) -> KindStats {
-        KindStats {
-            stored: self.items.len() as u64,
-            ..self.stats
-        }
+        KindStats { stored: self.items.len() as u64, ..self.stats }
     }
 }
 
@@ -228,9 +219,7 @@ impl Store {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere while holding the lock leaves plain data behind, still usable.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records a segment received over gRPC: like the mock collector, a segment without
@@ -294,11 +283,7 @@ impl Store {
         if !report.layer.is_empty() {
             record.layer = report.layer;
         }
-        record.properties = report
-            .properties
-            .into_iter()
-            .map(|kv| (kv.key, kv.value))
-            .collect();
+        record.properties = report.properties.into_iter().map(|kv| (kv.key, kv.value)).collect();
         record.properties_time = Some(now_ms);
     }
 
@@ -336,11 +321,7 @@ impl Store {
     /// Tasks for `service` created after `last_command_time`, oldest first.
     pub fn tasks_after(&self, service: &str, last_command_time: i64) -> Vec<ProfileTaskRecord> {
         self.read(|d| {
-            d.tasks
-                .iter()
-                .filter(|t| t.spec.service == service && t.create_time > last_command_time)
-                .cloned()
-                .collect()
+            d.tasks.iter().filter(|t| t.spec.service == service && t.create_time > last_command_time).cloned().collect()
         })
     }
 
@@ -351,10 +332,7 @@ impl Store {
         inner.finish_stats.received += 1;
         match inner.tasks.items.iter_mut().find(|t| t.id == task_id) {
             Some(task) => {
-                task.finishes.push(TaskFinish {
-                    service_instance,
-                    time: now_ms,
-                });
+                task.finishes.push(TaskFinish { service_instance, time: now_ms });
                 true
             }
             None => {
@@ -482,10 +460,7 @@ impl Store {
             meters: inner.meters.snapshot_stats(),
             snapshots: inner.snapshots.snapshot_stats(),
             events: inner.events.snapshot_stats(),
-            instance_properties: KindStats {
-                stored: inner.instances.len() as u64,
-                ..inner.properties_stats
-            },
+            instance_properties: KindStats { stored: inner.instances.len() as u64, ..inner.properties_stats },
             keep_alives: inner.keep_alive_stats,
             task_finishes: inner.finish_stats,
             profile_tasks: inner.tasks.snapshot_stats(),
@@ -501,37 +476,25 @@ impl Store {
 
 /// The record for (service, instance), created if needed; evicts the least recently seen
 /// instance when the registry is full.
-fn instance_entry(
-    inner: &mut Inner,
-    service: String,
-    instance: String,
-    now_ms: i64,
-) -> &mut InstanceRecord {
+fn instance_entry(inner: &mut Inner, service: String, instance: String, now_ms: i64) -> &mut InstanceRecord {
     let key = (service, instance);
     if !inner.instances.contains_key(&key) && inner.instances.len() >= MAX_INSTANCES {
-        let oldest = inner
-            .instances
-            .iter()
-            .min_by_key(|(_, r)| r.last_seen)
-            .map(|(k, _)| k.clone());
+        let oldest = inner.instances.iter().min_by_key(|(_, r)| r.last_seen).map(|(k, _)| k.clone());
         if let Some(oldest) = oldest {
             inner.instances.remove(&oldest);
             inner.properties_stats.evicted += 1;
         }
     }
-    let record = inner
-        .instances
-        .entry(key.clone())
-        .or_insert_with(|| InstanceRecord {
-            service: key.0,
-            instance: key.1,
-            layer: String::new(),
-            properties: Vec::new(),
-            properties_time: None,
-            last_keep_alive: None,
-            keep_alive_count: 0,
-            last_seen: now_ms,
-        });
+    let record = inner.instances.entry(key.clone()).or_insert_with(|| InstanceRecord {
+        service: key.0,
+        instance: key.1,
+        layer: String::new(),
+        properties: Vec::new(),
+        properties_time: None,
+        last_keep_alive: None,
+        keep_alive_count: 0,
+        last_seen: now_ms,
+    });
     record.last_seen = now_ms;
     record
 }
@@ -550,12 +513,7 @@ mod tests {
     }
 
     fn limits(n: usize) -> StoreLimits {
-        StoreLimits {
-            max_segments: n,
-            max_logs: n,
-            max_meters: n,
-            max_snapshots: n,
-        }
+        StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n }
     }
 
     #[test]
@@ -564,11 +522,7 @@ mod tests {
         for id in ["a", "b", "c"] {
             store.add_grpc_segment(segment(id, 1));
         }
-        let ids: Vec<String> = store
-            .segments()
-            .into_iter()
-            .map(|s| s.trace_segment_id)
-            .collect();
+        let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
         assert_eq!(ids, ["b", "c"]);
         let stats = store.stats().segments;
         assert_eq!((stats.received, stats.stored, stats.evicted), (3, 2, 1));
@@ -579,11 +533,7 @@ mod tests {
         let store = Store::new(limits(5));
         store.add_grpc_segment(segment("empty", 0));
         store.add_segment(segment("http-empty", 0));
-        let ids: Vec<String> = store
-            .segments()
-            .into_iter()
-            .map(|s| s.trace_segment_id)
-            .collect();
+        let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
         assert_eq!(ids, ["http-empty"]);
         assert_eq!(store.stats().segments.ignored, 1);
         assert_eq!(store.stats().segments.received, 2);
@@ -601,14 +551,8 @@ mod tests {
     fn reset_clears_data_but_keeps_counters() {
         let store = Store::new(limits(5));
         store.add_grpc_segment(segment("a", 1));
-        store.keep_alive(
-            InstancePingPkg {
-                service: "s".into(),
-                service_instance: "i".into(),
-                layer: String::new(),
-            },
-            7,
-        );
+        store
+            .keep_alive(InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() }, 7);
         store.reset();
         assert!(store.segments().is_empty());
         assert!(store.instances().is_empty());
@@ -625,29 +569,19 @@ mod tests {
             InstanceProperties {
                 service: "s".into(),
                 service_instance: "i".into(),
-                properties: vec![sw_proto::v3::KeyStringValuePair {
-                    key: "language".into(),
-                    value: "python".into(),
-                }],
+                properties: vec![sw_proto::v3::KeyStringValuePair { key: "language".into(), value: "python".into() }],
                 layer: "GENERAL".into(),
             },
             10,
         );
         store.keep_alive(
-            InstancePingPkg {
-                service: "s".into(),
-                service_instance: "i".into(),
-                layer: String::new(),
-            },
+            InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() },
             20,
         );
         let all = store.instances();
         assert_eq!(all.len(), 1);
         let rec = &all[0];
-        assert_eq!(
-            rec.properties,
-            [("language".to_owned(), "python".to_owned())]
-        );
+        assert_eq!(rec.properties, [("language".to_owned(), "python".to_owned())]);
         assert_eq!(rec.layer, "GENERAL");
         assert_eq!(rec.properties_time, Some(10));
         assert_eq!(rec.last_keep_alive, Some(20));

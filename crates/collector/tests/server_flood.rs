@@ -21,10 +21,7 @@ const LIMIT: usize = 200;
 
 /// Flood length: 10 s by default, `SW_COLLECTOR_FLOOD_SECS` for longer soak runs.
 fn flood_time() -> Duration {
-    let secs = std::env::var("SW_COLLECTOR_FLOOD_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let secs = std::env::var("SW_COLLECTOR_FLOOD_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     Duration::from_secs(secs)
 }
 
@@ -38,9 +35,7 @@ async fn flood_keeps_the_store_bounded_and_the_collector_up() {
         let uri = grpc_uri(&c);
         let sent = sent.clone();
         senders.push(tokio::spawn(async move {
-            let mut client = TraceSegmentReportServiceClient::connect(uri)
-                .await
-                .expect("connect");
+            let mut client = TraceSegmentReportServiceClient::connect(uri).await.expect("connect");
             let mut batch_no = 0u64;
             while Instant::now() < deadline {
                 // Streams of a few hundred segments, opened one after another, as agents do.
@@ -53,10 +48,7 @@ async fn flood_keeps_the_store_bounded_and_the_collector_up() {
                         vec![span(0, -1, 0, "/flood", 1, 2)],
                     )
                 });
-                client
-                    .collect(tokio_stream::iter(batch))
-                    .await
-                    .expect("collector answers under load");
+                client.collect(tokio_stream::iter(batch)).await.expect("collector answers under load");
                 sent.fetch_add(250, Ordering::Relaxed);
                 batch_no += 1;
             }
@@ -125,9 +117,7 @@ impl Decoder for CommandsDecoder {
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Commands>, Status> {
         let bytes = src.copy_to_bytes(src.remaining());
-        Commands::decode(bytes)
-            .map(Some)
-            .map_err(|e| Status::internal(e.to_string()))
+        Commands::decode(bytes).map(Some).map_err(|e| Status::internal(e.to_string()))
     }
 }
 
@@ -148,40 +138,24 @@ impl Codec for RawCodec {
 
 async fn raw_stream(channel: Channel, path: &'static str, messages: Vec<Vec<u8>>) -> Result<Commands, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
+    grpc.ready().await.map_err(|e| Status::unknown(e.to_string()))?;
+    grpc.client_streaming(tonic::Request::new(tokio_stream::iter(messages)), PathAndQuery::from_static(path), RawCodec)
         .await
-        .map_err(|e| Status::unknown(e.to_string()))?;
-    grpc.client_streaming(
-        tonic::Request::new(tokio_stream::iter(messages)),
-        PathAndQuery::from_static(path),
-        RawCodec,
-    )
-    .await
-    .map(tonic::Response::into_inner)
+        .map(tonic::Response::into_inner)
 }
 
 async fn raw_unary(channel: Channel, path: &'static str, message: Vec<u8>) -> Result<Commands, Status> {
     let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready()
+    grpc.ready().await.map_err(|e| Status::unknown(e.to_string()))?;
+    grpc.unary(tonic::Request::new(message), PathAndQuery::from_static(path), RawCodec)
         .await
-        .map_err(|e| Status::unknown(e.to_string()))?;
-    grpc.unary(
-        tonic::Request::new(message),
-        PathAndQuery::from_static(path),
-        RawCodec,
-    )
-    .await
-    .map(tonic::Response::into_inner)
+        .map(tonic::Response::into_inner)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_protobuf_is_an_error_status_not_a_crash() {
     let c = collector();
-    let channel = Channel::from_shared(grpc_uri(&c))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = Channel::from_shared(grpc_uri(&c)).expect("uri").connect().await.expect("connect");
     // Wire type 7 does not exist; a length prefix that runs past the end.
     let garbage = vec![0xff, 0xff, 0xff, 0xff, 0x0f];
     let truncated = vec![0x0a, 0x7f, b'x'];
@@ -193,39 +167,27 @@ async fn malformed_protobuf_is_an_error_status_not_a_crash() {
     .encode_to_vec();
 
     for bad in [garbage.clone(), truncated] {
-        let status = raw_stream(
-            channel.clone(),
-            "/skywalking.v3.TraceSegmentReportService/collect",
-            vec![good.clone(), bad],
-        )
-        .await
-        .expect_err("garbage must fail");
+        let status =
+            raw_stream(channel.clone(), "/skywalking.v3.TraceSegmentReportService/collect", vec![good.clone(), bad])
+                .await
+                .expect_err("garbage must fail");
         assert_ne!(status.code(), Code::Ok);
     }
-    let status = raw_unary(
-        channel.clone(),
-        "/skywalking.v3.ManagementService/keepAlive",
-        garbage.clone(),
-    )
-    .await
-    .expect_err("garbage must fail");
+    let status = raw_unary(channel.clone(), "/skywalking.v3.ManagementService/keepAlive", garbage.clone())
+        .await
+        .expect_err("garbage must fail");
     assert_eq!(status.code(), Code::Internal, "{status:?}");
 
     // Larger than the 4 MiB message limit.
     let huge = vec![0u8; 5 * 1024 * 1024];
-    let status = raw_stream(
-        channel.clone(),
-        "/skywalking.v3.LogReportService/collect",
-        vec![huge],
-    )
-    .await
-    .expect_err("oversized message must fail");
+    let status = raw_stream(channel.clone(), "/skywalking.v3.LogReportService/collect", vec![huge])
+        .await
+        .expect_err("oversized message must fail");
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
 
     // An unknown method is UNIMPLEMENTED.
-    let status = raw_unary(channel.clone(), "/skywalking.v3.Nope/nothing", good.clone())
-        .await
-        .expect_err("unknown method");
+    let status =
+        raw_unary(channel.clone(), "/skywalking.v3.Nope/nothing", good.clone()).await.expect_err("unknown method");
     assert_eq!(status.code(), Code::Unimplemented);
 
     let stats = c.store().stats();
@@ -233,13 +195,9 @@ async fn malformed_protobuf_is_an_error_status_not_a_crash() {
     assert_eq!(stats.logs.rejected, 1);
     // The good message before each fault was kept, and the collector still works.
     assert_eq!(c.store().segments().len(), 2);
-    let ok = raw_stream(
-        channel,
-        "/skywalking.v3.TraceSegmentReportService/collect",
-        vec![good],
-    )
-    .await
-    .expect("valid stream after garbage");
+    let ok = raw_stream(channel, "/skywalking.v3.TraceSegmentReportService/collect", vec![good])
+        .await
+        .expect("valid stream after garbage");
     assert!(ok.commands.is_empty());
     assert_eq!(get(c.http_addr(), "/healthCheck").status, 200);
     c.shutdown().expect("clean shutdown");

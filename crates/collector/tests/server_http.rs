@@ -47,8 +47,7 @@ fn segment_endpoints_record_and_receive_data_shows_them() {
     assert_eq!(span.span_layer, 3);
     assert_eq!(span.tags[0].value, "GET");
 
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&get(c.http_addr(), "/receiveData").body).expect("YAML");
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&get(c.http_addr(), "/receiveData").body).expect("YAML");
     let item = &yaml["segmentItems"][0];
     assert_eq!(item["serviceName"], "svc");
     assert_eq!(item["segmentSize"].as_u64(), Some(3));
@@ -169,11 +168,7 @@ fn management_and_logs_over_http() {
         r#"{"service": "svc", "serviceInstance": "i", "properties": [{"key": "language", "value": "python"}], "layer": "GENERAL", "extra": 1}"#,
     );
     assert_eq!((r.status, r.body.as_str()), (200, "{}"));
-    let r = post(
-        c.http_addr(),
-        "/v3/management/keepAlive",
-        r#"{"service": "svc", "serviceInstance": "i"}"#,
-    );
+    let r = post(c.http_addr(), "/v3/management/keepAlive", r#"{"service": "svc", "serviceInstance": "i"}"#);
     assert_eq!(r.status, 200);
     let inst = &c.store().instances()[0];
     assert_eq!(inst.properties, [("language".to_owned(), "python".to_owned())]);
@@ -192,15 +187,11 @@ fn management_and_logs_over_http() {
     let logs = c.store().logs();
     assert_eq!(logs[0].timestamp, 1_700_000_000_000);
     assert_eq!(logs[0].tags.clone().unwrap_or_default().data[0].value, "INFO");
-    let yaml: serde_yaml::Value =
-        serde_yaml::from_str(&get(c.http_addr(), "/receiveData").body).expect("YAML");
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&get(c.http_addr(), "/receiveData").body).expect("YAML");
     assert_eq!(yaml["logItems"][0]["serviceName"], "svc");
 
-    let r = post(
-        c.http_addr(),
-        "/v3/events",
-        r#"[{"uuid": "e1", "name": "Start", "type": "Normal", "startTime": "1"}]"#,
-    );
+    let r =
+        post(c.http_addr(), "/v3/events", r#"[{"uuid": "e1", "name": "Start", "type": "Normal", "startTime": "1"}]"#);
     assert_eq!(r.status, 200);
     assert_eq!(c.store().events()[0].uuid, "e1");
 }

@@ -10,12 +10,7 @@ use sw_proto::v3::SegmentObject;
 fn traffic() -> Vec<SegmentObject> {
     let mut exit = span(1, 0, 1, "/provider", 1010, 1040);
     exit.peer = "provider:8080".into();
-    let consumer = segment(
-        "trace-a",
-        "a-consumer",
-        "consumer",
-        vec![exit, span(0, -1, 0, "/consumer", 1000, 1050)],
-    );
+    let consumer = segment("trace-a", "a-consumer", "consumer", vec![exit, span(0, -1, 0, "/consumer", 1000, 1050)]);
     let mut entry = span(0, -1, 0, "/provider", 1015, 1035);
     entry.refs = vec![reference(&consumer, 1, "/consumer")];
     entry.tags = vec![kv("http.method", "GET")];
@@ -23,17 +18,9 @@ fn traffic() -> Vec<SegmentObject> {
 
     let mut failing = span(0, -1, 0, "/consumer", 2000, 2005);
     failing.is_error = true;
-    failing.logs = vec![sw_proto::v3::Log {
-        time: 2004,
-        data: vec![kv("event", "error"), kv("message", "boom")],
-    }];
+    failing.logs = vec![sw_proto::v3::Log { time: 2004, data: vec![kv("event", "error"), kv("message", "boom")] }];
     let error = segment("trace-b", "b-consumer", "consumer", vec![failing]);
-    let slow = segment(
-        "trace-c",
-        "c-consumer",
-        "consumer",
-        vec![span(0, -1, 0, "/report", 3000, 8000)],
-    );
+    let slow = segment("trace-c", "c-consumer", "consumer", vec![span(0, -1, 0, "/report", 3000, 8000)]);
     // The provider's segment arrives before its parent, as it often does.
     vec![provider, consumer, error, slow]
 }
@@ -41,13 +28,8 @@ fn traffic() -> Vec<SegmentObject> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_api_answers_from_reported_segments() {
     let c = collector();
-    let mut client = TraceSegmentReportServiceClient::connect(grpc_uri(&c))
-        .await
-        .expect("connect");
-    client
-        .collect(tokio_stream::iter(traffic()))
-        .await
-        .expect("collect");
+    let mut client = TraceSegmentReportServiceClient::connect(grpc_uri(&c)).await.expect("connect");
+    client.collect(tokio_stream::iter(traffic())).await.expect("collect");
     let addr = c.http_addr();
 
     let services = get(addr, "/api/services").json();
@@ -61,24 +43,14 @@ async fn query_api_answers_from_reported_segments() {
     assert_eq!(instances[0]["segments"], 1);
 
     let endpoints = get(addr, "/api/endpoints?service=consumer").json();
-    let names: Vec<&str> = endpoints
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|e| e["name"].as_str())
-        .collect();
+    let names: Vec<&str> = endpoints.as_array().expect("list").iter().filter_map(|e| e["name"].as_str()).collect();
     assert_eq!(names, ["/consumer", "/report"]);
     assert_eq!(endpoints[0]["segments"], 2);
     assert_eq!(endpoints[0]["errors"], 1);
 
     // Newest first; the cross-service trace is one trace with both services.
     let all = get(addr, "/api/traces").json();
-    let ids: Vec<&str> = all
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|t| t["traceId"].as_str())
-        .collect();
+    let ids: Vec<&str> = all.as_array().expect("list").iter().filter_map(|t| t["traceId"].as_str()).collect();
     assert_eq!(ids, ["trace-c", "trace-b", "trace-a"]);
     let a = &all[2];
     assert_eq!(a["endpoint"], "/consumer");
@@ -116,10 +88,7 @@ async fn query_api_answers_from_reported_segments() {
     assert_eq!(provider_span["refs"][0]["parentTraceSegmentId"], "a-consumer");
     assert_eq!(provider_span["refs"][0]["refType"], "CrossProcess");
     let error_detail = get(addr, "/api/traces/trace-b").json();
-    assert_eq!(
-        error_detail["segments"][0]["spans"][0]["logs"][0]["data"][1]["value"],
-        "boom"
-    );
+    assert_eq!(error_detail["segments"][0]["spans"][0]["logs"][0]["data"][1]["value"], "boom");
     assert_eq!(get(addr, "/api/traces/unknown").status, 404);
 
     let stats = get(addr, "/api/stats").json();

@@ -9,10 +9,7 @@ use sw_proto::v3::{meter_data, MeterData, RefType, SpanLayer, SpanType};
 use validate_common::*;
 
 fn keys(value: &Value) -> Vec<String> {
-    value
-        .as_mapping()
-        .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
+    value.as_mapping().map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect()).unwrap_or_default()
 }
 
 fn parse(yaml: &str) -> Value {
@@ -74,14 +71,7 @@ fn enum_names_match_the_java_tool_and_unknown_numbers_do_not_panic() {
 fn meters_are_keyed_by_name_and_ordered_labels_and_later_values_win() {
     let ab = [("a", "1"), ("b", "2")];
     let ba = [("b", "2"), ("a", "1")];
-    let no_metric = (
-        "svc".to_owned(),
-        MeterData {
-            service: "svc".to_owned(),
-            metric: None,
-            ..MeterData::default()
-        },
-    );
+    let no_metric = ("svc".to_owned(), MeterData { service: "svc".to_owned(), metric: None, ..MeterData::default() });
     let mut other_service = single("ignored-field", "c", &[], 7.0);
     other_service.0 = "from-stream".to_owned();
     let data = ActualData::build(
@@ -113,10 +103,7 @@ fn histograms_keep_bounds_and_counts_and_drop_negative_infinity() {
     let actual = ActualData::build(&[], &[(service, data)], &[]);
     assert_eq!(
         actual.meter_items[0].meters[0].value,
-        MeterValue::Histogram {
-            buckets: vec![-1.0, 0.0],
-            counts: vec![1, 2]
-        }
+        MeterValue::Histogram { buckets: vec![-1.0, 0.0], counts: vec![1, 2] }
     );
     let yaml = actual.to_yaml();
     assert!(yaml.contains("histogramBuckets: [-1.0, 0.0]"), "{yaml}");
@@ -158,8 +145,18 @@ fn the_segment_dump_uses_the_reference_keys() {
     assert_eq!(
         keys(exit),
         [
-            "operationName", "parentSpanId", "spanId", "spanLayer", "startTime", "endTime", "componentId",
-            "isError", "spanType", "peer", "skipAnalysis", "tags"
+            "operationName",
+            "parentSpanId",
+            "spanId",
+            "spanLayer",
+            "startTime",
+            "endTime",
+            "componentId",
+            "isError",
+            "spanType",
+            "peer",
+            "skipAnalysis",
+            "tags"
         ]
     );
     assert_eq!(exit["spanType"].as_str(), Some("Exit"));
@@ -178,8 +175,14 @@ fn the_segment_dump_uses_the_reference_keys() {
     assert_eq!(
         keys(&provider["refs"][0]),
         [
-            "parentEndpoint", "networkAddress", "refType", "parentSpanId", "parentTraceSegmentId",
-            "parentServiceInstance", "parentService", "traceId"
+            "parentEndpoint",
+            "networkAddress",
+            "refType",
+            "parentSpanId",
+            "parentTraceSegmentId",
+            "parentServiceInstance",
+            "parentService",
+            "traceId"
         ]
     );
     assert_eq!(provider["refs"][0]["networkAddress"].as_str(), Some("provider:9091"));
@@ -229,9 +232,51 @@ fn the_meter_and_log_dumps_use_the_reference_keys() {
 #[test]
 fn awkward_strings_survive_the_dump() {
     let awkward = [
-        "", "200", "true", "yes", "~", "1.5e3", "0x1F", "a: b", "#hash", "- dash", "-", "[x]", "{y}", "it's",
-        "say \"hi\"", "ünïcode", "tab\there", "line\nbreak", "trailing ", " leading", "host:8080", "12:30",
-        ".inf", "@at", "`tick`", "%pct", "*star", "&amp", "!bang", "|pipe", ">gt", "a, b", "?q",
+        "",
+        "200",
+        "true",
+        "yes",
+        "~",
+        "1.5e3",
+        "0x1F",
+        "a: b",
+        "#hash",
+        "- dash",
+        "-",
+        "[x]",
+        "{y}",
+        "it's",
+        "say \"hi\"",
+        "ünïcode",
+        "tab\there",
+        "line\nbreak",
+        "trailing ",
+        " leading",
+        "host:8080",
+        "12:30",
+        ".inf",
+        "@at",
+        "`tick`",
+        "%pct",
+        "*star",
+        "&amp",
+        "!bang",
+        "|pipe",
+        ">gt",
+        "a, b",
+        "?q",
+        "0b101",
+        "2001-12-14",
+        "=",
+        "+12",
+        "-1",
+        "-.5",
+        "1_000",
+        ".5",
+        "NaN",
+        "inf",
+        "Off",
+        "N",
     ];
     let mut s = span(0, -1, "op", SpanType::Local, SpanLayer::Unknown, 0);
     s.tags = awkward.iter().map(|v| kv("k", v)).collect();

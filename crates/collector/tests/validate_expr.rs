@@ -98,14 +98,8 @@ fn numeric_operators_parse_both_sides_as_doubles() {
     assert_eq!(parse("ge 1", Legacy).matches(Some("1.0")), Ok(true));
     assert_eq!(parse("gt 0.5", Legacy).matches(Some("0.75")), Ok(true));
     assert_eq!(parse("ge 2", Legacy).matches(Some("1.999")), Ok(false));
-    assert_eq!(
-        parse("gt 0", Legacy).matches(Some("abc")),
-        Err(EvalError::NotANumber("abc".to_owned()))
-    );
-    assert_eq!(
-        parse("gt abc", Head).matches(Some("1")),
-        Err(EvalError::NotANumber("abc".to_owned()))
-    );
+    assert_eq!(parse("gt 0", Legacy).matches(Some("abc")), Err(EvalError::NotANumber("abc".to_owned())));
+    assert_eq!(parse("gt abc", Head).matches(Some("1")), Err(EvalError::NotANumber("abc".to_owned())));
     assert_eq!(parse("ge 0", Legacy).matches(None), Err(EvalError::NullActual));
 }
 
@@ -213,12 +207,7 @@ fn scalars_compare_as_their_literal_text() {
 fn evaluation_errors_abort_with_a_clear_message() {
     let err = validate(&provider_peer("ge 1"), &scenario(), Legacy).unwrap_err();
     match &err {
-        ValidationError::Expression {
-            at,
-            expression,
-            actual,
-            reason,
-        } => {
+        ValidationError::Expression { at, expression, actual, reason } => {
             assert!(at.ends_with("span[0].peer"), "{at}");
             assert_eq!(expression, "ge 1");
             assert_eq!(actual, "'consumer:50001'");

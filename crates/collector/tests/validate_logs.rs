@@ -71,11 +71,12 @@ fn head_sorts_expected_entries_by_their_raw_expressions() {
 fn the_number_of_logs_must_equal_whatever_log_size_says() {
     let expected = LOGS.replace("logSize: 2", "logSize: ge 1");
     assert_eq!(check(&expected, &logs()), Ok(()));
-    let one: String = LOGS.split("      - timestamp: gt 0\n        endpoint: /health").next().unwrap_or_default().replace("logSize: 2", "logSize: ge 1");
-    assert_eq!(
-        fails(&one, &logs(), Semantics::Legacy),
-        "logItems[service=provider] logs: expected 1 log(s) but was 2"
-    );
+    let one: String = LOGS
+        .split("      - timestamp: gt 0\n        endpoint: /health")
+        .next()
+        .unwrap_or_default()
+        .replace("logSize: 2", "logSize: ge 1");
+    assert_eq!(fails(&one, &logs(), Semantics::Legacy), "logItems[service=provider] logs: expected 1 log(s) but was 2");
     assert_eq!(
         fails(&LOGS.replace("logSize: 2", "logSize: 3"), &logs(), Semantics::Legacy),
         "logItems[service=provider] logSize: expected '3' but was '2'"
@@ -85,7 +86,11 @@ fn the_number_of_logs_must_equal_whatever_log_size_says() {
 #[test]
 fn each_log_field_is_named_in_the_message() {
     let cases = [
-        ("text: user created", "text: user deleted", "logs[0] body.content.text: expected 'user deleted' but was 'user created'"),
+        (
+            "text: user created",
+            "text: user deleted",
+            "logs[0] body.content.text: expected 'user deleted' but was 'user created'",
+        ),
         ("type: text", "type: json", "logs[0] body.type: expected 'json' but was 'text'"),
         ("spanId: 0", "spanId: 1", "logs[0] traceContext.spanId: expected '1' but was '0'"),
         ("value: ERROR", "value: INFO", "logs[0] tags.data[0](level): expected 'INFO' but was 'ERROR'"),
@@ -104,16 +109,15 @@ fn json_log() -> ActualData {
     let mut log = text_log("svc", "/users", "");
     if let Some(body) = log.body.as_mut() {
         body.r#type = "json".to_owned();
-        body.content = Some(log_data_body::Content::Json(JsonLog {
-            json: "{\"msg\": \"hi\"}".to_owned(),
-        }));
+        body.content = Some(log_data_body::Content::Json(JsonLog { json: "{\"msg\": \"hi\"}".to_owned() }));
     }
     ActualData::build(&[], &[], &[log])
 }
 
 #[test]
 fn content_of_another_kind_is_a_missing_value() {
-    let expected = |content: &str| format!("logItems:\n- serviceName: svc\n  logs:\n  - body:\n      content: {{{content}}}\n");
+    let expected =
+        |content: &str| format!("logItems:\n- serviceName: svc\n  logs:\n  - body:\n      content: {{{content}}}\n");
     assert_eq!(check(&expected("json: not blank"), &json_log()), Ok(()));
     assert_mentions(
         &fails(&expected("text: not null"), &json_log(), Semantics::Legacy),
@@ -132,10 +136,7 @@ fn content_of_another_kind_is_a_missing_value() {
 
 #[test]
 fn a_log_without_body_or_context_reads_as_defaults() {
-    let bare = LogData {
-        service: "svc".to_owned(),
-        ..LogData::default()
-    };
+    let bare = LogData { service: "svc".to_owned(), ..LogData::default() };
     let actual = ActualData::build(&[], &[], &[bare]);
     let expected = "logItems:\n- serviceName: svc\n  logs:\n  - body: {type: ''}\n    traceContext: {traceId: not null, spanId: 0}\n    tags: {data: []}\n";
     assert_eq!(check(expected, &actual), Ok(()));

@@ -101,7 +101,8 @@ fn histogram_buckets_compare_as_double_text() {
 #[test]
 fn large_bucket_bounds_use_java_scientific_notation() {
     let actual = ActualData::build(&[], &[histogram("svc", "h", &[(1e7, 1)])], &[]);
-    let expected = "meterItems:\n- serviceName: svc\n  meters:\n  - meterId: {name: h, tags: []}\n    histogramBuckets: [1.0E7]\n";
+    let expected =
+        "meterItems:\n- serviceName: svc\n  meters:\n  - meterId: {name: h, tags: []}\n    histogramBuckets: [1.0E7]\n";
     assert_eq!(check(expected, &actual), Ok(()));
 }
 
@@ -109,10 +110,7 @@ fn large_bucket_bounds_use_java_scientific_notation() {
 fn a_histogram_needs_one_positive_count() {
     let actual = ActualData::build(&[], &[histogram("svc", "python_latency", &[(0.0, 0), (1.0, 0), (5.0, 0)])], &[]);
     let expected = "meterItems:\n- serviceName: svc\n  meters:\n  - meterId: {name: python_latency, tags: []}\n    histogramBuckets: [0.0, 1.0, 5.0]\n";
-    assert_mentions(
-        &fails(expected, &actual, Semantics::Legacy),
-        &["histogramValues: every bucket count is 0"],
-    );
+    assert_mentions(&fails(expected, &actual, Semantics::Legacy), &["histogramValues: every bucket count is 0"]);
 }
 
 #[test]
@@ -125,10 +123,7 @@ fn value_kind_mismatches() {
     );
     // Single value expected, histogram recorded: the actual value is null.
     let not_null = "meterItems:\n- serviceName: svc\n  meters:\n  - meterId: {name: python_latency, tags: []}\n    singleValue: not null\n";
-    assert_mentions(
-        &fails(not_null, &meters(), Semantics::Legacy),
-        &["singleValue: expected 'not null' but was null"],
-    );
+    assert_mentions(&fails(not_null, &meters(), Semantics::Legacy), &["singleValue: expected 'not null' but was null"]);
     let gt = not_null.replace("not null", "gt 0");
     let err = validate(&gt, &meters(), Semantics::Legacy).unwrap_err();
     assert!(matches!(err, ValidationError::Expression { .. }), "{err:?}");

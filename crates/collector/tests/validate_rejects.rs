@@ -47,7 +47,10 @@ fn every_reject_fixture_is_rejected_as_a_document_error() {
                     Ok(()) => panic!("{name} was accepted"),
                     Err(err @ (ValidationError::Yaml(_) | ValidationError::InvalidExpected { .. })) => {
                         let message = err.to_string();
-                        assert!(message.contains(fragment.as_str()), "{name}: message does not mention {fragment:?}:\n{message}");
+                        assert!(
+                            message.contains(fragment.as_str()),
+                            "{name}: message does not mention {fragment:?}:\n{message}"
+                        );
                     }
                     Err(other) => panic!("{name}: rejected for the wrong reason: {other}"),
                 }

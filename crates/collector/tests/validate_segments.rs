@@ -71,10 +71,7 @@ fn absent_spans_match_any_segment_and_segment_id_is_never_compared() {
 fn expecting_more_segments_than_arrived_fails_because_each_is_consumed_once() {
     let expected = "segmentItems:\n- serviceName: provider\n  segments:\n  - segmentId: a\n  - segmentId: b\n";
     let message = fails(expected, &scenario(), Semantics::Legacy);
-    assert_mentions(
-        &message,
-        &["segment 1: no actual segment matched", "already matched by expected segment 0"],
-    );
+    assert_mentions(&message, &["segment 1: no actual segment matched", "already matched by expected segment 0"]);
 }
 
 /// Two single-span segments for `svc`: `/a` arrives first, then `/b`.
@@ -123,7 +120,8 @@ segmentItems:
 #[test]
 fn segments_with_another_span_count_are_skipped() {
     // consumer has 2 spans; a 1-span expectation can only match elsewhere.
-    let extra = segment("consumer", "consumer-seg-2", vec![span(0, -1, "/health", SpanType::Entry, SpanLayer::Http, 7001)]);
+    let extra =
+        segment("consumer", "consumer-seg-2", vec![span(0, -1, "/health", SpanType::Entry, SpanLayer::Http, 7001)]);
     let actual = ActualData::build(&[consumer_segment(), extra], &[], &[]);
     let expected = "segmentItems:\n- serviceName: consumer\n  segments:\n  - spans:\n    - operationName: /health\n";
     assert_eq!(check(expected, &actual), Ok(()));
@@ -132,7 +130,10 @@ fn segments_with_another_span_count_are_skipped() {
     let message = fails(three, &actual, Semantics::Legacy);
     assert_mentions(
         &message,
-        &["actual segment 0 (consumer-seg-1): has 2 span(s), expected 3", "actual segment 1 (consumer-seg-2): has 1 span(s), expected 3"],
+        &[
+            "actual segment 0 (consumer-seg-1): has 2 span(s), expected 3",
+            "actual segment 1 (consumer-seg-2): has 1 span(s), expected 3",
+        ],
     );
     assert!(!message.contains("closest candidate"), "no candidate was compared span by span:\n{message}");
 }
@@ -165,7 +166,10 @@ segmentItems:
     - {operationName: /users, spanId: 1}
 ";
     let message = fails(expected, &scenario(), Semantics::Head);
-    assert_mentions(&message, &["span[0] (by spanId: actual span[1]).operationName: expected '/wrong' but was '/users'"]);
+    assert_mentions(
+        &message,
+        &["span[0] (by spanId: actual span[1]).operationName: expected '/wrong' but was '/users'"],
+    );
 }
 
 #[test]
@@ -211,10 +215,7 @@ segmentItems:
 fn absent_tags_mean_zero_tags() {
     let no_tags = "segmentItems:\n- serviceName: provider\n  segments:\n  - spans:\n    - operationName: /users\n";
     let message = fails(no_tags, &scenario(), Semantics::Legacy);
-    assert_mentions(
-        &message,
-        &["span[0].tags: expected 0 tag(s) but was 3 [http.method, http.url, http.status_code]"],
-    );
+    assert_mentions(&message, &["span[0].tags: expected 0 tag(s) but was 3 [http.method, http.url, http.status_code]"]);
     // A span without tags matches an expectation without tags.
     let local = segment("svc", "seg", vec![span(0, -1, "local", SpanType::Local, SpanLayer::Unknown, 0)]);
     let actual = ActualData::build(&[local], &[], &[]);
@@ -250,17 +251,15 @@ segmentItems:
         &["span[0].logs[0].logEvent[2](message): expected 'bang' but was 'boom'"],
     );
     let without_logs: String = with_logs.split("      logs:").next().unwrap_or_default().to_owned();
-    assert_mentions(
-        &fails(&without_logs, &actual, Semantics::Legacy),
-        &["span[0].logs: expected 0 log(s) but was 1"],
-    );
+    assert_mentions(&fails(&without_logs, &actual, Semantics::Legacy), &["span[0].logs: expected 0 log(s) but was 1"]);
 }
 
 #[test]
 fn parent_segment_reference_resolves_to_the_matched_segment() {
     // A health-check segment arrives first, so consumer's first *expected*
     // segment matches the second *actual* one.
-    let health = segment("consumer", "health-seg", vec![span(0, -1, "/health", SpanType::Entry, SpanLayer::Http, 7001)]);
+    let health =
+        segment("consumer", "health-seg", vec![span(0, -1, "/health", SpanType::Entry, SpanLayer::Http, 7001)]);
     let actual = ActualData::build(&[health, consumer_segment(), provider_segment()], &[], &[]);
     assert_eq!(check(SCENARIO_REFERENCE, &actual), Ok(()));
 
@@ -271,7 +270,8 @@ fn parent_segment_reference_resolves_to_the_matched_segment() {
         r.parent_trace_segment_id = "health-seg".to_owned();
     }
     let consumer = consumer_segment();
-    let health = segment("consumer", "health-seg", vec![span(0, -1, "/health", SpanType::Entry, SpanLayer::Http, 7001)]);
+    let health =
+        segment("consumer", "health-seg", vec![span(0, -1, "/health", SpanType::Entry, SpanLayer::Http, 7001)]);
     let actual = ActualData::build(&[health, consumer, provider], &[], &[]);
     let message = fails(SCENARIO_REFERENCE, &actual, Semantics::Legacy);
     assert_mentions(
@@ -291,10 +291,7 @@ fn parent_segment_reference_out_of_range_is_an_error() {
     assert_mentions(&err.to_string(), &["${consumer[1]}", "service 'consumer' has only 1 expected segment(s)"]);
 
     let unknown = SCENARIO_REFERENCE.replace("${consumer[0]}", "${nobody[0]}");
-    assert_mentions(
-        &fails(&unknown, &scenario(), Semantics::Legacy),
-        &["service 'nobody' has no expected segments"],
-    );
+    assert_mentions(&fails(&unknown, &scenario(), Semantics::Legacy), &["service 'nobody' has no expected segments"]);
 }
 
 #[test]
@@ -309,12 +306,10 @@ fn ref_pass_two_checks_every_field() {
     let message = fails(&expected, &scenario(), Semantics::Legacy);
     assert_mentions(
         &message,
-        &[
-            "span[0].refs[0]: no actual ref matched",
-            "actual ref 0: traceId: expected 'eq trace-2' but was 'trace-1'",
-        ],
+        &["span[0].refs[0]: no actual ref matched", "actual ref 0: traceId: expected 'eq trace-2' but was 'trace-1'"],
     );
-    let instance = SCENARIO_REFERENCE.replace("parentServiceInstance: consumer-instance", "parentServiceInstance: other");
+    let instance =
+        SCENARIO_REFERENCE.replace("parentServiceInstance: consumer-instance", "parentServiceInstance: other");
     assert_mentions(
         &fails(&instance, &scenario(), Semantics::Legacy),
         &["parentServiceInstance: expected 'other' but was 'consumer-instance'"],
@@ -353,7 +348,8 @@ fn batch_ref(service: &str, endpoint: &str) -> String {
 
 #[test]
 fn refs_are_order_insensitive() {
-    let head = "segmentItems:\n- serviceName: worker\n  segments:\n  - spans:\n    - operationName: mq/consume\n      refs:\n";
+    let head =
+        "segmentItems:\n- serviceName: worker\n  segments:\n  - spans:\n    - operationName: mq/consume\n      refs:\n";
     let reversed = format!("{head}{}{}", batch_ref("producer-b", "/send-b"), batch_ref("producer-a", "/send-a"));
     assert_eq!(check(&reversed, &batch_consumer()), Ok(()));
     // The reference tool lets two expected refs match the same actual ref.
@@ -408,6 +404,11 @@ fn gt_on_a_text_field_is_an_evaluation_error_not_a_mismatch() {
     assert!(matches!(err, ValidationError::Expression { .. }), "{err:?}");
     assert_mentions(
         &err.to_string(),
-        &["segmentItems[service=provider] segment 0", "span[0].peer", "cannot evaluate 'gt 5' against 'consumer:50001'", "is not a number"],
+        &[
+            "segmentItems[service=provider] segment 0",
+            "span[0].peer",
+            "cannot evaluate 'gt 5' against 'consumer:50001'",
+            "is not a number",
+        ],
     );
 }

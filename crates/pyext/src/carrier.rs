@@ -11,9 +11,8 @@ static MAKE_CARRIER: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
 /// Builds a `skywalking.trace.carrier.Carrier` holding the two outgoing header values.
 pub fn make_carrier(py: Python<'_>, sw8: String, correlation: String) -> PyResult<PyObject> {
-    let make = MAKE_CARRIER.get_or_try_init(py, || {
-        py.import("skywalking.trace.carrier")?.getattr("_from_headers").map(Bound::unbind)
-    })?;
+    let make = MAKE_CARRIER
+        .get_or_try_init(py, || py.import("skywalking.trace.carrier")?.getattr("_from_headers").map(Bound::unbind))?;
     make.call1(py, (sw8, correlation))
 }
 

@@ -182,7 +182,12 @@ fn reference_to(span: &Bound<'_, Span>) -> Option<SegmentReference> {
 }
 
 /// Joins the caller's trace: adopt its trace id, take its correlation, record the ref.
-pub fn join_caller(context: &Bound<'_, SpanContext>, span: &mut SpanObject, caller: Sw8, correlation: &str) -> PyResult<()> {
+pub fn join_caller(
+    context: &Bound<'_, SpanContext>,
+    span: &mut SpanObject,
+    caller: Sw8,
+    correlation: &str,
+) -> PyResult<()> {
     let mut c = context.try_borrow_mut()?;
     c.segment_mut().relate(&caller.trace_id);
     if !correlation.is_empty() {
@@ -302,7 +307,11 @@ fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'p
 }
 
 /// The caller's context from a carrier or raw header values; `Err` means "not traced".
-fn caller_of(carrier: Option<&Bound<'_, PyAny>>, sw8_value: Option<&str>, correlation: Option<&str>) -> Result<(Option<Sw8>, String), ()> {
+fn caller_of(
+    carrier: Option<&Bound<'_, PyAny>>,
+    sw8_value: Option<&str>,
+    correlation: Option<&str>,
+) -> Result<(Option<Sw8>, String), ()> {
     let (value, correlation) = match carrier {
         Some(carrier) if !carrier.is_none() => read_carrier(carrier),
         _ => (sw8_value.unwrap_or_default().to_owned(), correlation.unwrap_or_default().to_owned()),
@@ -367,7 +376,15 @@ impl SpanContext {
     fn new_local_span<'py>(slf: &Bound<'py, Self>, op: String) -> PyResult<Bound<'py, Span>> {
         open(
             slf,
-            Opening { kind: Kind::Local, op, peer: String::new(), component: None, inherit: None, caller: None, correlation: String::new() },
+            Opening {
+                kind: Kind::Local,
+                op,
+                peer: String::new(),
+                component: None,
+                inherit: None,
+                caller: None,
+                correlation: String::new(),
+            },
         )
     }
 

@@ -20,10 +20,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add(
-        "build_profile",
-        if cfg!(debug_assertions) { "debug" } else { "release" },
-    )?;
+    m.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     m.add("IllegalStateError", m.py().get_type::<span::IllegalStateError>())?;
     m.add_class::<span::Span>()?;
     m.add_class::<span::EntrySpan>()?;

@@ -40,9 +40,9 @@ impl Default for Settings {
 /// Reads one option from the config snapshot, naming the option when it has the wrong type.
 pub fn option<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, name: &str, default: T) -> Result<T, AgentError> {
     match config.get_item(name) {
-        Ok(Some(value)) if !value.is_none() => value
-            .extract()
-            .map_err(|e| AgentError::Config { option: name.to_owned(), reason: e.to_string() }),
+        Ok(Some(value)) if !value.is_none() => {
+            value.extract().map_err(|e| AgentError::Config { option: name.to_owned(), reason: e.to_string() })
+        }
         _ => Ok(default),
     }
 }
@@ -50,8 +50,10 @@ pub fn option<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, name: &str
 /// Reads a non-negative integer option.
 pub fn count(config: &Bound<'_, PyDict>, name: &str, default: i64) -> Result<usize, AgentError> {
     let value: i64 = option(config, name, default)?;
-    usize::try_from(value)
-        .map_err(|_| AgentError::Config { option: name.to_owned(), reason: format!("must not be negative, got {value}") })
+    usize::try_from(value).map_err(|_| AgentError::Config {
+        option: name.to_owned(),
+        reason: format!("must not be negative, got {value}"),
+    })
 }
 
 impl Settings {

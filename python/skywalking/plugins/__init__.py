@@ -218,14 +218,28 @@ def _install_package(package: ModuleType) -> None:
         with _lock:
             _plugins[full_name] = plugin
         hooked = [str(name) for name in (getattr(module, 'hooked_modules', None) or ())]
-        if not hooked or any(name in sys.modules for name in hooked):
+        if not hooked:
             _activate(plugin)
             continue
+        # Watch first, then look: an import racing in another thread is then either seen
+        # here as finished or reported by the hook, never missed.
         with _lock:
             for name in hooked:
                 _watched.setdefault(name, []).append(plugin)
             _ensure_finder()
-        logger.debug('Plugin %s waits for %s', short_name, ', '.join(hooked))
+        if any(_imported(name) for name in hooked):
+            _activate(plugin)
+        else:
+            logger.debug('Plugin %s waits for %s', short_name, ', '.join(hooked))
+
+
+def _imported(name: str) -> bool:
+    """Whether `name` is imported and not still being executed through the hook."""
+    module = sys.modules.get(name)
+    if module is None:
+        return False
+    spec = getattr(module, '__spec__', None)
+    return not isinstance(getattr(spec, 'loader', None), _NotifyingLoader)
 
 
 def _debug() -> bool:
@@ -397,5 +411,7 @@ class _NotifyingLoader:
             logger.warning('Installing plugins for %s failed', self._fullname, exc_info=_debug())
 
     def __getattr__(self, name):
-        # get_source, get_code, is_package, get_resource_reader, ...
+        # get_source, get_code, is_package, get_resource_reader, ... of the real loader.
+        if name == '_loader':  # not set yet (copy, pickle): no recursion
+            raise AttributeError(name)
         return getattr(self._loader, name)

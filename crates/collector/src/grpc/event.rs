@@ -9,10 +9,7 @@ use crate::store::Kind;
 
 #[tonic::async_trait]
 impl EventService for Receivers {
-    async fn collect(
-        &self,
-        request: Request<Streaming<Event>>,
-    ) -> Result<Response<Commands>, Status> {
+    async fn collect(&self, request: Request<Streaming<Event>>) -> Result<Response<Commands>, Status> {
         self.drain(request.into_inner(), Kind::Event, |event| {
             self.store.add_event(event);
         })

@@ -10,13 +10,7 @@ use crate::store::Kind;
 
 #[tonic::async_trait]
 impl LogReportService for Receivers {
-    async fn collect(
-        &self,
-        request: Request<Streaming<LogData>>,
-    ) -> Result<Response<Commands>, Status> {
-        self.drain(request.into_inner(), Kind::Log, |log| {
-            self.store.add_log(log)
-        })
-        .await
+    async fn collect(&self, request: Request<Streaming<LogData>>) -> Result<Response<Commands>, Status> {
+        self.drain(request.into_inner(), Kind::Log, |log| self.store.add_log(log)).await
     }
 }

@@ -17,10 +17,7 @@ impl ManagementService for Receivers {
         Ok(empty())
     }
 
-    async fn keep_alive(
-        &self,
-        request: Request<InstancePingPkg>,
-    ) -> Result<Response<Commands>, Status> {
+    async fn keep_alive(&self, request: Request<InstancePingPkg>) -> Result<Response<Commands>, Status> {
         self.store.keep_alive(request.into_inner(), now_ms());
         Ok(empty())
     }

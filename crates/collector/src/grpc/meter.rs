@@ -40,10 +40,7 @@ impl CarryOver {
 
 #[tonic::async_trait]
 impl MeterReportService for Receivers {
-    async fn collect(
-        &self,
-        request: Request<Streaming<MeterData>>,
-    ) -> Result<Response<Commands>, Status> {
+    async fn collect(&self, request: Request<Streaming<MeterData>>) -> Result<Response<Commands>, Status> {
         let mut carry = CarryOver::default();
         self.drain(request.into_inner(), Kind::Meter, |meter| {
             carry.record(&self.store, meter);

@@ -72,23 +72,11 @@ fn empty() -> Response<Commands> {
 /// Every gRPC service of the collector, ready to serve.
 pub fn routes(store: Arc<Store>) -> Routes {
     let r = Receivers::new(store);
-    Routes::new(
-        TraceSegmentReportServiceServer::new(r.clone())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
-    )
-    .add_service(
-        ManagementServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-    )
-    .add_service(ProfileTaskServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
-    .add_service(
-        LogReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-    )
-    .add_service(
-        MeterReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES),
-    )
-    .add_service(
-        ConfigurationDiscoveryServiceServer::new(r.clone())
-            .max_decoding_message_size(MAX_MESSAGE_BYTES),
-    )
-    .add_service(EventServiceServer::new(r).max_decoding_message_size(MAX_MESSAGE_BYTES))
+    Routes::new(TraceSegmentReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(ManagementServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(ProfileTaskServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(LogReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(MeterReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(ConfigurationDiscoveryServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .add_service(EventServiceServer::new(r).max_decoding_message_size(MAX_MESSAGE_BYTES))
 }

@@ -1,9 +1,7 @@
 //! `ProfileTask`: hands out profile tasks and receives snapshots and finish reports.
 
 use sw_proto::v3::profile_task_server::ProfileTask;
-use sw_proto::v3::{
-    Commands, GoProfileData, ProfileTaskCommandQuery, ProfileTaskFinishReport, ThreadSnapshot,
-};
+use sw_proto::v3::{Commands, GoProfileData, ProfileTaskCommandQuery, ProfileTaskFinishReport, ThreadSnapshot};
 use tonic::{Request, Response, Status, Streaming};
 
 use super::{empty, Receivers};
@@ -18,12 +16,8 @@ impl ProfileTask for Receivers {
         request: Request<ProfileTaskCommandQuery>,
     ) -> Result<Response<Commands>, Status> {
         let query = request.into_inner();
-        let tasks = self
-            .store
-            .tasks_after(&query.service, query.last_command_time);
-        Ok(Response::new(Commands {
-            commands: tasks.iter().map(command_for).collect(),
-        }))
+        let tasks = self.store.tasks_after(&query.service, query.last_command_time);
+        Ok(Response::new(Commands { commands: tasks.iter().map(command_for).collect() }))
     }
 
     async fn collect_snapshot(
@@ -42,8 +36,7 @@ impl ProfileTask for Receivers {
         &self,
         request: Request<Streaming<GoProfileData>>,
     ) -> Result<Response<Commands>, Status> {
-        self.drain(request.into_inner(), Kind::Snapshot, |_| {})
-            .await
+        self.drain(request.into_inner(), Kind::Snapshot, |_| {}).await
     }
 
     async fn report_task_finish(
@@ -51,14 +44,8 @@ impl ProfileTask for Receivers {
         request: Request<ProfileTaskFinishReport>,
     ) -> Result<Response<Commands>, Status> {
         let report = request.into_inner();
-        if !self
-            .store
-            .finish_task(&report.task_id, report.service_instance, now_ms())
-        {
-            ::log::info!(
-                "finish report for unknown profile task {:?}",
-                report.task_id
-            );
+        if !self.store.finish_task(&report.task_id, report.service_instance, now_ms()) {
+            ::log::info!("finish report for unknown profile task {:?}", report.task_id);
         }
         Ok(empty())
     }

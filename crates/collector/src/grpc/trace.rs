@@ -9,20 +9,14 @@ use crate::store::Kind;
 
 #[tonic::async_trait]
 impl TraceSegmentReportService for Receivers {
-    async fn collect(
-        &self,
-        request: Request<Streaming<SegmentObject>>,
-    ) -> Result<Response<Commands>, Status> {
+    async fn collect(&self, request: Request<Streaming<SegmentObject>>) -> Result<Response<Commands>, Status> {
         self.drain(request.into_inner(), Kind::Segment, |segment| {
             self.store.add_grpc_segment(segment);
         })
         .await
     }
 
-    async fn collect_in_sync(
-        &self,
-        request: Request<SegmentCollection>,
-    ) -> Result<Response<Commands>, Status> {
+    async fn collect_in_sync(&self, request: Request<SegmentCollection>) -> Result<Response<Commands>, Status> {
         for segment in request.into_inner().segments {
             self.store.add_grpc_segment(segment);
         }

@@ -30,17 +30,8 @@ fn parse<T>(
 }
 
 /// `POST /v3/segment`: one segment (kept even without spans, as the mock collector does).
-pub async fn segment(
-    State(state): State<AppState>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, HttpError> {
-    let segment = parse(
-        &state,
-        "/v3/segment",
-        Kind::Segment,
-        raw,
-        json::parse_segment,
-    )?;
+pub async fn segment(State(state): State<AppState>, raw: Result<Bytes, BytesRejection>) -> Result<Response, HttpError> {
+    let segment = parse(&state, "/v3/segment", Kind::Segment, raw, json::parse_segment)?;
     state.store.add_segment(segment);
     Ok(ok())
 }
@@ -50,13 +41,7 @@ pub async fn segments(
     State(state): State<AppState>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    let all = parse(
-        &state,
-        "/v3/segments",
-        Kind::Segment,
-        raw,
-        json::parse_segments,
-    )?;
+    let all = parse(&state, "/v3/segments", Kind::Segment, raw, json::parse_segments)?;
     for segment in all {
         state.store.add_segment(segment);
     }
@@ -68,13 +53,7 @@ pub async fn report_properties(
     State(state): State<AppState>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    let report = parse(
-        &state,
-        "/v3/management/reportProperties",
-        Kind::Properties,
-        raw,
-        json::parse_properties,
-    )?;
+    let report = parse(&state, "/v3/management/reportProperties", Kind::Properties, raw, json::parse_properties)?;
     state.store.report_properties(report, now_ms());
     Ok(ok())
 }
@@ -84,22 +63,13 @@ pub async fn keep_alive(
     State(state): State<AppState>,
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
-    let ping = parse(
-        &state,
-        "/v3/management/keepAlive",
-        Kind::KeepAlive,
-        raw,
-        json::parse_ping,
-    )?;
+    let ping = parse(&state, "/v3/management/keepAlive", Kind::KeepAlive, raw, json::parse_ping)?;
     state.store.keep_alive(ping, now_ms());
     Ok(ok())
 }
 
 /// `POST /v3/logs`: an array of log records.
-pub async fn logs(
-    State(state): State<AppState>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, HttpError> {
+pub async fn logs(State(state): State<AppState>, raw: Result<Bytes, BytesRejection>) -> Result<Response, HttpError> {
     let all = parse(&state, "/v3/logs", Kind::Log, raw, json::parse_logs)?;
     for log in all {
         state.store.add_log(log);
@@ -108,10 +78,7 @@ pub async fn logs(
 }
 
 /// `POST /v3/events`: an array of events.
-pub async fn events(
-    State(state): State<AppState>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, HttpError> {
+pub async fn events(State(state): State<AppState>, raw: Result<Bytes, BytesRejection>) -> Result<Response, HttpError> {
     let all = parse(&state, "/v3/events", Kind::Event, raw, json::parse_events)?;
     for event in all {
         state.store.add_event(event);

@@ -40,12 +40,10 @@ async fn blocking<R: Send + 'static>(
     f: impl FnOnce(&Store) -> R + Send + 'static,
 ) -> Result<R, Response> {
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || f(&store))
-        .await
-        .map_err(|e| {
-            ::log::error!("collector: a blocking task failed: {e}");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        })
+    tokio::task::spawn_blocking(move || f(&store)).await.map_err(|e| {
+        ::log::error!("collector: a blocking task failed: {e}");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
 }
 
 /// `GET /receiveData`: everything held, as expected-data YAML.
@@ -75,33 +73,22 @@ pub async fn data_validate(
         None | Some("legacy") => Semantics::Legacy,
         Some("head") => Semantics::Head,
         Some(other) => {
-            return Err(HttpError::bad_request(
-                ROUTE,
-                format!("semantics must be legacy or head, not {other:?}"),
-            ))
+            return Err(HttpError::bad_request(ROUTE, format!("semantics must be legacy or head, not {other:?}")))
         }
     };
     let raw = body(ROUTE, raw)?;
-    let expected = String::from_utf8(raw.to_vec())
-        .map_err(|_| HttpError::bad_request(ROUTE, "expected data is not UTF-8"))?;
+    let expected =
+        String::from_utf8(raw.to_vec()).map_err(|_| HttpError::bad_request(ROUTE, "expected data is not UTF-8"))?;
     let outcome = blocking(&state, move |store| {
         let actual = actual_data(store);
-        validate::validate(&expected, &actual, semantics)
-            .map_err(|e| (actual.to_yaml(), e.to_string()))
+        validate::validate(&expected, &actual, semantics).map_err(|e| (actual.to_yaml(), e.to_string()))
     })
     .await;
     Ok(match outcome {
         Ok(Ok(())) => "success".into_response(),
         Ok(Err((yaml, reason))) => {
-            ::log::info!(
-                "{ROUTE}: validation failed: {}",
-                reason.lines().next().unwrap_or("")
-            );
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("actual data:\n{yaml}\ncause by:\n{reason}"),
-            )
-                .into_response()
+            ::log::info!("{ROUTE}: validation failed: {}", reason.lines().next().unwrap_or(""));
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("actual data:\n{yaml}\ncause by:\n{reason}")).into_response()
         }
         Err(response) => response,
     })

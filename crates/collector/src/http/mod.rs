@@ -40,17 +40,11 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/dataValidate", post(mock::data_validate))
         .route("/v3/segment", post(agent::segment))
         .route("/v3/segments", post(agent::segments))
-        .route(
-            "/v3/management/reportProperties",
-            post(agent::report_properties),
-        )
+        .route("/v3/management/reportProperties", post(agent::report_properties))
         .route("/v3/management/keepAlive", post(agent::keep_alive))
         .route("/v3/logs", post(agent::logs))
         .route("/v3/events", post(agent::events))
-        .route(
-            "/api/profile/tasks",
-            get(profile::list_tasks).post(profile::create_task),
-        )
+        .route("/api/profile/tasks", get(profile::list_tasks).post(profile::create_task))
         .route("/api/profile/analysis", get(profile::analysis))
         .route("/api/services", get(query::services))
         .route("/api/instances", get(query::instances))
@@ -78,28 +72,18 @@ impl HttpError {
         // Newlines in a reason would split the log line and the response line.
         let reason = reason.to_string().replace(['\n', '\r'], " ");
         ::log::warn!("{route}: bad request: {reason}");
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            reason,
-        }
+        Self { status: StatusCode::BAD_REQUEST, reason }
     }
 
     /// A 404 for `route`.
     fn not_found(reason: impl std::fmt::Display) -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            reason: reason.to_string(),
-        }
+        Self { status: StatusCode::NOT_FOUND, reason: reason.to_string() }
     }
 }
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("{}\n", self.reason),
-        )
+        (self.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{}\n", self.reason))
             .into_response()
     }
 }
@@ -107,10 +91,9 @@ impl IntoResponse for HttpError {
 /// The request body, or a 400 saying why it could not be read (too large, broken).
 fn body(route: &str, body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError> {
     body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(_) => HttpError::bad_request(
-            route,
-            format!("body unreadable or larger than {MAX_BODY_BYTES} bytes"),
-        ),
+        BytesRejection::FailedToBufferBody(_) => {
+            HttpError::bad_request(route, format!("body unreadable or larger than {MAX_BODY_BYTES} bytes"))
+        }
         other => HttpError::bad_request(route, other.body_text()),
     })
 }
@@ -120,8 +103,7 @@ fn params(
     route: &str,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<HashMap<String, String>, HttpError> {
-    q.map(|Query(map)| map)
-        .map_err(|r| HttpError::bad_request(route, r.body_text()))
+    q.map(|Query(map)| map).map_err(|r| HttpError::bad_request(route, r.body_text()))
 }
 
 /// A non-empty string parameter.
@@ -130,17 +112,9 @@ fn text<'a>(p: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
 }
 
 /// A parsed parameter, absent when empty; a 400 when it does not parse.
-fn parsed<T: std::str::FromStr>(
-    route: &str,
-    p: &HashMap<String, String>,
-    key: &str,
-) -> Result<Option<T>, HttpError> {
+fn parsed<T: std::str::FromStr>(route: &str, p: &HashMap<String, String>, key: &str) -> Result<Option<T>, HttpError> {
     text(p, key)
-        .map(|v| {
-            v.trim()
-                .parse()
-                .map_err(|_| HttpError::bad_request(route, format!("{key}: cannot parse {v:?}")))
-        })
+        .map(|v| v.trim().parse().map_err(|_| HttpError::bad_request(route, format!("{key}: cannot parse {v:?}"))))
         .transpose()
 }
 

@@ -20,19 +20,13 @@ pub async fn create_task(
 ) -> Result<Response, HttpError> {
     const ROUTE: &str = "/api/profile/tasks";
     let created = body(ROUTE, raw).and_then(|raw| {
-        let new: NewProfileTask = serde_json::from_slice(&raw)
-            .map_err(|e| HttpError::bad_request(ROUTE, format!("invalid JSON: {e}")))?;
-        new.into_spec(now_ms())
-            .map_err(|reason| HttpError::bad_request(ROUTE, reason))
+        let new: NewProfileTask =
+            serde_json::from_slice(&raw).map_err(|e| HttpError::bad_request(ROUTE, format!("invalid JSON: {e}")))?;
+        new.into_spec(now_ms()).map_err(|reason| HttpError::bad_request(ROUTE, reason))
     });
     let spec = created.inspect_err(|_| state.store.reject(Kind::ProfileTask))?;
     let task = state.store.create_task(spec, now_ms());
-    ::log::info!(
-        "profile task {} created for {} {}",
-        task.id,
-        task.spec.service,
-        task.spec.endpoint_name
-    );
+    ::log::info!("profile task {} created for {} {}", task.id, task.spec.service, task.spec.endpoint_name);
     Ok(json(&task))
 }
 
@@ -68,11 +62,7 @@ pub async fn list_tasks(
                         segment_ids.push(s.trace_segment_id.clone());
                     }
                 }
-                TaskView {
-                    task: t.clone(),
-                    snapshot_count,
-                    segment_ids,
-                }
+                TaskView { task: t.clone(), snapshot_count, segment_ids }
             })
             .collect()
     });
@@ -86,15 +76,11 @@ pub async fn analysis(
 ) -> Result<Response, HttpError> {
     const ROUTE: &str = "/api/profile/analysis";
     let p = params(ROUTE, q)?;
-    let task_id =
-        text(&p, "taskId").ok_or_else(|| HttpError::bad_request(ROUTE, "taskId is required"))?;
+    let task_id = text(&p, "taskId").ok_or_else(|| HttpError::bad_request(ROUTE, "taskId is required"))?;
     let segment_id = text(&p, "segmentId");
-    let result = state.store.read(|d| {
-        d.tasks
-            .iter()
-            .find(|t| t.id == task_id)
-            .map(|task| analyze(task, segment_id, d.snapshots.iter()))
-    });
+    let result = state
+        .store
+        .read(|d| d.tasks.iter().find(|t| t.id == task_id).map(|task| analyze(task, segment_id, d.snapshots.iter())));
     match result {
         Some(analysis) => Ok(json(&analysis)),
         None => Err(HttpError::not_found(format!("no profile task {task_id:?}"))),

@@ -21,17 +21,13 @@ pub async fn services(State(state): State<AppState>) -> Response {
 /// `GET /api/instances[?service=]`.
 pub async fn instances(State(state): State<AppState>, p: Params) -> Result<Response, HttpError> {
     let p = params("/api/instances", p)?;
-    Ok(json(
-        &state.store.read(|d| q::instances(&d, text(&p, "service"))),
-    ))
+    Ok(json(&state.store.read(|d| q::instances(&d, text(&p, "service")))))
 }
 
 /// `GET /api/endpoints[?service=]`.
 pub async fn endpoints(State(state): State<AppState>, p: Params) -> Result<Response, HttpError> {
     let p = params("/api/endpoints", p)?;
-    Ok(json(
-        &state.store.read(|d| q::endpoints(&d, text(&p, "service"))),
-    ))
+    Ok(json(&state.store.read(|d| q::endpoints(&d, text(&p, "service")))))
 }
 
 /// `GET /api/traces[?service=&endpoint=&minDuration=&error=&start=&end=&limit=]`.
@@ -51,10 +47,7 @@ pub async fn traces(State(state): State<AppState>, p: Params) -> Result<Response
 }
 
 /// `GET /api/traces/{traceId}`: 404 when no segment of it is held.
-pub async fn trace(
-    State(state): State<AppState>,
-    Path(trace_id): Path<String>,
-) -> Result<Response, HttpError> {
+pub async fn trace(State(state): State<AppState>, Path(trace_id): Path<String>) -> Result<Response, HttpError> {
     state
         .store
         .read(|d| q::trace(&d, &trace_id))
@@ -67,17 +60,13 @@ pub async fn logs(State(state): State<AppState>, p: Params) -> Result<Response, 
     const ROUTE: &str = "/api/logs";
     let p = params(ROUTE, p)?;
     let limit = parsed(ROUTE, &p, "limit")?;
-    Ok(json(&state.store.read(|d| {
-        q::logs(&d, text(&p, "traceId"), text(&p, "service"), limit)
-    })))
+    Ok(json(&state.store.read(|d| q::logs(&d, text(&p, "traceId"), text(&p, "service"), limit))))
 }
 
 /// `GET /api/meters[?service=]`.
 pub async fn meters(State(state): State<AppState>, p: Params) -> Result<Response, HttpError> {
     let p = params("/api/meters", p)?;
-    Ok(json(
-        &state.store.read(|d| q::meters(&d, text(&p, "service"))),
-    ))
+    Ok(json(&state.store.read(|d| q::meters(&d, text(&p, "service")))))
 }
 
 #[derive(Serialize)]

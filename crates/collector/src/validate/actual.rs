@@ -2,8 +2,8 @@
 //! built from protocol messages.
 
 use sw_proto::v3::{
-    log_data_body, meter_data, KeyStringValuePair, Label, LogData, MeterData, RefType,
-    SegmentObject, SegmentReference, SpanLayer, SpanObject, SpanType,
+    log_data_body, meter_data, KeyStringValuePair, Label, LogData, MeterData, RefType, SegmentObject, SegmentReference,
+    SpanLayer, SpanObject, SpanType,
 };
 
 /// Everything recorded, grouped the way the reference mock collector groups it.
@@ -216,11 +216,7 @@ impl ActualData {
     ///   within one stream). Keyed by (name, labels in order); a later value
     ///   replaces an earlier one in place. Data without a metric is ignored.
     /// * `logs`: grouped by each `LogData.service`, arrival order kept.
-    pub fn build(
-        segments: &[SegmentObject],
-        meters: &[(String, MeterData)],
-        logs: &[LogData],
-    ) -> ActualData {
+    pub fn build(segments: &[SegmentObject], meters: &[(String, MeterData)], logs: &[LogData]) -> ActualData {
         let mut data = ActualData::default();
         for segment in segments {
             let item = entry(&mut data.segment_items, &segment.service, |service| SegmentItem {
@@ -237,11 +233,7 @@ impl ActualData {
                 service_name: service.to_owned(),
                 meters: Vec::new(),
             });
-            match item
-                .meters
-                .iter_mut()
-                .find(|m| m.name == meter.name && m.tags == meter.tags)
-            {
+            match item.meters.iter_mut().find(|m| m.name == meter.name && m.tags == meter.tags) {
                 Some(existing) => existing.value = meter.value,
                 None => item.meters.push(meter),
             }
@@ -280,11 +272,7 @@ impl ByService for LogItem {
     }
 }
 
-fn entry<'a, T: ByService>(
-    items: &'a mut Vec<T>,
-    service: &str,
-    create: impl FnOnce(&str) -> T,
-) -> &'a mut T {
+fn entry<'a, T: ByService>(items: &'a mut Vec<T>, service: &str, create: impl FnOnce(&str) -> T) -> &'a mut T {
     let position = match items.iter().position(|i| i.service() == service) {
         Some(p) => p,
         None => {
@@ -296,10 +284,7 @@ fn entry<'a, T: ByService>(
 }
 
 fn convert_segment(segment: &SegmentObject) -> Segment {
-    Segment {
-        segment_id: segment.trace_segment_id.clone(),
-        spans: segment.spans.iter().map(convert_span).collect(),
-    }
+    Segment { segment_id: segment.trace_segment_id.clone(), spans: segment.spans.iter().map(convert_span).collect() }
 }
 
 fn convert_span(span: &SpanObject) -> Span {
@@ -320,20 +305,13 @@ fn convert_span(span: &SpanObject) -> Span {
         peer: span.peer.clone(),
         skip_analysis: span.skip_analysis,
         tags: span.tags.iter().map(convert_pair).collect(),
-        logs: span
-            .logs
-            .iter()
-            .map(|log| log.data.iter().map(convert_pair).collect())
-            .collect(),
+        logs: span.logs.iter().map(|log| log.data.iter().map(convert_pair).collect()).collect(),
         refs: span.refs.iter().map(convert_ref).collect(),
     }
 }
 
 fn convert_pair(pair: &KeyStringValuePair) -> KeyValue {
-    KeyValue {
-        key: pair.key.clone(),
-        value: pair.value.clone(),
-    }
+    KeyValue { key: pair.key.clone(), value: pair.value.clone() }
 }
 
 fn convert_ref(reference: &SegmentReference) -> SegmentRef {
@@ -352,13 +330,7 @@ fn convert_ref(reference: &SegmentReference) -> SegmentRef {
 }
 
 fn convert_labels(labels: &[Label]) -> Vec<MeterTag> {
-    labels
-        .iter()
-        .map(|l| MeterTag {
-            name: l.name.clone(),
-            value: l.value.clone(),
-        })
-        .collect()
+    labels.iter().map(|l| MeterTag { name: l.name.clone(), value: l.value.clone() }).collect()
 }
 
 fn convert_meter(meter: &MeterData) -> Option<Meter> {
@@ -381,13 +353,11 @@ fn convert_meter(meter: &MeterData) -> Option<Meter> {
 
 fn convert_log(log: &LogData) -> Log {
     let body = log.body.as_ref();
-    let content = body
-        .and_then(|b| b.content.as_ref())
-        .map(|content| match content {
-            log_data_body::Content::Text(t) => LogContent::Text(t.text.clone()),
-            log_data_body::Content::Json(j) => LogContent::Json(j.json.clone()),
-            log_data_body::Content::Yaml(y) => LogContent::Yaml(y.yaml.clone()),
-        });
+    let content = body.and_then(|b| b.content.as_ref()).map(|content| match content {
+        log_data_body::Content::Text(t) => LogContent::Text(t.text.clone()),
+        log_data_body::Content::Json(j) => LogContent::Json(j.json.clone()),
+        log_data_body::Content::Yaml(y) => LogContent::Yaml(y.yaml.clone()),
+    });
     let trace_context = log
         .trace_context
         .as_ref()
@@ -403,11 +373,7 @@ fn convert_log(log: &LogData) -> Log {
         body_type: body.map(|b| b.r#type.clone()).unwrap_or_default(),
         content,
         trace_context,
-        tags: log
-            .tags
-            .as_ref()
-            .map(|t| t.data.iter().map(convert_pair).collect())
-            .unwrap_or_default(),
+        tags: log.tags.as_ref().map(|t| t.data.iter().map(convert_pair).collect()).unwrap_or_default(),
         layer: log.layer.clone(),
     }
 }

@@ -5,8 +5,7 @@
 //! back as valid expected data.
 
 use super::actual::{
-    ActualData, KeyValue, Log, LogItem, Meter, MeterItem, MeterValue, Segment, SegmentItem,
-    SegmentRef, Span,
+    ActualData, KeyValue, Log, LogItem, Meter, MeterItem, MeterValue, Segment, SegmentItem, SegmentRef, Span,
 };
 use super::text::java_double;
 
@@ -23,18 +22,9 @@ impl ActualData {
     /// when empty, as the reference collector omits them.
     pub fn to_yaml(&self) -> String {
         let root = vec![
-            (
-                "segmentItems",
-                Node::List(self.segment_items.iter().map(segment_item).collect()),
-            ),
-            (
-                "meterItems",
-                Node::List(self.meter_items.iter().map(meter_item).collect()),
-            ),
-            (
-                "logItems",
-                Node::List(self.log_items.iter().map(log_item).collect()),
-            ),
+            ("segmentItems", Node::List(self.segment_items.iter().map(segment_item).collect())),
+            ("meterItems", Node::List(self.meter_items.iter().map(meter_item).collect())),
+            ("logItems", Node::List(self.log_items.iter().map(log_item).collect())),
         ];
         let mut out = String::new();
         write_map(&mut out, &root, 0, false);
@@ -46,10 +36,7 @@ fn segment_item(item: &SegmentItem) -> Node {
     Node::Map(vec![
         ("serviceName", string(&item.service_name)),
         ("segmentSize", plain(item.segments.len())),
-        (
-            "segments",
-            Node::List(item.segments.iter().map(segment).collect()),
-        ),
+        ("segments", Node::List(item.segments.iter().map(segment).collect())),
     ])
 }
 
@@ -78,11 +65,7 @@ fn span(span: &Span) -> Node {
         fields.push(("tags", key_values(&span.tags)));
     }
     if !span.logs.is_empty() {
-        let logs = span
-            .logs
-            .iter()
-            .map(|event| Node::Map(vec![("logEvent", key_values(event))]))
-            .collect();
+        let logs = span.logs.iter().map(|event| Node::Map(vec![("logEvent", key_values(event))])).collect();
         fields.push(("logs", Node::List(logs)));
     }
     if !span.refs.is_empty() {
@@ -105,12 +88,7 @@ fn segment_ref(r: &SegmentRef) -> Node {
 }
 
 fn key_values(pairs: &[KeyValue]) -> Node {
-    Node::List(
-        pairs
-            .iter()
-            .map(|p| Node::Map(vec![("key", string(&p.key)), ("value", string(&p.value))]))
-            .collect(),
-    )
+    Node::List(pairs.iter().map(|p| Node::Map(vec![("key", string(&p.key)), ("value", string(&p.value))])).collect())
 }
 
 fn meter_item(item: &MeterItem) -> Node {
@@ -122,24 +100,15 @@ fn meter_item(item: &MeterItem) -> Node {
 }
 
 fn meter(meter: &Meter) -> Node {
-    let tags = meter
-        .tags
-        .iter()
-        .map(|t| Node::Map(vec![("name", string(&t.name)), ("value", string(&t.value))]))
-        .collect();
-    let mut fields = vec![(
-        "meterId",
-        Node::Map(vec![("name", string(&meter.name)), ("tags", Node::List(tags))]),
-    )];
+    let tags =
+        meter.tags.iter().map(|t| Node::Map(vec![("name", string(&t.name)), ("value", string(&t.value))])).collect();
+    let mut fields = vec![("meterId", Node::Map(vec![("name", string(&meter.name)), ("tags", Node::List(tags))]))];
     match &meter.value {
         MeterValue::Single(v) => fields.push(("singleValue", Node::Scalar(java_double(*v)))),
         MeterValue::Histogram { buckets, counts } => {
             let buckets = buckets.iter().map(|b| Node::Scalar(java_double(*b)));
             fields.push(("histogramBuckets", Node::List(buckets.collect())));
-            fields.push((
-                "histogramValues",
-                Node::List(counts.iter().map(plain).collect()),
-            ));
+            fields.push(("histogramValues", Node::List(counts.iter().map(plain).collect())));
         }
     }
     Node::Map(fields)
@@ -205,16 +174,18 @@ fn is_safe_plain(s: &str) -> bool {
     if looks_like_non_string(s) {
         return false;
     }
-    let first_ok = first.is_ascii_alphanumeric()
-        || matches!(first, b'/' | b'_' | b'.' | b'(' | b'$')
-        || (first == b'-' && bytes.get(1).is_some_and(|b| *b != b' '));
+    // Anything that starts like a number, date or time is quoted: YAML 1.1
+    // loaders (PyYAML) resolve `0b101`, `2001-12-14`, `1:30` to non-strings.
+    let first_ok = first.is_ascii_alphabetic()
+        || matches!(first, b'/' | b'_' | b'(' | b'$')
+        || (first == b'-' && bytes.get(1).is_some_and(|b| !b.is_ascii_digit() && *b != b' ' && *b != b'.'));
     if !first_ok || bytes.last() == Some(&b' ') {
         return false;
     }
     bytes.iter().enumerate().all(|(i, &b)| match b {
         b if b.is_ascii_alphanumeric() => true,
-        b'/' | b'_' | b'.' | b'-' | b'+' | b'=' | b'(' | b')' | b'$' | b'^' | b';' | b'<'
-        | b'>' | b'?' | b'@' | b'*' | b'!' | b'&' | b'%' | b'~' => true,
+        b'/' | b'_' | b'.' | b'-' | b'+' | b'=' | b'(' | b')' | b'$' | b'^' | b';' | b'<' | b'>' | b'?' | b'@'
+        | b'*' | b'!' | b'&' | b'%' | b'~' => true,
         // `: ` starts a mapping value; a colon inside `host:port` is fine.
         b':' => bytes.get(i + 1).is_some_and(|n| *n != b' '),
         b' ' => bytes.get(i + 1).is_some_and(|n| *n != b' '),
@@ -222,20 +193,11 @@ fn is_safe_plain(s: &str) -> bool {
     })
 }
 
-/// Strings a YAML 1.1 or 1.2 loader would turn into a number, bool or null.
+/// Words a YAML 1.1 or 1.2 loader would turn into a bool or null (strings
+/// starting like numbers never reach this check).
 fn looks_like_non_string(s: &str) -> bool {
-    let lower = s.to_ascii_lowercase();
-    matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
-    ) || lower.trim_start_matches(['+', '-']).starts_with(".inf")
-        || lower.starts_with(".nan")
-        || lower.starts_with("0x")
-        || lower.starts_with("0o")
+    matches!(s.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null")
         || s.parse::<f64>().is_ok()
-        || s.replace('_', "").parse::<f64>().is_ok()
-        // YAML 1.1 sexagesimal numbers such as `1:30`.
-        || (s.contains(':') && s.chars().all(|c| c.is_ascii_digit() || c == ':'))
 }
 
 fn write_map(out: &mut String, entries: &[(&str, Node)], indent: usize, inline_first: bool) {

@@ -84,11 +84,7 @@ fn list_or_none(items: &[String]) -> String {
     }
 }
 
-fn render_segment_not_found(
-    service: &str,
-    index: usize,
-    candidates: &[SegmentCandidate],
-) -> String {
+fn render_segment_not_found(service: &str, index: usize, candidates: &[SegmentCandidate]) -> String {
     let mut out = format!("segmentItems[service={service}] segment {index}: no actual segment matched");
     if candidates.is_empty() {
         out.push_str("; the service has no actual segments");
@@ -96,10 +92,8 @@ fn render_segment_not_found(
     }
     // The candidate that got furthest span-wise is the most useful hint; the
     // earliest one wins a tie because it is what a reader finds first.
-    let closest = candidates
-        .iter()
-        .filter(|c| c.progress.is_some())
-        .fold(None::<&SegmentCandidate>, |best, c| match best {
+    let closest =
+        candidates.iter().filter(|c| c.progress.is_some()).fold(None::<&SegmentCandidate>, |best, c| match best {
             Some(b) if b.progress >= c.progress => Some(b),
             _ => Some(c),
         });
@@ -108,11 +102,7 @@ fn render_segment_not_found(
     }
     out.push_str("\ncandidates:");
     for c in candidates {
-        let _ = write!(
-            out,
-            "\n  actual segment {} ({}): {}",
-            c.index, c.segment_id, c.reason
-        );
+        let _ = write!(out, "\n  actual segment {} ({}): {}", c.index, c.segment_id, c.reason);
     }
     out
 }
@@ -124,40 +114,21 @@ pub(crate) enum Fail {
     /// Values differ: keep looking (greedy matching tries the next segment).
     Mismatch { at: String, message: String },
     /// Evaluation impossible: abort everything, as the Java tool does.
-    Eval {
-        at: String,
-        expression: String,
-        actual: String,
-        reason: String,
-    },
+    Eval { at: String, expression: String, actual: String, reason: String },
 }
 
 impl Fail {
     pub(crate) fn mismatch(at: &str, message: impl Into<String>) -> Self {
-        Fail::Mismatch {
-            at: at.to_owned(),
-            message: message.into(),
-        }
+        Fail::Mismatch { at: at.to_owned(), message: message.into() }
     }
 
     /// Puts `prefix` in front of the path (`span[1]` + `operationName`).
     pub(crate) fn within(self, prefix: &str) -> Self {
         match self {
-            Fail::Mismatch { at, message } => Fail::Mismatch {
-                at: join_path(prefix, &at),
-                message,
-            },
-            Fail::Eval {
-                at,
-                expression,
-                actual,
-                reason,
-            } => Fail::Eval {
-                at: join_path(prefix, &at),
-                expression,
-                actual,
-                reason,
-            },
+            Fail::Mismatch { at, message } => Fail::Mismatch { at: join_path(prefix, &at), message },
+            Fail::Eval { at, expression, actual, reason } => {
+                Fail::Eval { at: join_path(prefix, &at), expression, actual, reason }
+            }
         }
     }
 
@@ -166,12 +137,9 @@ impl Fail {
         match self {
             Fail::Mismatch { at, message } if at.is_empty() => message.clone(),
             Fail::Mismatch { at, message } => format!("{at}: {message}"),
-            Fail::Eval {
-                at,
-                expression,
-                actual,
-                reason,
-            } => format!("{at}: cannot evaluate '{expression}' against {actual}: {reason}"),
+            Fail::Eval { at, expression, actual, reason } => {
+                format!("{at}: cannot evaluate '{expression}' against {actual}: {reason}")
+            }
         }
     }
 
@@ -187,21 +155,10 @@ impl Fail {
             }
         };
         match self {
-            Fail::Mismatch { at, message } => ValidationError::Mismatch {
-                at: locate(at),
-                message,
-            },
-            Fail::Eval {
-                at,
-                expression,
-                actual,
-                reason,
-            } => ValidationError::Expression {
-                at: locate(at),
-                expression,
-                actual,
-                reason,
-            },
+            Fail::Mismatch { at, message } => ValidationError::Mismatch { at: locate(at), message },
+            Fail::Eval { at, expression, actual, reason } => {
+                ValidationError::Expression { at: locate(at), expression, actual, reason }
+            }
         }
     }
 }
@@ -218,8 +175,5 @@ fn join_path(prefix: &str, rest: &str) -> String {
 
 /// Shorthand for "the expected document cannot be used".
 pub(crate) fn invalid(at: impl Into<String>, reason: impl Into<String>) -> ValidationError {
-    ValidationError::InvalidExpected {
-        at: at.into(),
-        reason: reason.into(),
-    }
+    ValidationError::InvalidExpected { at: at.into(), reason: reason.into() }
 }

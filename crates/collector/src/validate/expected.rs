@@ -242,8 +242,7 @@ impl ExpectedData {
         let data: Option<ExpectedData> =
             serde_yaml::from_str(yaml).map_err(|e| ValidationError::Yaml(e.to_string()))?;
         let data = data.ok_or_else(|| invalid("document", "the expected data is null"))?;
-        if data.segment_items.is_none() && data.meter_items.is_none() && data.log_items.is_none()
-        {
+        if data.segment_items.is_none() && data.meter_items.is_none() && data.log_items.is_none() {
             // The reference tool would pass such a file without checking
             // anything; that is almost always a typo in a top-level key.
             return Err(invalid(
@@ -299,14 +298,8 @@ fn check_pairs(pairs: &[ExpKeyValue], at: &str) -> Result<(), ValidationError> {
 
 /// Ref keys the reference tool dereferences unconditionally in its second
 /// pass (a missing one is a NullPointerException there).
-const REQUIRED_REF_KEYS: [&str; 6] = [
-    "parentEndpoint",
-    "networkAddress",
-    "parentTraceSegmentId",
-    "parentServiceInstance",
-    "parentService",
-    "traceId",
-];
+const REQUIRED_REF_KEYS: [&str; 6] =
+    ["parentEndpoint", "networkAddress", "parentTraceSegmentId", "parentServiceInstance", "parentService", "traceId"];
 
 impl ExpSpan {
     fn check_shape(&self, at: &str) -> Result<(), ValidationError> {
@@ -315,10 +308,7 @@ impl ExpSpan {
         }
         for (i, log) in self.logs.iter().flatten().enumerate() {
             let at = format!("{at}.logs[{i}]");
-            let events = log
-                .log_event
-                .as_ref()
-                .ok_or_else(|| invalid(&at, "'logEvent' is required"))?;
+            let events = log.log_event.as_ref().ok_or_else(|| invalid(&at, "'logEvent' is required"))?;
             check_pairs(events, &format!("{at}.logEvent"))?;
         }
         match &self.refs {
@@ -348,23 +338,15 @@ impl ExpRef {
             &self.parent_service,
             &self.trace_id,
         ];
-        let missing: Vec<&str> = REQUIRED_REF_KEYS
-            .iter()
-            .zip(values)
-            .filter(|(_, v)| v.is_none())
-            .map(|(k, _)| *k)
-            .collect();
+        let missing: Vec<&str> =
+            REQUIRED_REF_KEYS.iter().zip(values).filter(|(_, v)| v.is_none()).map(|(k, _)| *k).collect();
         if !missing.is_empty() {
             return Err(invalid(
                 at,
-                format!(
-                    "missing required ref key(s): {} (write 'not null' to accept any value)",
-                    missing.join(", ")
-                ),
+                format!("missing required ref key(s): {} (write 'not null' to accept any value)", missing.join(", ")),
             ));
         }
-        if let Some(Err(reason)) = text(&self.parent_trace_segment_id).and_then(parse_parent_reference)
-        {
+        if let Some(Err(reason)) = text(&self.parent_trace_segment_id).and_then(parse_parent_reference) {
             return Err(invalid(format!("{at}.parentTraceSegmentId"), reason));
         }
         Ok(())
@@ -373,10 +355,7 @@ impl ExpRef {
 
 impl ExpMeter {
     fn check_shape(&self, at: &str) -> Result<(), ValidationError> {
-        let id = self
-            .meter_id
-            .as_ref()
-            .ok_or_else(|| invalid(at, "'meterId' is required"))?;
+        let id = self.meter_id.as_ref().ok_or_else(|| invalid(at, "'meterId' is required"))?;
         require(&id.name, &format!("{at}.meterId"), "name")?;
         for (i, tag) in id.tags.iter().flatten().enumerate() {
             require(&tag.name, &format!("{at}.meterId.tags[{i}]"), "name")?;
@@ -384,14 +363,12 @@ impl ExpMeter {
         if self.single_value.is_some() {
             return Ok(());
         }
-        let buckets = self.histogram_buckets.as_ref().ok_or_else(|| {
-            invalid(at, "a meter needs either 'singleValue' or 'histogramBuckets'")
-        })?;
+        let buckets = self
+            .histogram_buckets
+            .as_ref()
+            .ok_or_else(|| invalid(at, "a meter needs either 'singleValue' or 'histogramBuckets'"))?;
         match buckets.iter().position(Option::is_none) {
-            Some(i) => Err(invalid(
-                format!("{at}.histogramBuckets[{i}]"),
-                "a bucket bound cannot be null",
-            )),
+            Some(i) => Err(invalid(format!("{at}.histogramBuckets[{i}]"), "a bucket bound cannot be null")),
             None => Ok(()),
         }
     }
@@ -405,10 +382,7 @@ impl ExpLog {
             .ok_or_else(|| invalid(at, "'body' is required ('body: {}' checks nothing inside it)"))?;
         if let Some(content) = &body.content {
             if content.first().is_none() {
-                return Err(invalid(
-                    format!("{at}.body.content"),
-                    "content needs one of 'text', 'json', 'yaml'",
-                ));
+                return Err(invalid(format!("{at}.body.content"), "content needs one of 'text', 'json', 'yaml'"));
             }
         }
         if let Some(data) = self.tags.as_ref().and_then(|t| t.data.as_ref()) {

@@ -157,10 +157,7 @@ pub(crate) fn check(
     };
     match Expr::parse(expected, semantics).matches(actual) {
         Ok(true) => Ok(()),
-        Ok(false) => Err(Fail::mismatch(
-            field,
-            format!("expected '{expression}' but was {}", quote_actual(actual)),
-        )),
+        Ok(false) => Err(Fail::mismatch(field, format!("expected '{expression}' but was {}", quote_actual(actual)))),
         Err(err) => Err(Fail::Eval {
             at: field.to_owned(),
             expression: expression.to_owned(),

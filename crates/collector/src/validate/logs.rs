@@ -18,30 +18,23 @@ pub(crate) fn validate(
     };
     for item in items {
         let service = text(&item.service_name).unwrap_or_default();
-        let actual_item = actual
-            .log_items
-            .iter()
-            .find(|a| a.service_name == service)
-            .ok_or_else(|| ValidationError::ServiceNotFound {
+        let actual_item = actual.log_items.iter().find(|a| a.service_name == service).ok_or_else(|| {
+            ValidationError::ServiceNotFound {
                 section: "logItems",
                 service: service.to_owned(),
                 available: actual.log_items.iter().map(|a| a.service_name.clone()).collect(),
-            })?;
+            }
+        })?;
         let location = format!("logItems[service={service}]");
         let size = actual_item.logs.len().to_string();
-        check("logSize", text(&item.log_size), Some(&size), semantics)
-            .map_err(|f| f.into_error(&location))?;
+        check("logSize", text(&item.log_size), Some(&size), semantics).map_err(|f| f.into_error(&location))?;
         let Some(want_logs) = &item.logs else {
             continue;
         };
         if want_logs.len() != actual_item.logs.len() {
             return Err(ValidationError::Mismatch {
                 at: format!("{location} logs"),
-                message: format!(
-                    "expected {} log(s) but was {}",
-                    want_logs.len(),
-                    actual_item.logs.len()
-                ),
+                message: format!("expected {} log(s) but was {}", want_logs.len(), actual_item.logs.len()),
             });
         }
         let mut want_order: Vec<&ExpLog> = want_logs.iter().collect();
@@ -54,8 +47,7 @@ pub(crate) fn validate(
             ""
         };
         for (i, (want, got)) in want_order.iter().zip(&got_order).enumerate() {
-            compare_log(want, got, semantics)
-                .map_err(|f| f.into_error(&format!("{location} logs[{i}]{label}")))?;
+            compare_log(want, got, semantics).map_err(|f| f.into_error(&format!("{location} logs[{i}]{label}")))?;
         }
     }
     Ok(())
@@ -86,13 +78,7 @@ fn actual_key(log: &Log) -> SortKey<'_> {
         None => (None, None),
     };
     let slot = |name: &str| if key == Some(name) { value } else { None };
-    [
-        Some(log.endpoint.as_str()),
-        Some(log.body_type.as_str()),
-        slot("text"),
-        slot("json"),
-        slot("yaml"),
-    ]
+    [Some(log.endpoint.as_str()), Some(log.body_type.as_str()), slot("text"), slot("json"), slot("yaml")]
 }
 
 /// Field order of the reference tool: timestamp, endpoint, body,
@@ -118,12 +104,7 @@ fn compare_log(want: &ExpLog, got: &Log, semantics: Semantics) -> Result<(), Fai
     }
     if let Some(context) = &want.trace_context {
         let span_id = got.trace_context.span_id.to_string();
-        check(
-            "traceContext.traceId",
-            text(&context.trace_id),
-            Some(&got.trace_context.trace_id),
-            semantics,
-        )?;
+        check("traceContext.traceId", text(&context.trace_id), Some(&got.trace_context.trace_id), semantics)?;
         check(
             "traceContext.traceSegmentId",
             text(&context.trace_segment_id),

@@ -18,19 +18,16 @@ pub(crate) fn validate(
     };
     for item in items {
         let service = text(&item.service_name).unwrap_or_default();
-        let actual_item = actual
-            .meter_items
-            .iter()
-            .find(|a| a.service_name == service)
-            .ok_or_else(|| ValidationError::ServiceNotFound {
+        let actual_item = actual.meter_items.iter().find(|a| a.service_name == service).ok_or_else(|| {
+            ValidationError::ServiceNotFound {
                 section: "meterItems",
                 service: service.to_owned(),
                 available: actual.meter_items.iter().map(|a| a.service_name.clone()).collect(),
-            })?;
+            }
+        })?;
         let location = format!("meterItems[service={service}]");
         let size = actual_item.meters.len().to_string();
-        check("meterSize", text(&item.meter_size), Some(&size), semantics)
-            .map_err(|f| f.into_error(&location))?;
+        check("meterSize", text(&item.meter_size), Some(&size), semantics).map_err(|f| f.into_error(&location))?;
         for (m, want) in item.meters.iter().flatten().enumerate() {
             let Some(id) = &want.meter_id else {
                 // Rejected when the document is read.
@@ -77,13 +74,7 @@ fn not_found(at: &str, id: &ExpMeterId, meters: &[Meter]) -> ValidationError {
         Some(tags) => {
             let labels: Vec<String> = tags
                 .iter()
-                .map(|t| {
-                    format!(
-                        "{}={}",
-                        text(&t.name).unwrap_or_default(),
-                        text(&t.value).unwrap_or("null")
-                    )
-                })
+                .map(|t| format!("{}={}", text(&t.name).unwrap_or_default(), text(&t.value).unwrap_or("null")))
                 .collect();
             format!("no actual meter with labels [{}] (names, values and order must be equal)", labels.join(", "))
         }
@@ -93,10 +84,7 @@ fn not_found(at: &str, id: &ExpMeterId, meters: &[Meter]) -> ValidationError {
     } else {
         message.push_str(&format!("; actual label sets for this name: {}", same_name.join(" ")));
     }
-    ValidationError::Mismatch {
-        at: at.to_owned(),
-        message,
-    }
+    ValidationError::Mismatch { at: at.to_owned(), message }
 }
 
 /// `singleValue` by expression; otherwise histogram: same bucket count,
@@ -112,21 +100,13 @@ fn compare_value(want: &ExpMeter, got: &Meter, semantics: Semantics) -> Result<(
     }
     let want_buckets = want.histogram_buckets.as_deref().unwrap_or(&[]);
     let MeterValue::Histogram { buckets, counts } = &got.value else {
-        return Err(Fail::mismatch(
-            "histogramBuckets",
-            "expected a histogram but the actual meter has a single value",
-        ));
+        return Err(Fail::mismatch("histogramBuckets", "expected a histogram but the actual meter has a single value"));
     };
     if want_buckets.len() != buckets.len() {
         let actual: Vec<String> = buckets.iter().map(|b| java_double(*b)).collect();
         return Err(Fail::mismatch(
             "histogramBuckets",
-            format!(
-                "expected {} bucket(s) but was {} [{}]",
-                want_buckets.len(),
-                buckets.len(),
-                actual.join(", ")
-            ),
+            format!("expected {} bucket(s) but was {} [{}]", want_buckets.len(), buckets.len(), actual.join(", ")),
         ));
     }
     for (i, (want_bucket, bucket)) in want_buckets.iter().zip(buckets).enumerate() {
@@ -140,10 +120,7 @@ fn compare_value(want: &ExpMeter, got: &Meter, semantics: Semantics) -> Result<(
         }
     }
     if !counts.iter().any(|c| *c > 0) {
-        return Err(Fail::mismatch(
-            "histogramValues",
-            "every bucket count is 0; at least one must be greater than 0",
-        ));
+        return Err(Fail::mismatch("histogramValues", "every bucket count is 0; at least one must be greater than 0"));
     }
     Ok(())
 }

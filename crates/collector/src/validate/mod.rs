@@ -30,8 +30,8 @@ mod segments;
 mod text;
 
 pub use actual::{
-    ActualData, KeyValue, Log, LogContent, LogItem, Meter, MeterItem, MeterTag, MeterValue,
-    Segment, SegmentItem, SegmentRef, Span, TraceContext,
+    ActualData, KeyValue, Log, LogContent, LogItem, Meter, MeterItem, MeterTag, MeterValue, Segment, SegmentItem,
+    SegmentRef, Span, TraceContext,
 };
 pub use error::{SegmentCandidate, ValidationError};
 pub use expr::{EvalError, Expr};
@@ -52,11 +52,7 @@ pub enum Semantics {
 
 /// Checks `expected_yaml` against `actual`: segments, then meters, then
 /// logs. Returns the first difference.
-pub fn validate(
-    expected_yaml: &str,
-    actual: &ActualData,
-    semantics: Semantics,
-) -> Result<(), ValidationError> {
+pub fn validate(expected_yaml: &str, actual: &ActualData, semantics: Semantics) -> Result<(), ValidationError> {
     let expected = expected::ExpectedData::parse(expected_yaml)?;
     segments::validate(&expected, actual, semantics)?;
     meters::validate(&expected, actual, semantics)?;

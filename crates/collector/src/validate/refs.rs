@@ -43,20 +43,14 @@ pub(crate) fn strict(
             check("refType", text(&want.ref_type), Some(&got.ref_type), semantics)?;
             check("parentSpanId", text(&want.parent_span_id), Some(&parent_span_id), semantics)?;
             match &parent_id {
-                ParentId::Expression(e) => check(
-                    "parentTraceSegmentId",
-                    *e,
-                    Some(&got.parent_trace_segment_id),
-                    semantics,
-                )?,
+                ParentId::Expression(e) => {
+                    check("parentTraceSegmentId", *e, Some(&got.parent_trace_segment_id), semantics)?
+                }
                 ParentId::Resolved { reference, id } => {
                     if *id != got.parent_trace_segment_id {
                         return Err(Fail::mismatch(
                             "parentTraceSegmentId",
-                            format!(
-                                "expected '{reference}' = '{id}' but was '{}'",
-                                got.parent_trace_segment_id
-                            ),
+                            format!("expected '{reference}' = '{id}' but was '{}'", got.parent_trace_segment_id),
                         ));
                     }
                 }
@@ -76,16 +70,10 @@ pub(crate) fn strict(
 
 fn counts(expected: &[ExpRef], actual: &[SegmentRef]) -> Result<(), Fail> {
     if actual.is_empty() {
-        return Err(Fail::mismatch(
-            "refs",
-            format!("expected {} ref(s) but the actual span has none", expected.len()),
-        ));
+        return Err(Fail::mismatch("refs", format!("expected {} ref(s) but the actual span has none", expected.len())));
     }
     if expected.len() != actual.len() {
-        return Err(Fail::mismatch(
-            "refs",
-            format!("expected {} ref(s) but was {}", expected.len(), actual.len()),
-        ));
+        return Err(Fail::mismatch("refs", format!("expected {} ref(s) but was {}", expected.len(), actual.len())));
     }
     Ok(())
 }
@@ -107,10 +95,7 @@ fn find_match(
             Err(eval) => return Err(eval.within(&format!("refs[{index}]"))),
         }
     }
-    Err(Fail::mismatch(
-        &format!("refs[{index}]"),
-        format!("no actual ref matched ({})", reasons.join("; ")),
-    ))
+    Err(Fail::mismatch(&format!("refs[{index}]"), format!("no actual ref matched ({})", reasons.join("; "))))
 }
 
 /// Segment ids matched to each expected segment, per service, for
@@ -135,12 +120,9 @@ impl ParentSegments {
             .iter()
             .find(|(s, _)| s == service)
             .ok_or_else(|| format!("service '{service}' has no expected segments in segmentItems"))?;
-        ids.get(index).map(String::as_str).ok_or_else(|| {
-            format!(
-                "service '{service}' has only {} expected segment(s)",
-                ids.len()
-            )
-        })
+        ids.get(index)
+            .map(String::as_str)
+            .ok_or_else(|| format!("service '{service}' has only {} expected segment(s)", ids.len()))
     }
 }
 
@@ -149,20 +131,14 @@ enum ParentId<'a> {
     Resolved { reference: &'a str, id: String },
 }
 
-fn resolve_parent_id<'a>(
-    expected: Option<&'a str>,
-    parents: &ParentSegments,
-) -> Result<ParentId<'a>, Fail> {
+fn resolve_parent_id<'a>(expected: Option<&'a str>, parents: &ParentSegments) -> Result<ParentId<'a>, Fail> {
     let Some(reference) = expected else {
         return Ok(ParentId::Expression(None));
     };
     match parse_parent_reference(reference) {
         None => Ok(ParentId::Expression(Some(reference))),
         Some(Ok((service, index))) => match parents.resolve(&service, index) {
-            Ok(id) => Ok(ParentId::Resolved {
-                reference,
-                id: id.to_owned(),
-            }),
+            Ok(id) => Ok(ParentId::Resolved { reference, id: id.to_owned() }),
             Err(reason) => Err(Fail::Eval {
                 at: "parentTraceSegmentId".to_owned(),
                 expression: reference.to_owned(),
@@ -193,7 +169,5 @@ pub(crate) fn parse_parent_reference(text: &str) -> Option<Result<(String, usize
         .strip_suffix(']')
         .and_then(|body| body.split_once('['))
         .and_then(|(service, index)| Some((service.to_owned(), index.parse::<usize>().ok()?)));
-    Some(parsed.ok_or_else(|| {
-        format!("'{text}' is not a segment reference of the form '${{service[index]}}'")
-    }))
+    Some(parsed.ok_or_else(|| format!("'{text}' is not a segment reference of the form '${{service[index]}}'")))
 }

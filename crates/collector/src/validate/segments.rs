@@ -34,24 +34,18 @@ pub(crate) fn validate(
     let mut parents = ParentSegments::default();
     for item in items {
         let service = text(&item.service_name).unwrap_or_default();
-        let actual_item = actual
-            .segment_items
-            .iter()
-            .find(|a| a.service_name == service)
-            .ok_or_else(|| ValidationError::ServiceNotFound {
+        let actual_item = actual.segment_items.iter().find(|a| a.service_name == service).ok_or_else(|| {
+            ValidationError::ServiceNotFound {
                 section: "segmentItems",
                 service: service.to_owned(),
                 available: actual.segment_items.iter().map(|a| a.service_name.clone()).collect(),
-            })?;
+            }
+        })?;
         let location = format!("segmentItems[service={service}]");
         let count = actual_item.segments.len().to_string();
-        check("segmentSize", text(&item.segment_size), Some(&count), semantics)
-            .map_err(|f| f.into_error(&location))?;
+        check("segmentSize", text(&item.segment_size), Some(&count), semantics).map_err(|f| f.into_error(&location))?;
         let segments = match_item(item, actual_item, service, &location, semantics)?;
-        parents.add(
-            service,
-            segments.iter().map(|m| m.actual.segment_id.clone()).collect(),
-        );
+        parents.add(service, segments.iter().map(|m| m.actual.segment_id.clone()).collect());
         matched_items.push(MatchedItem { location, segments });
     }
     for item in &matched_items {
@@ -98,14 +92,8 @@ fn match_item<'a>(
                     found = Some((k, span_map));
                     break;
                 }
-                Err(SpanFail::Count) => candidates.push(rejected(
-                    format!(
-                        "has {} span(s), expected {}",
-                        candidate.spans.len(),
-                        spans.len()
-                    ),
-                    None,
-                )),
+                Err(SpanFail::Count) => candidates
+                    .push(rejected(format!("has {} span(s), expected {}", candidate.spans.len(), spans.len()), None)),
                 Err(SpanFail::At { progress, fail: fail @ Fail::Mismatch { .. } }) => {
                     candidates.push(rejected(fail.describe(), Some(progress)));
                 }
@@ -118,18 +106,10 @@ fn match_item<'a>(
             }
         }
         let Some((k, span_map)) = found else {
-            return Err(ValidationError::SegmentNotFound {
-                service: service.to_owned(),
-                index: e,
-                candidates,
-            });
+            return Err(ValidationError::SegmentNotFound { service: service.to_owned(), index: e, candidates });
         };
         taken_by[k] = Some(e);
-        matched.push(Matched {
-            expected,
-            actual: &actual_item.segments[k],
-            span_map,
-        });
+        matched.push(Matched { expected, actual: &actual_item.segments[k], span_map });
     }
     Ok(matched)
 }
@@ -143,11 +123,7 @@ enum SpanFail {
 
 /// Compares spans by index. Under HEAD semantics a failing index is retried
 /// against the actual span whose spanId equals the expected spanId.
-fn compare_spans(
-    expected: &[ExpSpan],
-    actual: &[Span],
-    semantics: Semantics,
-) -> Result<Vec<usize>, SpanFail> {
+fn compare_spans(expected: &[ExpSpan], actual: &[Span], semantics: Semantics) -> Result<Vec<usize>, SpanFail> {
     if expected.len() != actual.len() {
         return Err(SpanFail::Count);
     }
@@ -206,10 +182,7 @@ fn compare_span(want: &ExpSpan, got: &Span, semantics: Semantics) -> Result<(), 
     compare_pairs("tags", "tag", want.tags.as_deref().unwrap_or(&[]), &got.tags, semantics)?;
     let want_logs = want.logs.as_deref().unwrap_or(&[]);
     if want_logs.len() != got.logs.len() {
-        return Err(Fail::mismatch(
-            "logs",
-            format!("expected {} log(s) but was {}", want_logs.len(), got.logs.len()),
-        ));
+        return Err(Fail::mismatch("logs", format!("expected {} log(s) but was {}", want_logs.len(), got.logs.len())));
     }
     for (i, (want_log, got_log)) in want_logs.iter().zip(&got.logs).enumerate() {
         let events = want_log.log_event.as_deref().unwrap_or(&[]);
@@ -233,21 +206,13 @@ pub(crate) fn compare_pairs(
         let keys: Vec<&str> = actual.iter().map(|kv| kv.key.as_str()).collect();
         return Err(Fail::mismatch(
             at,
-            format!(
-                "expected {} {noun}(s) but was {} [{}]",
-                expected.len(),
-                actual.len(),
-                keys.join(", ")
-            ),
+            format!("expected {} {noun}(s) but was {} [{}]", expected.len(), actual.len(), keys.join(", ")),
         ));
     }
     for (i, (want, got)) in expected.iter().zip(actual).enumerate() {
         let key = text(&want.key).unwrap_or_default();
         if key != got.key {
-            return Err(Fail::mismatch(
-                &format!("{at}[{i}].key"),
-                format!("expected '{key}' but was '{}'", got.key),
-            ));
+            return Err(Fail::mismatch(&format!("{at}[{i}].key"), format!("expected '{key}' but was '{}'", got.key)));
         }
         check(&format!("{at}[{i}]({key})"), text(&want.value), Some(&got.value), semantics)?;
     }
@@ -256,11 +221,7 @@ pub(crate) fn compare_pairs(
 
 /// Pass 2 over one matched item: every expected ref against the refs of
 /// the actual span its span matched.
-fn verify_refs(
-    item: &MatchedItem<'_>,
-    parents: &ParentSegments,
-    semantics: Semantics,
-) -> Result<(), ValidationError> {
+fn verify_refs(item: &MatchedItem<'_>, parents: &ParentSegments, semantics: Semantics) -> Result<(), ValidationError> {
     for (e, matched) in item.segments.iter().enumerate() {
         let spans = matched.expected.spans.as_deref().unwrap_or(&[]);
         for (i, (want, &j)) in spans.iter().zip(&matched.span_map).enumerate() {
@@ -271,10 +232,8 @@ fn verify_refs(
                 continue;
             };
             refs::strict(want_refs, &got.refs, parents, semantics).map_err(|f| {
-                f.within(&format!("span[{i}]")).into_error(&format!(
-                    "{} segment {e} (actual {})",
-                    item.location, matched.actual.segment_id
-                ))
+                f.within(&format!("span[{i}]"))
+                    .into_error(&format!("{} segment {e} (actual {})", item.location, matched.actual.segment_id))
             })?;
         }
     }

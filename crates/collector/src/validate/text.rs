@@ -60,15 +60,11 @@ pub(crate) fn java_parse_double(s: &str) -> Option<f64> {
         "NaN" => f64::NAN,
         "Infinity" => f64::INFINITY,
         _ => {
-            let digits = unsigned
-                .strip_suffix(['d', 'D', 'f', 'F'])
-                .unwrap_or(unsigned);
+            let digits = unsigned.strip_suffix(['d', 'D', 'f', 'F']).unwrap_or(unsigned);
             // Rust also accepts "inf"/"nan" spellings Java rejects, so only
             // let the decimal alphabet through to `parse`.
             if digits.is_empty()
-                || !digits
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+                || !digits.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
             {
                 return None;
             }

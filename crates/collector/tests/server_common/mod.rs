@@ -18,12 +18,7 @@ pub fn collector() -> CollectorHandle {
 /// A collector with the same small limit for every kind.
 pub fn collector_with_limits(n: usize) -> CollectorHandle {
     sw_collector::start(CollectorConfig {
-        limits: StoreLimits {
-            max_segments: n,
-            max_logs: n,
-            max_meters: n,
-            max_snapshots: n,
-        },
+        limits: StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n },
         ..CollectorConfig::ephemeral()
     })
     .expect("collector starts")
@@ -44,17 +39,14 @@ pub struct Reply {
 impl Reply {
     /// The body parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
 }
 
 /// Sends one request (`Connection: close`) and reads the whole reply.
 pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Reply {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -80,27 +72,14 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> Reply {
 }
 
 fn parse_reply(raw: &[u8]) -> Reply {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).to_string();
     let mut body = raw[split + 4..].to_vec();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    Reply {
-        status,
-        body: String::from_utf8(body).expect("UTF-8 body"),
-    }
+    Reply { status, body: String::from_utf8(body).expect("UTF-8 body") }
 }
 
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
@@ -130,10 +109,7 @@ pub fn post(addr: SocketAddr, path: &str, body: &str) -> Reply {
 
 /// A key/value pair.
 pub fn kv(key: &str, value: &str) -> KeyStringValuePair {
-    KeyStringValuePair {
-        key: key.to_owned(),
-        value: value.to_owned(),
-    }
+    KeyStringValuePair { key: key.to_owned(), value: value.to_owned() }
 }
 
 /// A span of the given type (0 entry, 1 exit, 2 local).

@@ -7,9 +7,9 @@
 
 use sw_collector::validate::{validate, ActualData, Semantics, ValidationError};
 use sw_proto::v3::{
-    log_data_body, meter_data, KeyStringValuePair, Label, Log, LogData, LogDataBody, LogTags,
-    MeterBucketValue, MeterData, MeterHistogram, MeterSingleValue, RefType, SegmentObject,
-    SegmentReference, SpanLayer, SpanObject, SpanType, TextLog, TraceContext,
+    log_data_body, meter_data, KeyStringValuePair, Label, Log, LogData, LogDataBody, LogTags, MeterBucketValue,
+    MeterData, MeterHistogram, MeterSingleValue, RefType, SegmentObject, SegmentReference, SpanLayer, SpanObject,
+    SpanType, TextLog, TraceContext,
 };
 
 pub const TRACE_ID: &str = "trace-1";
@@ -17,10 +17,7 @@ pub const CONSUMER_SEGMENT: &str = "consumer-seg-1";
 pub const PROVIDER_SEGMENT: &str = "provider-seg-1";
 
 pub fn kv(key: &str, value: &str) -> KeyStringValuePair {
-    KeyStringValuePair {
-        key: key.to_owned(),
-        value: value.to_owned(),
-    }
+    KeyStringValuePair { key: key.to_owned(), value: value.to_owned() }
 }
 
 /// A span with the fields every test sets; the rest default.
@@ -70,11 +67,7 @@ pub fn cross_process_ref(parent_service: &str, parent_segment: &str, parent_span
 }
 
 fn http_tags(method: &str, url: &str, status: &str) -> Vec<KeyStringValuePair> {
-    vec![
-        kv("http.method", method),
-        kv("http.url", url),
-        kv("http.status_code", status),
-    ]
+    vec![kv("http.method", method), kv("http.url", url), kv("http.status_code", status)]
 }
 
 /// consumer: exit span (finished first, so listed first) then entry span.
@@ -161,13 +154,7 @@ pub fn histogram(service: &str, name: &str, buckets: &[(f64, i64)]) -> (String, 
 }
 
 fn labels_of(labels: &[(&str, &str)]) -> Vec<Label> {
-    labels
-        .iter()
-        .map(|(n, v)| Label {
-            name: (*n).to_owned(),
-            value: (*v).to_owned(),
-        })
-        .collect()
+    labels.iter().map(|(n, v)| Label { name: (*n).to_owned(), value: (*v).to_owned() }).collect()
 }
 
 pub fn text_log(service: &str, endpoint: &str, text: &str) -> LogData {
@@ -178,18 +165,14 @@ pub fn text_log(service: &str, endpoint: &str, text: &str) -> LogData {
         endpoint: endpoint.to_owned(),
         body: Some(LogDataBody {
             r#type: "text".to_owned(),
-            content: Some(log_data_body::Content::Text(TextLog {
-                text: text.to_owned(),
-            })),
+            content: Some(log_data_body::Content::Text(TextLog { text: text.to_owned() })),
         }),
         trace_context: Some(TraceContext {
             trace_id: TRACE_ID.to_owned(),
             trace_segment_id: PROVIDER_SEGMENT.to_owned(),
             span_id: 0,
         }),
-        tags: Some(LogTags {
-            data: vec![kv("level", "ERROR"), kv("logger", "app")],
-        }),
+        tags: Some(LogTags { data: vec![kv("level", "ERROR"), kv("logger", "app")] }),
         layer: String::new(),
     }
 }
@@ -211,9 +194,6 @@ pub fn fails(expected: &str, actual: &ActualData, semantics: Semantics) -> Strin
 /// Asserts the message contains every fragment, printing it otherwise.
 pub fn assert_mentions(message: &str, fragments: &[&str]) {
     for f in fragments {
-        assert!(
-            message.contains(f),
-            "message does not mention {f:?}:\n{message}"
-        );
+        assert!(message.contains(f), "message does not mention {f:?}:\n{message}");
     }
 }

@@ -118,7 +118,7 @@ def _start_agent(logger):
         logger.debug('uWSGI master: the agent starts in each worker through uwsgi_hook')
         return
     if prefork == 'gunicorn':
-        config.agent_instance_name = '%s-master(%d)' % (config.agent_instance_name, os.getpid())
+        config.agent_instance_name = f'{config.agent_instance_name}-master({os.getpid()})'
         config.agent_experimental_fork_support = True
         logger.debug('Gunicorn master: starting the agent as %s with fork support', config.agent_instance_name)
 

@@ -3,6 +3,7 @@
 The collector lives in the native module; this only hands it the arguments.
 """
 
+import importlib
 import sys
 
 
@@ -14,7 +15,7 @@ def execute(args: list[str]) -> int:
     one error to stderr and returns 1.
     """
     try:
-        from skywalking import _core
+        _core = importlib.import_module('skywalking._core')
     except ImportError as error:
         print(
             f'sw-python collector: the native module skywalking._core cannot be imported ({error}); '
