@@ -98,7 +98,7 @@ class Collector:
 @pytest.fixture(scope='session')
 def collector(tmp_path_factory) -> Collector:
     grpc_port, http_port = free_port(), free_port()
-    log = open(tmp_path_factory.mktemp('collector') / 'collector.log', 'w')  # noqa: SIM115
+    log = open(tmp_path_factory.mktemp('collector') / 'collector.log', 'w')
     command = [*collector_command(), '--grpc', f'127.0.0.1:{grpc_port}', '--http', f'127.0.0.1:{http_port}']
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -137,7 +137,7 @@ class Services:
 
     def start(self, name: str, script: Path, port: int, **extra: str) -> subprocess.Popen:
         """Runs `sw-python run python <script>` and waits until it listens on `port`."""
-        log = open(self.tmp_path / f'{name}.log', 'w')  # noqa: SIM115
+        log = open(self.tmp_path / f'{name}.log', 'w')
         command = [sys.executable, '-m', 'sw_python', 'run', sys.executable, str(script)]
         env = self.env(name, PORT=str(port), **extra)
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=script.parent)

@@ -46,7 +46,7 @@ def test_nested_spans_form_one_segment_with_parent_links(reported):
 def test_exception_marks_error_with_traceback_and_propagates(reported):
     with pytest.raises(KeyError):
         with get_context().new_local_span('fails'):
-            {}['missing']  # noqa: B018
+            {}['missing']
     [segment] = reported()
     [span] = segment['spans']
     assert span['isError'] is True

@@ -22,8 +22,9 @@ def expected(name: str, provider_port: int, consumer_port: int) -> str:
 def test_consumer_calls_provider(services, collector, framework):
     provider_port, consumer_port = free_port(), free_port()
     services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port)
-    services.start('consumer', HERE / 'services' / f'{framework}_consumer.py', consumer_port,
-                   PROVIDER_PORT=str(provider_port))
+    services.start(
+        'consumer', HERE / 'services' / f'{framework}_consumer.py', consumer_port, PROVIDER_PORT=str(provider_port)
+    )
 
     status, body = http_get(f'http://127.0.0.1:{consumer_port}/users')
 
@@ -37,8 +38,7 @@ def test_consumer_calls_provider(services, collector, framework):
 def test_handler_exception_is_an_error_span(services, collector):
     provider_port, consumer_port = free_port(), free_port()
     services.start('provider', HERE / 'services' / 'flask_provider.py', provider_port)
-    services.start('consumer', HERE / 'services' / 'flask_consumer.py', consumer_port,
-                   PROVIDER_PORT=str(provider_port))
+    services.start('consumer', HERE / 'services' / 'flask_consumer.py', consumer_port, PROVIDER_PORT=str(provider_port))
 
     status, body = http_get(f'http://127.0.0.1:{consumer_port}/error')
 
