@@ -12,6 +12,7 @@
 //! # Ok::<(), sw_collector::CollectorError>(())
 //! ```
 
+pub mod cli;
 pub mod config;
 pub mod grpc;
 mod http;

@@ -214,7 +214,8 @@ impl CollectorHandle {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
     }
 
-    /// Stops both servers, waits for them (at most a few seconds) and reports how they ended.
+    /// Stops both servers, waits for them (blocking the calling thread; at most about
+    /// 2.5 s when a client keeps a stream open) and reports how they ended.
     pub fn shutdown(mut self) -> Result<(), CollectorError> {
         self.stop_and_join()
     }

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
+use prost::Message;
 use serde::{Deserialize, Serialize};
 use sw_proto::v3::{Event, InstancePingPkg, InstanceProperties, LogData, MeterData, SegmentObject, ThreadSnapshot};
 
@@ -19,6 +20,9 @@ pub const MAX_INSTANCES: usize = 10_000;
 pub const MAX_EVENTS: usize = 10_000;
 /// Profile tasks kept; tasks are created by people, so this is never reached in practice.
 pub const MAX_TASKS: usize = 1_000;
+/// Encoded bytes kept per kind of data, on top of the item limits: a count limit alone would
+/// let a few thousand maximum-size (4 MiB) messages take gigabytes.
+pub const MAX_BYTES_PER_KIND: usize = 256 * 1024 * 1024;
 
 /// Counters for one kind of data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -28,9 +32,10 @@ pub struct KindStats {
     pub received: u64,
     /// Items held right now.
     pub stored: u64,
-    /// Items dropped because the store was full (oldest first).
+    /// Items dropped because the store was full, in items or bytes (oldest first).
     pub evicted: u64,
-    /// Requests or streams refused as malformed.
+    /// Requests or streams refused as malformed (an undecodable unary gRPC request is refused
+    /// by the gRPC layer before it reaches the store, so it is not counted).
     pub rejected: u64,
     /// Items parsed but deliberately not kept (a segment without spans, a meter without a value).
     pub ignored: u64,
@@ -110,30 +115,44 @@ pub struct InstanceRecord {
     pub last_seen: i64,
 }
 
-/// A bounded FIFO with its counters.
+/// A bounded FIFO with its counters, bounded both in items and in (encoded) bytes.
 #[derive(Debug)]
 struct Ring<T> {
     items: VecDeque<T>,
+    /// Encoded size of each item, parallel to `items`.
+    sizes: VecDeque<usize>,
+    bytes: usize,
     cap: usize,
+    max_bytes: usize,
     stats: KindStats,
 }
 
 impl<T> Ring<T> {
-    fn new(cap: usize) -> Self {
-        Self { items: VecDeque::new(), cap, stats: KindStats::default() }
+    fn new(cap: usize, max_bytes: usize) -> Self {
+        Self { items: VecDeque::new(), sizes: VecDeque::new(), bytes: 0, cap, max_bytes, stats: KindStats::default() }
     }
 
-    fn push(&mut self, item: T) {
+    fn push(&mut self, item: T, size: usize) {
         self.stats.received += 1;
-        if self.cap == 0 {
+        if self.cap == 0 || size > self.max_bytes {
+            // It could never fit: it goes the way of the oldest item.
             self.stats.evicted += 1;
             return;
         }
-        while self.items.len() >= self.cap {
+        while self.items.len() >= self.cap || self.bytes + size > self.max_bytes {
             self.items.pop_front();
+            self.bytes -= self.sizes.pop_front().unwrap_or(0);
             self.stats.evicted += 1;
         }
         self.items.push_back(item);
+        self.sizes.push_back(size);
+        self.bytes += size;
+    }
+
+    fn clear(&mut self) {
+        self.items.clear();
+        self.sizes.clear();
+        self.bytes = 0;
     }
 
     fn ignore(&mut self) {
@@ -191,17 +210,22 @@ pub struct Store {
 }
 
 impl Store {
-    /// An empty store with the given bounds.
+    /// An empty store with the given bounds (and [`MAX_BYTES_PER_KIND`]).
     pub fn new(limits: StoreLimits) -> Self {
+        Self::with_byte_budget(limits, MAX_BYTES_PER_KIND)
+    }
+
+    /// An empty store that also keeps at most `max_bytes` of encoded data per kind.
+    pub fn with_byte_budget(limits: StoreLimits, max_bytes: usize) -> Self {
         Self {
             limits,
             inner: Mutex::new(Inner {
-                segments: Ring::new(limits.max_segments),
-                logs: Ring::new(limits.max_logs),
-                meters: Ring::new(limits.max_meters),
-                snapshots: Ring::new(limits.max_snapshots),
-                events: Ring::new(MAX_EVENTS),
-                tasks: Ring::new(MAX_TASKS),
+                segments: Ring::new(limits.max_segments, max_bytes),
+                logs: Ring::new(limits.max_logs, max_bytes),
+                meters: Ring::new(limits.max_meters, max_bytes),
+                snapshots: Ring::new(limits.max_snapshots, max_bytes),
+                events: Ring::new(MAX_EVENTS, max_bytes),
+                tasks: Ring::new(MAX_TASKS, usize::MAX),
                 instances: HashMap::new(),
                 properties_stats: KindStats::default(),
                 keep_alive_stats: KindStats::default(),
@@ -225,53 +249,60 @@ impl Store {
     /// Records a segment received over gRPC: like the mock collector, a segment without
     /// spans is counted but not kept.
     pub fn add_grpc_segment(&self, segment: SegmentObject) {
+        // Sizes are computed before locking: the lock is shared by every receiver.
+        let size = segment.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
         if segment.spans.is_empty() {
             inner.segments.ignore();
         } else {
-            inner.segments.push(segment);
+            inner.segments.push(segment, size);
         }
     }
 
     /// Records a segment received over HTTP: kept even without spans, as the mock collector does.
     pub fn add_segment(&self, segment: SegmentObject) {
+        let size = segment.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.segments.push(segment);
+        inner.segments.push(segment, size);
     }
 
     /// Records a log record.
     pub fn add_log(&self, log: LogData) {
+        let size = log.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.logs.push(log);
+        inner.logs.push(log, size);
     }
 
     /// Records a meter value for `service` (the caller resolves stream carry-over);
     /// a value with no metric set is counted and ignored.
     pub fn add_meter(&self, service: String, meter: MeterData) {
+        let size = service.len() + meter.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
         if meter.metric.is_none() {
             inner.meters.ignore();
         } else {
-            inner.meters.push((service, meter));
+            inner.meters.push((service, meter), size);
         }
     }
 
     /// Records a profile thread snapshot.
     pub fn add_snapshot(&self, snapshot: ThreadSnapshot) {
+        let size = snapshot.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.snapshots.push(snapshot);
+        inner.snapshots.push(snapshot, size);
     }
 
     /// Records an event.
     pub fn add_event(&self, event: Event) {
+        let size = event.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.events.push(event);
+        inner.events.push(event, size);
     }
 
     /// Records an instance-properties report at `now_ms`.
@@ -314,7 +345,7 @@ impl Store {
             create_time,
             finishes: Vec::new(),
         };
-        inner.tasks.push(task.clone());
+        inner.tasks.push(task.clone(), 0);
         task
     }
 
@@ -365,12 +396,12 @@ impl Store {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.resets += 1;
-        inner.segments.items.clear();
-        inner.logs.items.clear();
-        inner.meters.items.clear();
-        inner.snapshots.items.clear();
-        inner.events.items.clear();
-        inner.tasks.items.clear();
+        inner.segments.clear();
+        inner.logs.clear();
+        inner.meters.clear();
+        inner.snapshots.clear();
+        inner.events.clear();
+        inner.tasks.clear();
         inner.instances.clear();
     }
 
@@ -379,19 +410,20 @@ impl Store {
     pub fn restore(&self, contents: crate::persist::Contents) {
         let mut inner = self.lock();
         inner.generation += 1;
-        fn refill<T>(ring: &mut Ring<T>, items: Vec<T>) {
-            ring.items.clear();
+        fn refill<T>(ring: &mut Ring<T>, items: Vec<T>, size: impl Fn(&T) -> usize) {
+            ring.clear();
             for item in items {
-                ring.push(item);
+                let n = size(&item);
+                ring.push(item, n);
             }
             ring.stats = KindStats::default();
         }
-        refill(&mut inner.segments, contents.segments);
-        refill(&mut inner.logs, contents.logs);
-        refill(&mut inner.meters, contents.meters);
-        refill(&mut inner.snapshots, contents.snapshots);
-        refill(&mut inner.events, contents.events);
-        refill(&mut inner.tasks, contents.tasks);
+        refill(&mut inner.segments, contents.segments, Message::encoded_len);
+        refill(&mut inner.logs, contents.logs, Message::encoded_len);
+        refill(&mut inner.meters, contents.meters, |(s, m)| s.len() + m.encoded_len());
+        refill(&mut inner.snapshots, contents.snapshots, Message::encoded_len);
+        refill(&mut inner.events, contents.events, Message::encoded_len);
+        refill(&mut inner.tasks, contents.tasks, |_| 0);
         inner.instances = contents
             .instances
             .into_iter()
@@ -537,6 +569,21 @@ mod tests {
         assert_eq!(ids, ["http-empty"]);
         assert_eq!(store.stats().segments.ignored, 1);
         assert_eq!(store.stats().segments.received, 2);
+    }
+
+    #[test]
+    fn byte_budget_evicts_too() {
+        let one = segment("a", 1).encoded_len();
+        let store = Store::with_byte_budget(limits(100), 2 * one);
+        for id in ["a", "b", "c"] {
+            store.add_grpc_segment(segment(id, 1));
+        }
+        let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
+        assert_eq!(ids, ["b", "c"]);
+        // Larger than the whole budget: dropped on arrival, nothing else lost.
+        store.add_grpc_segment(segment("huge", 50));
+        assert_eq!(store.segments().len(), 2);
+        assert_eq!(store.stats().segments.evicted, 2);
     }
 
     #[test]

@@ -101,20 +101,12 @@ impl Default for Correlation {
 impl Correlation {
     /// An empty map with the given limits.
     pub fn new(max_elements: usize, max_value_len: usize) -> Self {
-        Self {
-            items: Vec::new(),
-            max_elements,
-            max_value_len,
-        }
+        Self { items: Vec::new(), max_elements, max_value_len }
     }
 
     /// A map filled from an incoming header value (see [`decode`]).
     pub fn from_header(value: &str, max_elements: usize, max_value_len: usize) -> Self {
-        Self {
-            items: decode(value, max_elements, max_value_len),
-            max_elements,
-            max_value_len,
-        }
+        Self { items: decode(value, max_elements, max_value_len), max_elements, max_value_len }
     }
 
     /// Upstream's `put_correlation`: `None` deletes the key; a value longer than the limit
@@ -137,10 +129,7 @@ impl Correlation {
 
     /// The value stored under `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.items.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Entries in insertion order.
@@ -169,18 +158,13 @@ mod tests {
     use super::*;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
     fn encodes_b64_pairs() {
         assert_eq!(encode(&[]), "");
-        assert_eq!(
-            encode(&pairs(&[("a", "b"), ("key", "välue")])),
-            "YQ==:Yg==,a2V5:dsOkbHVl"
-        );
+        assert_eq!(encode(&pairs(&[("a", "b"), ("key", "välue")])), "YQ==:Yg==,a2V5:dsOkbHVl");
     }
 
     #[test]
@@ -207,10 +191,7 @@ mod tests {
     #[test]
     fn skips_over_long_values() {
         let items = pairs(&[("a", "12345"), ("b", "1234"), ("c", "ééé")]);
-        assert_eq!(
-            decode(&encode(&items), 10, 4),
-            pairs(&[("b", "1234"), ("c", "ééé")])
-        );
+        assert_eq!(decode(&encode(&items), 10, 4), pairs(&[("b", "1234"), ("c", "ééé")]));
     }
 
     #[test]

@@ -24,10 +24,7 @@ struct IdSource {
 
 impl IdSource {
     fn seeded(pid: u32) -> Self {
-        Self {
-            pid,
-            rng: seed_rng(pid),
-        }
+        Self { pid, rng: seed_rng(pid) }
     }
 }
 
@@ -64,10 +61,7 @@ fn seed_rng(pid: u32) -> StdRng {
     match StdRng::try_from_os_rng() {
         Ok(rng) => rng,
         Err(_) => {
-            let nanos = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
+            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
             let marker = 0u8;
             let addr = &marker as *const u8 as usize as u64;
             let seed = splitmix(u64::from(pid)) ^ splitmix(nanos as u64) ^ splitmix(addr);
@@ -103,10 +97,7 @@ mod tests {
         for _ in 0..1000 {
             let id = new_id();
             assert_eq!(id.len(), ID_LEN, "{id}");
-            assert!(
-                id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-                "{id}"
-            );
+            assert!(id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{id}");
         }
     }
 
@@ -120,9 +111,8 @@ mod tests {
 
     #[test]
     fn unique_across_threads() {
-        let handles: Vec<_> = (0..4)
-            .map(|_| std::thread::spawn(|| (0..25_000).map(|_| new_id()).collect::<Vec<_>>()))
-            .collect();
+        let handles: Vec<_> =
+            (0..4).map(|_| std::thread::spawn(|| (0..25_000).map(|_| new_id()).collect::<Vec<_>>())).collect();
         let mut seen = HashSet::new();
         for handle in handles {
             for id in handle.join().expect("id thread panicked") {

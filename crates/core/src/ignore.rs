@@ -21,8 +21,7 @@
 //! automaton positions.
 
 /// Upstream's default `agent_ignore_suffix`, trailing space included.
-pub const DEFAULT_IGNORE_SUFFIX: &str =
-    ".jpg,.jpeg,.js,.css,.png,.bmp,.gif,.ico,.mp3,.mp4,.html,.svg ";
+pub const DEFAULT_IGNORE_SUFFIX: &str = ".jpg,.jpeg,.js,.css,.png,.bmp,.gif,.ico,.mp3,.mp4,.html,.svg ";
 
 /// Scratch bitset words kept on the stack when matching.
 const INLINE_WORDS: usize = 4;
@@ -47,10 +46,7 @@ impl Default for IgnoreRules {
 impl IgnoreRules {
     /// Build from the raw `agent_trace_ignore_path` and `agent_ignore_suffix` option values.
     pub fn new(ignore_path: &str, ignore_suffix: &str) -> Self {
-        let suffixes: Vec<String> = ignore_suffix
-            .split(',')
-            .map(|s| py_strip(s).to_owned())
-            .collect();
+        let suffixes: Vec<String> = ignore_suffix.split(',').map(|s| py_strip(s).to_owned()).collect();
         let mut last_bytes = [0u64; 4];
         let mut has_empty = false;
         for suffix in &suffixes {
@@ -60,11 +56,7 @@ impl IgnoreRules {
             }
         }
         let paths = ignore_path.split(',').map(PathPattern::compile).collect();
-        Self {
-            suffixes,
-            suffix_last_bytes: (!has_empty).then_some(last_bytes),
-            paths,
-        }
+        Self { suffixes, suffix_last_bytes: (!has_empty).then_some(last_bytes), paths }
     }
 
     /// True when spans with this operation name must not be traced.
@@ -123,21 +115,12 @@ fn slash() -> Node {
 /// `(?:(?:[^/]+/)*[^/]+)?`, what upstream substitutes for `**`.
 fn double_star() -> Node {
     let segment = || Node::Seq(vec![not_slash(), Node::Repeat(Box::new(not_slash()))]);
-    Node::Optional(Box::new(Node::Seq(vec![
-        Node::Repeat(Box::new(Node::Seq(vec![segment(), slash()]))),
-        segment(),
-    ])))
+    Node::Optional(Box::new(Node::Seq(vec![Node::Repeat(Box::new(Node::Seq(vec![segment(), slash()]))), segment()])))
 }
 
 /// `/(?:[^/]*/)*`, what upstream substitutes for `/**/`.
 fn slash_deep() -> Node {
-    Node::Seq(vec![
-        slash(),
-        Node::Repeat(Box::new(Node::Seq(vec![
-            Node::Repeat(Box::new(not_slash())),
-            slash(),
-        ]))),
-    ])
+    Node::Seq(vec![slash(), Node::Repeat(Box::new(Node::Seq(vec![Node::Repeat(Box::new(not_slash())), slash()])))])
 }
 
 /// Translate one comma-separated Ant pattern, splitting in upstream's order:
@@ -199,18 +182,10 @@ impl Builder {
                 let p = self.classes.len();
                 self.classes.push(*class);
                 self.follow.push(Vec::new());
-                Summary {
-                    nullable: false,
-                    first: vec![p],
-                    last: vec![p],
-                }
+                Summary { nullable: false, first: vec![p], last: vec![p] }
             }
             Node::Seq(items) => {
-                let mut acc = Summary {
-                    nullable: true,
-                    first: Vec::new(),
-                    last: Vec::new(),
-                };
+                let mut acc = Summary { nullable: true, first: Vec::new(), last: Vec::new() };
                 for item in items {
                     let s = self.visit(item);
                     self.link(&acc.last, &s.first);
@@ -229,15 +204,9 @@ impl Builder {
             Node::Repeat(inner) => {
                 let s = self.visit(inner);
                 self.link(&s.last, &s.first);
-                Summary {
-                    nullable: true,
-                    ..s
-                }
+                Summary { nullable: true, ..s }
             }
-            Node::Optional(inner) => Summary {
-                nullable: true,
-                ..self.visit(inner)
-            },
+            Node::Optional(inner) => Summary { nullable: true, ..self.visit(inner) },
         }
     }
 }
@@ -278,11 +247,7 @@ impl PathPattern {
         let mut builder = Builder::default();
         let summary = builder.visit(&node);
         let words = builder.classes.len().div_ceil(64).max(1);
-        let follow = builder
-            .follow
-            .iter()
-            .flat_map(|row| to_bits(row, words))
-            .collect();
+        let follow = builder.follow.iter().flat_map(|row| to_bits(row, words)).collect();
         let mut not_slash = vec![0u64; words];
         let mut ascii = vec![0u64; 128 * words];
         let mut other: Vec<(char, Vec<u64>)> = Vec::new();
@@ -342,11 +307,11 @@ impl PathPattern {
         }
     }
 
-    /// Where simulation starts: behind the prefix when that is safe. Skipping the prefix
-    /// would also skip the end-of-name check before a final newline, so a prefix holding a
-    /// newline is not skipped.
+    /// Where simulation starts: behind the prefix, if there is one. This never skips the
+    /// end-of-name check before a final newline: a name minus that newline can only match
+    /// if it starts with the prefix, so the newline lies after it.
     fn start(&self) -> Option<usize> {
-        (!self.prefix.is_empty() && !self.prefix.contains('\n')).then_some(self.prefix.len())
+        (!self.prefix.is_empty()).then_some(self.prefix.len())
     }
 
     /// [`Self::run`] for automata of at most 64 positions (nearly all), on plain `u64`s.
@@ -375,10 +340,7 @@ impl PathPattern {
             let mut mask = if c.is_ascii() {
                 self.ascii[c as usize]
             } else {
-                self.other
-                    .iter()
-                    .find(|(x, _)| *x == c)
-                    .map_or(0, |(_, m)| m[0])
+                self.other.iter().find(|(x, _)| *x == c).map_or(0, |(_, m)| m[0])
             };
             if c != '/' {
                 mask |= self.not_slash[0];
@@ -438,10 +400,7 @@ impl PathPattern {
             let row = c as usize * self.words;
             Some(&self.ascii[row..row + self.words])
         } else {
-            self.other
-                .iter()
-                .find(|(x, _)| *x == c)
-                .map(|(_, mask)| mask.as_slice())
+            self.other.iter().find(|(x, _)| *x == c).map(|(_, mask)| mask.as_slice())
         };
         let mut any = false;
         for (w, word) in set.iter_mut().enumerate() {
@@ -483,22 +442,10 @@ mod tests {
     // Every case of upstream's tests/unit/test_ant_matcher.py.
     #[test]
     fn upstream_ant_cases() {
-        check(
-            "/eureka/*",
-            &[("/eureka/apps", true), ("/eureka/", true), ("/eureka/apps/", false)],
-        );
-        check(
-            "/eureka/*/",
-            &[("/eureka/apps/", true), ("/eureka/", false), ("/eureka/apps/list", false)],
-        );
-        check(
-            "/eureka/**",
-            &[("/eureka/", true), ("/eureka/apps/test", true), ("/eureka/apps/test/", false)],
-        );
-        check(
-            "eureka/apps/?",
-            &[("eureka/apps/list", false), ("eureka/apps/", false), ("eureka/apps/a", true)],
-        );
+        check("/eureka/*", &[("/eureka/apps", true), ("/eureka/", true), ("/eureka/apps/", false)]);
+        check("/eureka/*/", &[("/eureka/apps/", true), ("/eureka/", false), ("/eureka/apps/list", false)]);
+        check("/eureka/**", &[("/eureka/", true), ("/eureka/apps/test", true), ("/eureka/apps/test/", false)]);
+        check("eureka/apps/?", &[("eureka/apps/list", false), ("eureka/apps/", false), ("eureka/apps/a", true)]);
         check(
             "eureka/**/lists",
             &[
@@ -522,10 +469,7 @@ mod tests {
         );
         check(
             "/eureka/**/b/**/*.txt",
-            &[
-                ("/eureka/a/aa/aaa/b/bb/bbb/xxxxxx.txt", true),
-                ("/eureka/a/aa/aaa/b/bb/bbb/xxxxxx", false),
-            ],
+            &[("/eureka/a/aa/aaa/b/bb/bbb/xxxxxx.txt", true), ("/eureka/a/aa/aaa/b/bb/bbb/xxxxxx", false)],
         );
     }
 
@@ -551,10 +495,7 @@ mod tests {
 
     #[test]
     fn double_star_needs_whole_non_empty_segments() {
-        check(
-            "/a**",
-            &[("/a", true), ("/abc", true), ("/ab/c", true), ("/a/", false), ("/a//b", false)],
-        );
+        check("/a**", &[("/a", true), ("/abc", true), ("/ab/c", true), ("/a/", false), ("/a//b", false)]);
         check("**", &[("", true), ("x", true), ("x/y", true), ("/x", false), ("x/", false)]);
         check("***", &[("", true), ("a/b", true), ("a/b/", false)]);
     }
@@ -644,6 +585,28 @@ mod tests {
             assert!(rules.is_ignored("x\n"), "{suffix:?}");
             assert!(!rules.is_ignored("a\nb"), "{suffix:?}");
         }
+    }
+
+    #[test]
+    fn two_word_patterns() {
+        // 70 literal positions plus wildcards: more than 64 positions, fewer than 256.
+        let stem = "s".repeat(70);
+        let rules = path(&format!("/{stem}/**/x/*"));
+        assert!(rules.is_ignored(&format!("/{stem}/x/y")));
+        assert!(rules.is_ignored(&format!("/{stem}/a/b/x/")));
+        assert!(!rules.is_ignored(&format!("/{stem}/x/y/z")));
+        assert!(!rules.is_ignored(&format!("/{stem}x/y")));
+        let tail = path(&format!("**/{stem}?"));
+        assert!(tail.is_ignored(&format!("a/b/{stem}é")));
+        assert!(!tail.is_ignored(&format!("a/b/{stem}")));
+    }
+
+    #[test]
+    fn newlines_inside_patterns() {
+        // Stripping removes a trailing newline from the pattern itself.
+        check("/a\n", &[("/a", true), ("/a\n", true), ("/a\n\n", false)]);
+        check("/a\nb", &[("/a\nb", true), ("/a\nb\n", true), ("/a\nb\n\n", false), ("/a\n", false)]);
+        check("/a\n*", &[("/a\n", true), ("/a\nb\n", true), ("/a\n/", false)]);
     }
 
     #[test]

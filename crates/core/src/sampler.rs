@@ -30,10 +30,7 @@ pub struct Sampler {
 impl Sampler {
     /// A sampler admitting `n_per_3_secs` traces per window (<= 0: sample everything).
     pub fn new(n_per_3_secs: i64) -> Self {
-        Self {
-            rate: AtomicI64::new(n_per_3_secs),
-            state: AtomicU64::new(NO_WINDOW),
-        }
+        Self { rate: AtomicI64::new(n_per_3_secs), state: AtomicU64::new(NO_WINDOW) }
     }
 
     /// Change the rate at runtime; admissions already made in the current window still count.
@@ -75,12 +72,7 @@ impl Sampler {
             } else {
                 return false;
             };
-            match self.state.compare_exchange_weak(
-                current,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+            match self.state.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }

@@ -17,9 +17,7 @@ pub const DEFAULT_SPAN_LIMIT: usize = 300;
 /// Milliseconds since the epoch, the unit of every timestamp on the wire.
 #[must_use]
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The state of one segment while its spans run.

@@ -8,6 +8,7 @@
 mod active;
 mod agent;
 mod carrier;
+mod collector;
 mod context;
 mod error;
 mod logger;
@@ -38,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(agent::stats, m)?)?;
     m.add_function(wrap_pyfunction!(agent::is_started, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_sw8, m)?)?;
+    m.add_function(wrap_pyfunction!(collector::run_collector, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_correlation, m)?)?;
     Ok(())
 }

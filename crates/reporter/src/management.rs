@@ -20,7 +20,7 @@ pub async fn run(mut client: Client, config: ReporterConfig, counters: Arc<Count
     let mut beat: u64 = 0;
     let mut properties_due = true;
     loop {
-        if properties_due || beat % factor == 0 {
+        if properties_due || beat.is_multiple_of(factor) {
             properties_due = !report_properties(&mut client, &config, &counters).await;
         }
         keep_alive(&mut client, &config, &counters).await;

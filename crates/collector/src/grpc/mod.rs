@@ -22,7 +22,7 @@ use sw_proto::v3::profile_task_server::ProfileTaskServer;
 use sw_proto::v3::trace_segment_report_service_server::TraceSegmentReportServiceServer;
 use sw_proto::v3::Commands;
 use tonic::service::Routes;
-use tonic::{Response, Status, Streaming};
+use tonic::{Code, Response, Status, Streaming};
 
 use crate::store::{Kind, Store};
 
@@ -54,14 +54,26 @@ impl Receivers {
             match stream.message().await {
                 Ok(Some(message)) => each(message),
                 Ok(None) => return Ok(empty()),
-                Err(status) => {
+                Err(status) if is_malformed(&status) => {
                     self.store.reject(kind);
-                    ::log::warn!("{kind:?} stream failed: {}", status.message());
+                    ::log::warn!("{kind:?} stream rejected: {}", status.message());
+                    return Err(status);
+                }
+                Err(status) => {
+                    // The agent went away mid-stream (cancelled, connection closed): not bad
+                    // data, so not counted as rejected.
+                    ::log::debug!("{kind:?} stream ended early: {}", status.message());
                     return Err(status);
                 }
             }
         }
     }
+}
+
+/// Whether a stream error means the client sent bad data (undecodable or oversized
+/// messages), as opposed to the client or the connection going away.
+fn is_malformed(status: &Status) -> bool {
+    matches!(status.code(), Code::Internal | Code::OutOfRange | Code::InvalidArgument | Code::ResourceExhausted)
 }
 
 /// The reply to every report: no commands.
