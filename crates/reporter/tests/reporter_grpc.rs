@@ -1,0 +1,188 @@
+//! The reporter against real gRPC servers on loopback: the local collector, a backend that
+//! is absent and then appears, a backend that accepts connections but never answers, and a
+//! small server that records the metadata it receives.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sw_collector::CollectorConfig;
+use sw_proto::v3::trace_segment_report_service_server::{TraceSegmentReportService, TraceSegmentReportServiceServer};
+use sw_proto::v3::{Commands, SegmentCollection, SegmentObject, SpanObject};
+use sw_reporter::{Reporter, ReporterConfig};
+use tokio_stream::StreamExt;
+
+fn segment(n: usize) -> SegmentObject {
+    SegmentObject {
+        trace_id: format!("trace-{n}"),
+        trace_segment_id: format!("segment-{n}"),
+        spans: vec![SpanObject { span_id: 0, parent_span_id: -1, operation_name: "/op".into(), ..Default::default() }],
+        service: "reporter-test".into(),
+        service_instance: "instance-1".into(),
+        is_size_limited: false,
+    }
+}
+
+fn config(backend: SocketAddr) -> ReporterConfig {
+    ReporterConfig {
+        backend: backend.to_string(),
+        service: "reporter-test".into(),
+        instance: "instance-1".into(),
+        properties: vec![("language".into(), "python".into()), ("OS Name".into(), "posix".into())],
+        heartbeat_period: Duration::from_millis(200),
+        stream_idle: Duration::from_millis(100),
+        call_timeout: Duration::from_secs(2),
+        ..ReporterConfig::default()
+    }
+}
+
+/// An address nothing listens on.
+fn unused_address() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
+#[test]
+fn segments_and_instance_reach_the_collector() {
+    let collector = sw_collector::start(CollectorConfig::ephemeral()).unwrap();
+    let reporter = Reporter::start(config(collector.grpc_addr())).unwrap();
+    for n in 0..200 {
+        assert!(reporter.report_segment(segment(n)));
+    }
+    assert!(reporter.flush(Duration::from_secs(10)), "flush timed out");
+    let ids: Vec<String> = collector.store().segments().iter().map(|s| s.trace_segment_id.clone()).collect();
+    assert_eq!(ids.len(), 200);
+    assert_eq!(ids[0], "segment-0");
+    assert_eq!(ids[199], "segment-199");
+    let counters = reporter.counters();
+    assert_eq!((counters.segments_queued, counters.segments_sent, counters.segments_dropped_queue_full), (200, 200, 0));
+
+    // Properties on the first heartbeat, with the pid added at send time; keepAlives after.
+    assert!(wait_until(Duration::from_secs(5), || collector
+        .store()
+        .instances()
+        .iter()
+        .any(|i| i.keep_alive_count >= 2)));
+    let instance = collector.store().instances().into_iter().find(|i| i.instance == "instance-1").unwrap();
+    let keys: Vec<&str> = instance.properties.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["language", "OS Name", "Process No."]);
+    assert_eq!(instance.properties[2].1, std::process::id().to_string());
+    assert!(reporter.shutdown(Duration::from_secs(5)));
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_without_blocking() {
+    let reporter = Reporter::start(ReporterConfig { segment_queue_size: 10, ..config(unused_address()) }).unwrap();
+    let started = Instant::now();
+    let accepted = (0..1000).filter(|&n| reporter.report_segment(segment(n))).count();
+    assert!(started.elapsed() < Duration::from_millis(500), "enqueueing blocked: {:?}", started.elapsed());
+    let counters = reporter.counters();
+    assert!(accepted >= 10 && accepted < 100, "accepted {accepted}");
+    assert_eq!(counters.segments_queued, accepted as u64);
+    assert_eq!(counters.segments_dropped_queue_full, 1000 - accepted as u64);
+    assert!(reporter.is_segment_queue_full() || accepted > 10);
+}
+
+#[test]
+fn data_sent_after_the_backend_appears_arrives() {
+    let address = unused_address();
+    let reporter = Reporter::start(config(address)).unwrap();
+    reporter.report_segment(segment(0));
+    // The backend is absent: the first attempt fails and the reporter backs off.
+    assert!(wait_until(Duration::from_secs(5), || reporter.counters().send_errors > 0));
+    let collector =
+        sw_collector::start(CollectorConfig { grpc_addr: address, ..CollectorConfig::ephemeral() }).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 1;
+    while Instant::now() < deadline && collector.store().segments().is_empty() {
+        reporter.report_segment(segment(n));
+        n += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let received = collector.store().segments();
+    assert!(!received.is_empty(), "nothing arrived after the backend came back");
+    assert!(received.iter().all(|s| s.trace_segment_id != "segment-0"), "the lost segment cannot arrive");
+    let counters = reporter.counters();
+    assert!(counters.segments_lost_send_error >= 1);
+}
+
+#[test]
+fn a_hung_backend_never_hangs_flush_or_shutdown() {
+    // Accepts TCP connections, never speaks HTTP/2.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let _keep = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let reporter = Reporter::start(config(address)).unwrap();
+    reporter.report_segment(segment(0));
+    let started = Instant::now();
+    assert!(!reporter.flush(Duration::from_millis(500)));
+    assert!(!reporter.shutdown(Duration::from_millis(500)));
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+}
+
+/// Records the `authentication` metadata of every stream.
+#[derive(Default, Clone)]
+struct Recorder(Arc<Mutex<Vec<Option<String>>>>);
+
+#[tonic::async_trait]
+impl TraceSegmentReportService for Recorder {
+    async fn collect(
+        &self,
+        request: tonic::Request<tonic::Streaming<SegmentObject>>,
+    ) -> Result<tonic::Response<Commands>, tonic::Status> {
+        let token = request.metadata().get("authentication").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        self.0.lock().unwrap().push(token);
+        let mut stream = request.into_inner();
+        while stream.next().await.is_some() {}
+        Ok(tonic::Response::new(Commands::default()))
+    }
+
+    async fn collect_in_sync(
+        &self,
+        _request: tonic::Request<SegmentCollection>,
+    ) -> Result<tonic::Response<Commands>, tonic::Status> {
+        Ok(tonic::Response::new(Commands::default()))
+    }
+}
+
+#[test]
+fn the_authentication_token_is_sent_as_metadata() {
+    let recorder = Recorder::default();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let address = listener.local_addr().unwrap();
+    let service = TraceSegmentReportServiceServer::new(recorder.clone());
+    runtime.spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let reporter =
+        Reporter::start(ReporterConfig { authentication: Some("s3cret".into()), ..config(address) }).unwrap();
+    reporter.report_segment(segment(0));
+    assert!(reporter.flush(Duration::from_secs(10)));
+    assert_eq!(recorder.0.lock().unwrap().as_slice(), [Some("s3cret".to_owned())]);
+}
+
+#[test]
+fn a_bad_backend_address_is_a_clear_error() {
+    let error = Reporter::start(ReporterConfig { backend: "not a uri\u{7f}".into(), ..ReporterConfig::default() })
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("invalid collector backend address"), "{error}");
+}
