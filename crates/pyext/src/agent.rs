@@ -30,6 +30,9 @@ static AGENT: LazyLock<RwLock<Agent>> = LazyLock::new(|| RwLock::new(Agent::defa
 static DROPPED_NOT_STARTED: AtomicU64 = AtomicU64::new(0);
 /// Spans that became no-ops because their segment reached the span limit.
 pub static SPANS_OVER_LIMIT: AtomicU64 = AtomicU64::new(0);
+/// Spans that became no-ops because the segment queue was full (as upstream: while the
+/// reporter cannot keep up, new spans are not recorded at all).
+pub static SPANS_DROPPED_QUEUE_FULL: AtomicU64 = AtomicU64::new(0);
 
 /// The settings new contexts are created with.
 pub fn settings() -> Arc<Settings> {
@@ -52,7 +55,11 @@ pub fn report(segment: SegmentObject) {
 /// True when the segment queue is full: new spans become no-ops, as upstream does.
 pub fn queue_full() -> bool {
     let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
-    agent.reporter.as_ref().is_some_and(Reporter::is_segment_queue_full)
+    let full = agent.reporter.as_ref().is_some_and(Reporter::is_segment_queue_full);
+    if full {
+        SPANS_DROPPED_QUEUE_FULL.fetch_add(1, Relaxed);
+    }
+    full
 }
 
 fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<ReporterConfig, AgentError> {
@@ -185,5 +192,6 @@ pub fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     dict.set_item("segments_dropped_not_started", DROPPED_NOT_STARTED.load(Relaxed))?;
     dict.set_item("spans_over_limit", SPANS_OVER_LIMIT.load(Relaxed))?;
+    dict.set_item("spans_dropped_queue_full", SPANS_DROPPED_QUEUE_FULL.load(Relaxed))?;
     Ok(dict)
 }
