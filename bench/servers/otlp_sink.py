@@ -39,7 +39,7 @@ class TraceSink(trace_service_pb2_grpc.TraceServiceServicer):
     def __init__(self, counts: Counts) -> None:
         self._counts = counts
 
-    def Export(self, request, context):  # noqa: N802 (the gRPC method's name)
+    def Export(self, request, context):
         self._counts.export_seen()
         for resource_spans in request.resource_spans:
             service = ''
@@ -63,7 +63,7 @@ def http_handler(counts: Counts) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler

@@ -53,7 +53,8 @@ def test_sampling_limits_new_traces_but_keeps_incoming_ones(services, collector)
         for i in range(10):
             with get_context().new_entry_span(f'/new-{i}'):
                 pass
-        caller = '1-' + '-'.join(['dHJhY2U=', 'c2VnbWVudA==', '3', 'Y2FsbGVy', 'aW5zdGFuY2U=', 'L2NhbGxlcg==', 'aG9zdDox'])
+        fields = ['dHJhY2U=', 'c2VnbWVudA==', '3', 'Y2FsbGVy', 'aW5zdGFuY2U=', 'L2NhbGxlcg==', 'aG9zdDox']
+        caller = '1-' + '-'.join(fields)
         for i in range(5):
             with get_context().new_entry_span(f'/continued-{i}', sw8=caller):
                 pass
