@@ -135,10 +135,11 @@ class Services:
         env.update(extra)
         return env
 
-    def start(self, name: str, script: Path, port: int, **extra: str) -> subprocess.Popen:
-        """Runs `sw-python run python <script>` and waits until it listens on `port`."""
+    def start(self, name: str, script: Path, port: int, python: str = sys.executable, **extra: str) -> subprocess.Popen:
+        """Runs `sw-python run python <script>` with interpreter `python` (whose environment
+        provides the agent) and waits until it listens on `port`."""
         log = open(self.tmp_path / f'{name}.log', 'w')
-        command = [sys.executable, '-m', 'sw_python', 'run', sys.executable, str(script)]
+        command = [python, '-m', 'sw_python', 'run', python, str(script)]
         env = self.env(name, PORT=str(port), **extra)
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=script.parent)
         self.processes.append(process)
@@ -160,6 +161,23 @@ class Services:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+UPSTREAM_VENV = ROOT / '.cache' / 'venv-apache-skywalking'
+# 1.3.0's wheel on PyPI lacks the generated skywalking.protocol package and cannot start.
+UPSTREAM_REQUIREMENTS = ['apache-skywalking==1.2.0', 'flask>=3.0,<4', 'requests>=2.31,<3']
+
+
+@pytest.fixture(scope='session')
+def upstream_python() -> str:
+    """A virtualenv with the agent we replace (`apache-skywalking`), for side-by-side tests."""
+    python = UPSTREAM_VENV / 'bin' / 'python'
+    marker = UPSTREAM_VENV / '.requirements'
+    if not python.exists() or not marker.exists() or marker.read_text() != ' '.join(UPSTREAM_REQUIREMENTS):
+        subprocess.run([sys.executable, '-m', 'venv', '--clear', str(UPSTREAM_VENV)], check=True)
+        subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', *UPSTREAM_REQUIREMENTS], check=True)
+        marker.write_text(' '.join(UPSTREAM_REQUIREMENTS))
+    return str(python)
 
 
 @pytest.fixture

@@ -35,6 +35,34 @@ def test_consumer_calls_provider(services, collector, framework):
     assert ok, f'{reason}\n{services.logs()}'
 
 
+@pytest.mark.parametrize('framework', ['http', 'flask'])
+def test_apache_skywalking_produces_the_same_data(services, collector, upstream_python, framework):
+    """The same app under the agent we replace passes the same expected data, except the
+    one documented difference: upstream names the exit span, not the caller's endpoint,
+    as the parent endpoint of the thread's call."""
+    provider_port, consumer_port = free_port(), free_port()
+    services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port, python=upstream_python)
+    services.start(
+        'consumer',
+        HERE / 'services' / f'{framework}_consumer.py',
+        consumer_port,
+        python=upstream_python,
+        PROVIDER_PORT=str(provider_port),
+        SW_AGENT_METER_REPORTER_ACTIVE='False',
+        SW_AGENT_LOG_REPORTER_ACTIVE='False',
+    )
+
+    status, body = http_get(f'http://127.0.0.1:{consumer_port}/users')
+
+    assert status == 200
+    assert json.loads(body) == {'correlation': 'correlation'}
+    upstream_expected = expected(f'{framework}.yml', provider_port, consumer_port).replace(
+        'parentEndpoint: /test', 'parentEndpoint: /users'
+    )
+    ok, reason = collector.validate(upstream_expected)
+    assert ok, f'{reason}\n{services.logs()}'
+
+
 def test_handler_exception_is_an_error_span(services, collector):
     provider_port, consumer_port = free_port(), free_port()
     services.start('provider', HERE / 'services' / 'flask_provider.py', provider_port)
