@@ -101,3 +101,31 @@ def test_a_dead_backend_costs_the_application_nothing(services):
     assert int(lines['NOOP']) > 0
     # Exit waited at most the flush timeout for the dead backend.
     assert time.monotonic() - started < 30
+
+
+def test_greenlets_have_their_own_contexts(services, collector):
+    result = run_script(
+        services,
+        'gevent-app',
+        """
+        from gevent import monkey
+        monkey.patch_all()
+        import gevent
+        from skywalking.trace.context import get_context
+
+        def request(name, delay):
+            with get_context().new_entry_span(f'/{name}'):
+                gevent.sleep(delay)
+                with get_context().new_local_span(f'{name}-work'):
+                    gevent.sleep(delay)
+
+        gevent.joinall([gevent.spawn(request, n, d) for n, d in (('a', 0.03), ('b', 0.01), ('c', 0.02))])
+        """,
+    )
+    assert result.returncode == 0, result.stderr
+    segments = segments_of(collector, 'gevent-app')
+    assert len(segments) == 3
+    for segment in segments:
+        [work, entry] = segment['spans']
+        assert work['operationName'] == entry['operationName'][1:] + '-work'
+        assert work['parentSpanId'] == entry['spanId']
