@@ -65,7 +65,8 @@ async fn report_properties(client: &mut Client, config: &ReporterConfig, counter
         }
         Err(status) => {
             counters.send_errors.fetch_add(1, Relaxed);
-            log::warn!("failed to report instance properties to {}: {}", config.backend, status.message());
+            // The segment stream reports outages once; this one stays quiet.
+            log::debug!("failed to report instance properties to {}: {}", config.backend, status.message());
             false
         }
     }

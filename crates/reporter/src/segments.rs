@@ -31,6 +31,15 @@ pub struct SegmentSender {
     pub queue: mpsc::Receiver<SegmentObject>,
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     waiters: Vec<FlushWaiter>,
+    /// Set while the backend fails: one warning when it starts, one line when it ends.
+    outage: Option<Outage>,
+}
+
+/// What the loop remembers during an outage, to log once at its start and once at its end.
+struct Outage {
+    failures: u64,
+    lost_before: u64,
+    dropped_before: u64,
 }
 
 impl SegmentSender {
@@ -41,7 +50,7 @@ impl SegmentSender {
         queue: mpsc::Receiver<SegmentObject>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, waiters: Vec::new() }
+        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: None }
     }
 
     /// Runs until every producer is gone and the queue is drained.
@@ -60,17 +69,14 @@ impl SegmentSender {
                 }
             };
             match self.send_stream(first).await {
-                Ok(()) => backoff.reset(),
+                Ok(()) => {
+                    backoff.reset();
+                    self.end_outage();
+                }
                 Err(status) => {
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     let wait = backoff.next_wait();
-                    log::warn!(
-                        "failed to report segments to {}: {} (code {:?}); retrying in {:.1}s",
-                        self.config.backend,
-                        status.message(),
-                        status.code(),
-                        wait.as_secs_f64()
-                    );
+                    self.note_failure(&status, wait);
                     // Flush waiters are answered only on success; their own timeout ends the wait.
                     sleep(wait).await;
                 }
@@ -79,6 +85,44 @@ impl SegmentSender {
         }
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(());
+        }
+    }
+
+    /// Logs the first failure of an outage as a warning and the rest at debug level, so a
+    /// long outage does not flood the application's log.
+    fn note_failure(&mut self, status: &tonic::Status, wait: std::time::Duration) {
+        let backend = &self.config.backend;
+        match &mut self.outage {
+            Some(outage) => {
+                outage.failures += 1;
+                log::debug!("still cannot report segments to {backend}: {}; retry in {wait:.1?}", status.message());
+            }
+            None => {
+                log::warn!(
+                    "cannot report segments to {backend}: {} ({:?}); retrying with backoff, segments that do not fit \
+                     the queue are dropped and counted",
+                    status.message(),
+                    status.code()
+                );
+                self.outage = Some(Outage {
+                    failures: 1,
+                    lost_before: self.counters.segments_lost_send_error.load(Relaxed),
+                    dropped_before: self.counters.segments_dropped_queue_full.load(Relaxed),
+                });
+            }
+        }
+    }
+
+    fn end_outage(&mut self) {
+        if let Some(outage) = self.outage.take() {
+            let lost = self.counters.segments_lost_send_error.load(Relaxed) - outage.lost_before;
+            let dropped = self.counters.segments_dropped_queue_full.load(Relaxed) - outage.dropped_before;
+            log::info!(
+                "reporting segments to {} again after {} failed attempts; {lost} segments lost in failed streams, \
+                 {dropped} dropped at the full queue",
+                self.config.backend,
+                outage.failures
+            );
         }
     }
 

@@ -75,7 +75,11 @@ class SkyWalkingAgent:
             return
         from skywalking import _core
 
-        if not _core.stop(float(config.agent_exit_flush_timeout)):
+        try:
+            timeout = float(config.agent_exit_flush_timeout)
+        except (TypeError, ValueError):
+            timeout = 5.0
+        if not _core.stop(timeout):
             logger.warning('stopped before everything queued was sent (agent_exit_flush_timeout)')
         self._started_pid = None
 
