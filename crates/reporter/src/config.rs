@@ -31,6 +31,12 @@ pub struct ReporterConfig {
     pub stream_max_age: Duration,
     /// Deadline of unary calls (management, profile queries).
     pub call_timeout: Duration,
+    /// Poll the backend for profile tasks (needs a command handler at start).
+    pub profile_active: bool,
+    /// Interval between profile task polls.
+    pub profile_poll_interval: Duration,
+    /// Capacity of the snapshot queue; a full queue drops snapshots.
+    pub snapshot_queue_size: usize,
 }
 
 impl Default for ReporterConfig {
@@ -48,6 +54,9 @@ impl Default for ReporterConfig {
             stream_idle: Duration::from_secs(1),
             stream_max_age: Duration::from_secs(30),
             call_timeout: Duration::from_secs(10),
+            profile_active: true,
+            profile_poll_interval: Duration::from_secs(20),
+            snapshot_queue_size: 50,
         }
     }
 }

@@ -19,6 +19,12 @@ pub struct Counters {
     pub heartbeats: AtomicU64,
     /// Successful instance-property reports.
     pub properties_reported: AtomicU64,
+    /// Profile snapshots the backend acknowledged.
+    pub snapshots_sent: AtomicU64,
+    /// Profile snapshots dropped because their queue was full.
+    pub snapshots_dropped_queue_full: AtomicU64,
+    /// Profile snapshots lost with a failed stream.
+    pub snapshots_lost_send_error: AtomicU64,
 }
 
 /// A point-in-time copy of [`Counters`].
@@ -32,6 +38,9 @@ pub struct CountersSnapshot {
     pub send_errors: u64,
     pub heartbeats: u64,
     pub properties_reported: u64,
+    pub snapshots_sent: u64,
+    pub snapshots_dropped_queue_full: u64,
+    pub snapshots_lost_send_error: u64,
 }
 
 impl Counters {
@@ -46,6 +55,9 @@ impl Counters {
             send_errors: self.send_errors.load(Relaxed),
             heartbeats: self.heartbeats.load(Relaxed),
             properties_reported: self.properties_reported.load(Relaxed),
+            snapshots_sent: self.snapshots_sent.load(Relaxed),
+            snapshots_dropped_queue_full: self.snapshots_dropped_queue_full.load(Relaxed),
+            snapshots_lost_send_error: self.snapshots_lost_send_error.load(Relaxed),
         }
     }
 }
@@ -53,7 +65,7 @@ impl Counters {
 impl CountersSnapshot {
     /// Name/value pairs, for Python and for self-observability meters.
     #[must_use]
-    pub fn pairs(&self) -> [(&'static str, u64); 7] {
+    pub fn pairs(&self) -> [(&'static str, u64); 10] {
         [
             ("segments_queued", self.segments_queued),
             ("segments_sent", self.segments_sent),
@@ -62,6 +74,9 @@ impl CountersSnapshot {
             ("send_errors", self.send_errors),
             ("heartbeats", self.heartbeats),
             ("properties_reported", self.properties_reported),
+            ("snapshots_sent", self.snapshots_sent),
+            ("snapshots_dropped_queue_full", self.snapshots_dropped_queue_full),
+            ("snapshots_lost_send_error", self.snapshots_lost_send_error),
         ]
     }
 }

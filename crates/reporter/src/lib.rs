@@ -10,10 +10,12 @@ mod config;
 mod counters;
 mod error;
 mod management;
+mod profile;
 mod reporter;
 mod segments;
 
 pub use config::ReporterConfig;
 pub use counters::{Counters, CountersSnapshot};
 pub use error::ReporterError;
+pub use profile::CommandHandler;
 pub use reporter::{FlushHandle, Reporter};

@@ -6,12 +6,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use sw_proto::v3::management_service_client::ManagementServiceClient;
+use sw_proto::v3::profile_task_client::ProfileTaskClient;
 use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
-use sw_proto::v3::SegmentObject;
+use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::sync::{mpsc, watch};
 
 use crate::segments::{FlushWaiter, SegmentSender};
-use crate::{channel, management, Counters, CountersSnapshot, ReporterConfig, ReporterError};
+use crate::{channel, management, profile, CommandHandler, Counters, CountersSnapshot, ReporterConfig, ReporterError};
 
 /// Requests flushes of a reporter; cheap to clone, holds no lock while waiting.
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ impl FlushHandle {
 pub struct Reporter {
     segments: mpsc::Sender<SegmentObject>,
     flushes: mpsc::UnboundedSender<FlushWaiter>,
+    snapshots: mpsc::Sender<ThreadSnapshot>,
+    finishes: mpsc::UnboundedSender<String>,
     stop: watch::Sender<bool>,
     counters: Arc<Counters>,
     thread: Option<JoinHandle<()>>,
@@ -43,7 +46,15 @@ impl Reporter {
     /// Starts the reporter thread. Connecting happens lazily on the first call, so a
     /// backend that is down at start costs nothing but the data that cannot be sent.
     pub fn start(config: ReporterConfig) -> Result<Self, ReporterError> {
+        Self::start_with(config, None)
+    }
+
+    /// Starts the reporter; with a handler (and `profile_active`), it also polls for
+    /// profile tasks and hands the commands to it.
+    pub fn start_with(config: ReporterConfig, handler: Option<Arc<dyn CommandHandler>>) -> Result<Self, ReporterError> {
         let (segments, segment_queue) = mpsc::channel(config.segment_queue_size.max(1));
+        let (snapshots, snapshot_queue) = mpsc::channel(config.snapshot_queue_size.max(1));
+        let (finishes, finish_queue) = mpsc::unbounded_channel();
         let (flushes, flush_queue) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
@@ -60,16 +71,37 @@ impl Reporter {
             segment_queue,
             flush_queue,
         );
-        let management_client = ManagementServiceClient::with_interceptor(grpc_channel, auth);
-        let management_counters = counters.clone();
+        let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
+        let profile_client = ProfileTaskClient::with_interceptor(grpc_channel, auth);
+        let counters_for_tasks = counters.clone();
         let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
             runtime.block_on(async move {
-                let management = tokio::spawn(management::run(management_client, config, management_counters, stopped));
+                let c = counters_for_tasks;
+                let mut tasks = vec![
+                    tokio::spawn(management::run(management_client, config.clone(), c.clone(), stopped.clone())),
+                    tokio::spawn(profile::send_snapshots(
+                        profile_client.clone(),
+                        config.clone(),
+                        c.clone(),
+                        snapshot_queue,
+                    )),
+                    tokio::spawn(profile::report_finishes(
+                        profile_client.clone(),
+                        config.clone(),
+                        c.clone(),
+                        finish_queue,
+                    )),
+                ];
+                if let Some(handler) = handler.filter(|_| config.profile_active) {
+                    tasks.push(tokio::spawn(profile::poll_commands(profile_client, config, c, handler, stopped)));
+                }
                 sender.run().await;
-                management.abort();
+                for task in tasks {
+                    task.abort();
+                }
             });
         })?;
-        Ok(Self { segments, flushes, stop, counters, thread: Some(thread) })
+        Ok(Self { segments, flushes, snapshots, finishes, stop, counters, thread: Some(thread) })
     }
 
     /// Queues a finished segment without blocking. Returns false (and counts the drop)
@@ -85,6 +117,20 @@ impl Reporter {
                 false
             }
         }
+    }
+
+    /// Queues a profile snapshot without blocking; false (counted) when the queue is full.
+    pub fn report_snapshot(&self, snapshot: ThreadSnapshot) -> bool {
+        let queued = self.snapshots.try_send(snapshot).is_ok();
+        if !queued {
+            self.counters.snapshots_dropped_queue_full.fetch_add(1, Relaxed);
+        }
+        queued
+    }
+
+    /// Reports that a profile task ended (sent in the background, retried a few times).
+    pub fn report_task_finish(&self, task_id: String) {
+        let _ = self.finishes.send(task_id);
     }
 
     /// True while the segment queue has no free slot (new spans then become no-ops).
