@@ -14,6 +14,7 @@ use sw_reporter::{Reporter, ReporterConfig};
 
 use crate::error::AgentError;
 use crate::logger;
+use crate::profiling::{Commands2Profiler, ProfilerHandle};
 use crate::settings::{count, option, Settings};
 
 /// What `start()` set up.
@@ -22,6 +23,7 @@ pub struct Agent {
     pub settings: Arc<Settings>,
     reporter: Option<Reporter>,
     reporter_config: Option<ReporterConfig>,
+    profiler_config: Option<sw_profiler::ProfilerConfig>,
 }
 
 static AGENT: LazyLock<RwLock<Agent>> = LazyLock::new(|| RwLock::new(Agent::default()));
@@ -50,6 +52,12 @@ pub fn report(segment: SegmentObject) {
             DROPPED_NOT_STARTED.fetch_add(1, Relaxed);
         }
     }
+}
+
+/// Runs `f` with the current reporter, if one runs.
+pub fn with_reporter<T>(f: impl FnOnce(&Reporter) -> T) -> Option<T> {
+    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
+    agent.reporter.as_ref().map(f)
 }
 
 /// True when the segment queue is full: new spans become no-ops, as upstream does.
@@ -81,8 +89,41 @@ fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<Re
         .unwrap_or(u32::MAX),
         properties,
         segment_queue_size: count(config, "agent_trace_reporter_max_buffer_size", 10_000)?.max(1),
+        profile_active: option(config, "agent_profile_active", true)?,
+        profile_poll_interval: Duration::from_secs(
+            count(config, "agent_collector_get_profile_task_interval", 20)?.max(1) as u64,
+        ),
+        snapshot_queue_size: count(config, "agent_profile_snapshot_transport_buffer_size", 50)?.max(1),
         ..defaults
     })
+}
+
+fn profiler_config(config: &Bound<'_, PyDict>) -> Result<sw_profiler::ProfilerConfig, AgentError> {
+    Ok(sw_profiler::ProfilerConfig {
+        max_parallel: count(config, "agent_profile_max_parallel", 5)?.max(1),
+        max_stack_depth: count(config, "agent_profile_dump_max_stack_depth", 500)?.max(1),
+        snapshot_queue_size: count(config, "agent_profile_snapshot_transport_buffer_size", 50)?.max(1),
+    })
+}
+
+/// Starts the reporter, and the profiler when profiling is on; returns the settings that
+/// carry the profiler for the request path.
+fn launch(
+    settings: Settings,
+    reporter_config: &ReporterConfig,
+    profiler_config: Option<&sw_profiler::ProfilerConfig>,
+) -> Result<(Settings, Reporter), AgentError> {
+    let (settings, handler) = match profiler_config {
+        Some(profiler_config) => {
+            let handle = ProfilerHandle::start(profiler_config.clone())
+                .map_err(|e| AgentError::Reporter(sw_reporter::ReporterError::Thread(e)))?;
+            let handler: Arc<dyn sw_reporter::CommandHandler> = Arc::new(Commands2Profiler(handle.profiler.clone()));
+            (Settings { profiler: Some(handle), ..settings }, Some(handler))
+        }
+        None => (settings, None),
+    };
+    let reporter = Reporter::start_with(reporter_config.clone(), handler)?;
+    Ok((settings, reporter))
 }
 
 /// Applies the configuration and starts the reporter (replacing one already running).
@@ -93,21 +134,27 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
     if !protocol.eq_ignore_ascii_case("grpc") {
         log::warn!("agent_protocol={protocol:?} is not supported yet; reporting over gRPC");
     }
-    let settings = Arc::new(Settings::from_config(config)?);
+    let settings = Settings::from_config(config)?;
     let reporter_config = reporter_config(config, &settings)?;
-    let reporter = Reporter::start(reporter_config.clone()).map_err(AgentError::from)?;
+    let profiler_config = if reporter_config.profile_active { Some(profiler_config(config)?) } else { None };
+    let (settings, reporter) = launch(settings, &reporter_config, profiler_config.as_ref())?;
+    let settings = Arc::new(settings);
     log::info!(
         "skywalking agent started: service {:?}, instance {:?}, reporting to {}",
         settings.service,
         settings.instance,
         reporter_config.backend
     );
-    let previous = {
+    let (previous, previous_settings) = {
         let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
-        agent.settings = settings;
+        let previous_settings = std::mem::replace(&mut agent.settings, settings);
         agent.reporter_config = Some(reporter_config);
-        agent.reporter.replace(reporter)
+        agent.profiler_config = profiler_config;
+        (agent.reporter.replace(reporter), previous_settings)
     };
+    if let Some(profiler) = &previous_settings.profiler {
+        profiler.stop(py);
+    }
     if let Some(previous) = previous {
         py.allow_threads(|| previous.shutdown(Duration::from_secs(1)));
     }
@@ -119,7 +166,13 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (timeout = 5.0))]
 pub fn stop(py: Python<'_>, timeout: f64) -> bool {
-    let reporter = AGENT.write().unwrap_or_else(PoisonError::into_inner).reporter.take();
+    let (reporter, profiler) = {
+        let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
+        (agent.reporter.take(), agent.settings.profiler.clone())
+    };
+    if let Some(profiler) = profiler {
+        profiler.stop(py);
+    }
     match reporter {
         Some(reporter) => py.allow_threads(|| reporter.shutdown(seconds(timeout))),
         None => true,
@@ -152,13 +205,18 @@ pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
     if let Some(old) = agent.reporter.take() {
         old.abandon_after_fork();
     }
+    if let Some(old) = agent.settings.profiler.clone() {
+        ProfilerHandle::abandon_after_fork(old);
+    }
     let Some(mut config) = agent.reporter_config.clone() else { return Ok(()) };
+    let mut settings = clone_settings(&agent.settings);
     if let Some(name) = instance_name {
-        let settings = Settings { instance: name.clone(), ..clone_settings(&agent.settings) };
-        agent.settings = Arc::new(settings);
+        settings.instance.clone_from(&name);
         config.instance = name;
     }
-    agent.reporter = Some(Reporter::start(config.clone()).map_err(AgentError::from)?);
+    let (settings, reporter) = launch(settings, &config, agent.profiler_config.as_ref())?;
+    agent.settings = Arc::new(settings);
+    agent.reporter = Some(reporter);
     agent.reporter_config = Some(config);
     Ok(())
 }
@@ -172,6 +230,7 @@ fn clone_settings(settings: &Settings) -> Settings {
         span_limit: settings.span_limit,
         correlation_max_elements: settings.correlation_max_elements,
         correlation_max_value_len: settings.correlation_max_value_len,
+        profiler: None,
     }
 }
 
@@ -193,5 +252,15 @@ pub fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     dict.set_item("segments_dropped_not_started", DROPPED_NOT_STARTED.load(Relaxed))?;
     dict.set_item("spans_over_limit", SPANS_OVER_LIMIT.load(Relaxed))?;
     dict.set_item("spans_dropped_queue_full", SPANS_DROPPED_QUEUE_FULL.load(Relaxed))?;
+    if let Some(profiler) = &agent.settings.profiler {
+        let p = profiler.profiler.stats();
+        dict.set_item("profile_tasks_accepted", p.tasks_accepted)?;
+        dict.set_item("profile_tasks_rejected", p.tasks_rejected)?;
+        dict.set_item("profile_tasks_finished", p.tasks_finished)?;
+        dict.set_item("profile_segments_profiled", p.segments_profiled)?;
+        dict.set_item("profile_snapshots_taken", p.snapshots_sent)?;
+        dict.set_item("profile_snapshots_dropped", p.snapshots_dropped)?;
+        dict.set_item("profile_capture_failures", p.capture_failures)?;
+    }
     Ok(dict)
 }

@@ -216,6 +216,9 @@ pub fn span_finished(context: &Bound<'_, SpanContext>, data: SpanObject) -> PyRe
             c.sent_ids = Some((segment.trace_id().to_owned(), segment.segment_id.clone()));
             let service = c.settings.service.clone();
             let instance = c.settings.instance.clone();
+            if let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()) {
+                handle.profiler.segment_finished(&segment.segment_id);
+            }
             drop(c);
             agent::report(segment.into_proto(service, instance));
         }
@@ -247,8 +250,15 @@ fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'p
         let mut p = parent.try_borrow_mut()?;
         match o.kind {
             Kind::Entry if p.kind == Kind::Entry && o.inherit.is_some() && o.inherit == Some(p.data.component_id) => {
-                p.data.operation_name = o.op;
+                let first = p.data.parent_span_id < 0;
+                p.data.operation_name.clone_from(&o.op);
                 drop(p);
+                if first {
+                    // The segment's endpoint is the renamed entry span; a running profile
+                    // task gets to check the new name, as upstream.
+                    context.try_borrow_mut()?.primary = Some((o.op.clone(), true));
+                    offer_to_profiler_op(context, &settings, &o.op);
+                }
                 return Ok(parent.clone());
             }
             Kind::Exit if p.kind == Kind::Exit && o.component.is_some() && o.component == p.inherit => {
@@ -299,11 +309,29 @@ fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'p
     if let Some(caller) = o.caller {
         join_caller(context, &mut data, caller, &o.correlation)?;
     }
+    let first_entry = o.kind == Kind::Entry && parent_span_id < 0;
     let mut span = Span::new(o.kind, context.clone().unbind(), data, false);
     if o.kind == Kind::Exit {
         span.inherit = o.inherit;
     }
-    span::create(py, span)
+    let span = span::create(py, span)?;
+    if first_entry {
+        offer_to_profiler_op(context, &settings, &span.borrow().data.operation_name);
+    }
+    Ok(span)
+}
+
+/// Offers this segment to a running profile task under its first entry span's name.
+fn offer_to_profiler_op(context: &Bound<'_, SpanContext>, settings: &Settings, op: &str) {
+    let Some(handle) = &settings.profiler else { return };
+    if !handle.profiler.is_active() {
+        return;
+    }
+    let (segment_id, create_time) = {
+        let c = context.borrow();
+        (c.ids().1, c.create_time)
+    };
+    crate::profiling::offer(context.py(), &handle.profiler, &segment_id, op, create_time);
 }
 
 /// The caller's context from a carrier or raw header values; `Err` means "not traced".

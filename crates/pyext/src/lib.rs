@@ -12,9 +12,11 @@ mod collector;
 mod context;
 mod error;
 mod logger;
+mod profiling;
 mod settings;
 mod snapshot;
 mod span;
+mod stack;
 
 use pyo3::prelude::*;
 

@@ -7,6 +7,7 @@ use sw_core::sampler::Sampler;
 use sw_core::segment::DEFAULT_SPAN_LIMIT;
 
 use crate::error::AgentError;
+use crate::profiling::ProfilerHandle;
 
 /// Upstream's default suffix list, used before `start()` is called.
 const DEFAULT_IGNORE_SUFFIX: &str = ".jpg,.jpeg,.js,.css,.png,.bmp,.gif,.ico,.mp3,.mp4,.html,.svg";
@@ -21,6 +22,8 @@ pub struct Settings {
     pub span_limit: usize,
     pub correlation_max_elements: usize,
     pub correlation_max_value_len: usize,
+    /// The trace profiler, when `agent_profile_active`.
+    pub profiler: Option<std::sync::Arc<ProfilerHandle>>,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             span_limit: DEFAULT_SPAN_LIMIT,
             correlation_max_elements: 3,
             correlation_max_value_len: 128,
+            profiler: None,
         }
     }
 }
@@ -71,6 +75,7 @@ impl Settings {
             span_limit: count(config, "agent_span_limit", 300)?.max(1),
             correlation_max_elements: count(config, "correlation_element_max_number", 3)?,
             correlation_max_value_len: count(config, "correlation_value_max_length", 128)?,
+            profiler: None,
         })
     }
 }

@@ -1,0 +1,122 @@
+//! Wiring of trace profiling: the profiler's thread, its link to the reporter (commands
+//! in, snapshots out), and Python stack capture as the profiler's capture target.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use sw_core::segment::now_ms;
+use sw_profiler::{CaptureError, CaptureTarget, Profiler, ProfilerConfig, SnapshotSink};
+use sw_proto::v3::{Commands, ThreadSnapshot};
+use sw_reporter::CommandHandler;
+
+use crate::agent;
+use crate::stack::{StackError, Target};
+
+/// Set while the interpreter may be going away: the sampler then never asks for the GIL.
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
+/// A running profiler and its sampling thread.
+pub struct ProfilerHandle {
+    pub profiler: Arc<Profiler>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ProfilerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfilerHandle").field("active", &self.profiler.is_active()).finish()
+    }
+}
+
+impl ProfilerHandle {
+    /// Starts the sampling thread (one OS thread, idle until a task runs).
+    pub fn start(config: ProfilerConfig) -> std::io::Result<Arc<ProfilerHandle>> {
+        STOPPING.store(false, SeqCst);
+        let profiler = Profiler::new(config, Box::new(ReporterSink));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (runner, flag) = (profiler.clone(), stop.clone());
+        let thread = std::thread::Builder::new().name("skywalking-profiler".into()).spawn(move || runner.run(&flag))?;
+        Ok(Arc::new(ProfilerHandle { profiler, stop, thread: Some(thread) }))
+    }
+
+    /// Stops sampling and waits (bounded) for the thread, so it never needs the GIL again.
+    pub fn stop(&self, py: Python<'_>) {
+        STOPPING.store(true, SeqCst);
+        self.stop.store(true, SeqCst);
+        self.profiler.shutdown();
+        if let Some(thread) = &self.thread {
+            let deadline = std::time::Instant::now() + Duration::from_secs(2);
+            // The thread may be waiting for the GIL this thread holds: release it meanwhile.
+            py.allow_threads(|| {
+                while !thread.is_finished() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            });
+        }
+    }
+
+    /// Abandons the handle in a forked child, where its thread does not exist.
+    pub fn abandon_after_fork(handle: Arc<ProfilerHandle>) {
+        std::mem::forget(handle);
+    }
+}
+
+/// Snapshots and task finishes go to whichever reporter runs now.
+struct ReporterSink;
+
+impl SnapshotSink for ReporterSink {
+    fn snapshot(&self, snapshot: ThreadSnapshot) -> bool {
+        agent::with_reporter(|reporter| reporter.report_snapshot(snapshot)).unwrap_or(false)
+    }
+
+    fn task_finished(&self, task_id: &str) {
+        agent::with_reporter(|reporter| reporter.report_task_finish(task_id.to_owned()));
+    }
+}
+
+/// The reporter hands polled commands to the profiler.
+pub struct Commands2Profiler(pub Arc<Profiler>);
+
+impl CommandHandler for Commands2Profiler {
+    fn last_command_time(&self) -> i64 {
+        self.0.last_command_time()
+    }
+
+    fn handle(&self, commands: Commands) {
+        for command in &commands.commands {
+            if command.command == sw_profiler::PROFILE_TASK_COMMAND {
+                if let Err(error) = self.0.add_command(command, now_ms()) {
+                    log::debug!("profile task command not accepted: {error}");
+                }
+            } else {
+                log::debug!("ignoring unsupported command {:?}", command.command);
+            }
+        }
+    }
+}
+
+/// A profiled request as the profiler sees it.
+pub struct PyTarget(pub Target);
+
+impl CaptureTarget for PyTarget {
+    fn capture(&self, max_depth: usize) -> Result<Vec<String>, CaptureError> {
+        if STOPPING.load(SeqCst) {
+            return Err(CaptureError::Ended);
+        }
+        Python::with_gil(|py| self.0.capture(py, max_depth)).map_err(|error| match error {
+            StackError::Ended => CaptureError::Ended,
+            StackError::Failed(reason) => CaptureError::Failed(reason),
+        })
+    }
+}
+
+/// Offers a segment's first entry span to the running profile task, if any.
+pub fn offer(py: Python<'_>, profiler: &Profiler, segment_id: &str, endpoint: &str, start_time_ms: i64) {
+    if profiler.is_active() {
+        let target = Arc::new(PyTarget(Target::current(py)));
+        profiler.try_profile(segment_id, endpoint, start_time_ms, target);
+    }
+}
