@@ -33,6 +33,9 @@ python -m mypy.stubtest skywalking._core --allowlist python/skywalking/_core.stu
 step "generated docs are current"
 python tools/gen_docs.py --check
 
+step "headless Chromium for the web page tests"
+bash scripts/browser.sh
+
 step "pytest"
 # Run from a directory where `skywalking` resolves to the installed package, not the source.
 python -m pytest tests -q -p no:cacheprovider

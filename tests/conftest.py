@@ -138,10 +138,14 @@ class Services:
     def start(self, name: str, script: Path, port: int, python: str = sys.executable, **extra: str) -> subprocess.Popen:
         """Runs `sw-python run python <script>` with interpreter `python` (whose environment
         provides the agent) and waits until it listens on `port`."""
-        log = open(self.tmp_path / f'{name}.log', 'w')
         command = [python, '-m', 'sw_python', 'run', python, str(script)]
+        return self.start_command(name, command, port, cwd=script.parent, **extra)
+
+    def start_command(self, name: str, command: list[str], port: int, cwd: Path | None = None, **extra: str):
+        """Runs `command` (e.g. `sw-python run -p gunicorn ...`) and waits until it listens on `port`."""
+        log = open(self.tmp_path / f'{name}.log', 'w')
         env = self.env(name, PORT=str(port), **extra)
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=script.parent)
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
         self.processes.append(process)
         try:
             wait_for_port(port, process=process)

@@ -89,6 +89,32 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def peak_rss_kib() -> int:
+    """Peak resident memory of this process, KiB.
+
+    `VmHWM`, not `ru_maxrss`: Linux carries the high-water mark of the memory image that
+    exec replaced into ru_maxrss, so a child of run.py would report at least run.py's own
+    size (a bare loop showed 36 MiB). VmHWM belongs to the address space made by exec.
+    """
+    try:
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('VmHWM:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _agent_stats(contender: Contender) -> dict | None:
+    """skywalking-rs's own counters (queued, sent, dropped because the queue was full, ...)."""
+    if contender.kind != 'rs':
+        return None
+    from skywalking import _core
+
+    return dict(_core.stats())
+
+
 def _emit(event: str, payload: dict) -> None:
     sys.stdout.write(f'BENCH {event} {json.dumps(payload)}\n')
     sys.stdout.flush()
@@ -112,6 +138,7 @@ def measure(contender: Contender, iteration: Callable[[int], object], n: int, wa
     _emit(
         'result',
         {
+            'agent_stats': _agent_stats(contender),
             'n': n,
             'warmup': warmup,
             'produced': produced,
@@ -120,7 +147,8 @@ def measure(contender: Contender, iteration: Callable[[int], object], n: int, wa
             'cpu_total_s': cpu2 - cpu0,
             'wall_loop_s': wall1 - wall0,
             'stop_s': stop1 - stop0,
+            'peak_rss_kib': peak_rss_kib(),
             # Linux reports ru_maxrss in KiB.
-            'peak_rss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            'ru_maxrss_kib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         },
     )

@@ -97,7 +97,9 @@ pub fn run(program: &str, args: impl IntoIterator<Item = String>) -> u8 {
             return 1;
         }
     };
-    eprintln!("{program}: gRPC on {}, HTTP on http://{}", bound.grpc_addr(), bound.http_addr());
+    let http = bound.http_addr();
+    let page = if http.ip().is_unspecified() { format!("127.0.0.1:{}", http.port()) } else { http.to_string() };
+    eprintln!("{program}: gRPC on {}, HTTP on http://{http}, web page http://{page}/", bound.grpc_addr());
     match bound.run_blocking(stop_signal()) {
         Ok(()) => 0,
         Err(e) => {

@@ -1,7 +1,8 @@
 //! The process-wide agent: current settings and the running reporter.
 //!
 //! Every access happens with the GIL held and no lock is held across a GIL release, so a
-//! fork (which CPython performs holding the GIL) never inherits a held lock.
+//! fork (which CPython performs holding the GIL) never inherits a held lock. The reporter
+//! and profiler threads never touch this state.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
@@ -52,12 +53,6 @@ pub fn report(segment: SegmentObject) {
             DROPPED_NOT_STARTED.fetch_add(1, Relaxed);
         }
     }
-}
-
-/// Runs `f` with the current reporter, if one runs.
-pub fn with_reporter<T>(f: impl FnOnce(&Reporter) -> T) -> Option<T> {
-    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
-    agent.reporter.as_ref().map(f)
 }
 
 /// True when the segment queue is full: new spans become no-ops, as upstream does.
@@ -113,17 +108,15 @@ fn launch(
     reporter_config: &ReporterConfig,
     profiler_config: Option<&sw_profiler::ProfilerConfig>,
 ) -> Result<(Settings, Reporter), AgentError> {
-    let (settings, handler) = match profiler_config {
-        Some(profiler_config) => {
-            let handle = ProfilerHandle::start(profiler_config.clone())
-                .map_err(|e| AgentError::Reporter(sw_reporter::ReporterError::Thread(e)))?;
-            let handler: Arc<dyn sw_reporter::CommandHandler> = Arc::new(Commands2Profiler(handle.profiler.clone()));
-            (Settings { profiler: Some(handle), ..settings }, Some(handler))
-        }
-        None => (settings, None),
+    let Some(profiler_config) = profiler_config else {
+        return Ok((settings, Reporter::start(reporter_config.clone())?));
     };
-    let reporter = Reporter::start_with(reporter_config.clone(), handler)?;
-    Ok((settings, reporter))
+    let handler = Arc::new(Commands2Profiler::default());
+    let reporter = Reporter::start_with(reporter_config.clone(), Some(handler.clone()))?;
+    let handle = ProfilerHandle::start(profiler_config.clone(), reporter.profile_outlet())
+        .map_err(|e| AgentError::Reporter(sw_reporter::ReporterError::Thread(e)))?;
+    let _ = handler.0.set(handle.profiler.clone());
+    Ok((Settings { profiler: Some(handle), ..settings }, reporter))
 }
 
 /// Applies the configuration and starts the reporter (replacing one already running).

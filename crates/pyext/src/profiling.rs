@@ -2,7 +2,7 @@
 //! in, snapshots out), and Python stack capture as the profiler's capture target.
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -10,9 +10,8 @@ use pyo3::prelude::*;
 use sw_core::segment::now_ms;
 use sw_profiler::{CaptureError, CaptureTarget, Profiler, ProfilerConfig, SnapshotSink};
 use sw_proto::v3::{Commands, ThreadSnapshot};
-use sw_reporter::CommandHandler;
+use sw_reporter::{CommandHandler, ProfileOutlet};
 
-use crate::agent;
 use crate::stack::{StackError, Target};
 
 /// Set while the interpreter may be going away: the sampler then never asks for the GIL.
@@ -32,10 +31,11 @@ impl std::fmt::Debug for ProfilerHandle {
 }
 
 impl ProfilerHandle {
-    /// Starts the sampling thread (one OS thread, idle until a task runs).
-    pub fn start(config: ProfilerConfig) -> std::io::Result<Arc<ProfilerHandle>> {
+    /// Starts the sampling thread (one OS thread, idle until a task runs); snapshots leave
+    /// through `outlet`.
+    pub fn start(config: ProfilerConfig, outlet: ProfileOutlet) -> std::io::Result<Arc<ProfilerHandle>> {
         STOPPING.store(false, SeqCst);
-        let profiler = Profiler::new(config, Box::new(ReporterSink));
+        let profiler = Profiler::new(config, Box::new(ReporterSink(outlet)));
         let stop = Arc::new(AtomicBool::new(false));
         let (runner, flag) = (profiler.clone(), stop.clone());
         let thread = std::thread::Builder::new().name("skywalking-profiler".into()).spawn(move || runner.run(&flag))?;
@@ -64,31 +64,35 @@ impl ProfilerHandle {
     }
 }
 
-/// Snapshots and task finishes go to whichever reporter runs now.
-struct ReporterSink;
+/// Snapshots and task finishes go straight into the reporter's queues (no global lock:
+/// this runs on the profiler's thread, which does not hold the GIL).
+struct ReporterSink(ProfileOutlet);
 
 impl SnapshotSink for ReporterSink {
     fn snapshot(&self, snapshot: ThreadSnapshot) -> bool {
-        agent::with_reporter(|reporter| reporter.report_snapshot(snapshot)).unwrap_or(false)
+        self.0.snapshot(snapshot)
     }
 
     fn task_finished(&self, task_id: &str) {
-        agent::with_reporter(|reporter| reporter.report_task_finish(task_id.to_owned()));
+        self.0.task_finished(task_id.to_owned());
     }
 }
 
-/// The reporter hands polled commands to the profiler.
-pub struct Commands2Profiler(pub Arc<Profiler>);
+/// The reporter hands polled commands to the profiler, once the profiler exists (it is
+/// created after the reporter, whose queues it sends to).
+#[derive(Default)]
+pub struct Commands2Profiler(pub OnceLock<Arc<Profiler>>);
 
 impl CommandHandler for Commands2Profiler {
     fn last_command_time(&self) -> i64 {
-        self.0.last_command_time()
+        self.0.get().map_or(-1, |p| p.last_command_time())
     }
 
     fn handle(&self, commands: Commands) {
+        let Some(profiler) = self.0.get() else { return };
         for command in &commands.commands {
             if command.command == sw_profiler::PROFILE_TASK_COMMAND {
-                if let Err(error) = self.0.add_command(command, now_ms()) {
+                if let Err(error) = profiler.add_command(command, now_ms()) {
                     log::debug!("profile task command not accepted: {error}");
                 }
             } else {

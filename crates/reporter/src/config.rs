@@ -2,11 +2,24 @@
 
 use std::time::Duration;
 
+/// How the reporter talks to the backend (`agent_protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// gRPC (OAP port 11800): segments, management and profiling.
+    #[default]
+    Grpc,
+    /// OAP's HTTP JSON endpoints (port 12800): segments and management; no profiling.
+    Http,
+}
+
 /// Settings of one reporter instance (one per process; re-created after fork).
 #[derive(Debug, Clone)]
 pub struct ReporterConfig {
-    /// `host:port` of the OAP (or local collector) gRPC endpoint.
+    /// `host:port` of the OAP (or local collector) endpoint of `protocol`; for HTTP also
+    /// `http://host:port`, `https://host:port`, with an optional path prefix or trailing `/`.
     pub backend: String,
+    /// Transport to the backend.
+    pub protocol: Protocol,
     /// Service name as reported (namespace suffix already applied).
     pub service: String,
     /// Service instance name.
@@ -43,6 +56,7 @@ impl Default for ReporterConfig {
     fn default() -> Self {
         Self {
             backend: "127.0.0.1:11800".into(),
+            protocol: Protocol::Grpc,
             service: "Python Service Name".into(),
             instance: "instance".into(),
             authentication: None,

@@ -121,16 +121,22 @@ impl Reporter {
 
     /// Queues a profile snapshot without blocking; false (counted) when the queue is full.
     pub fn report_snapshot(&self, snapshot: ThreadSnapshot) -> bool {
-        let queued = self.snapshots.try_send(snapshot).is_ok();
-        if !queued {
-            self.counters.snapshots_dropped_queue_full.fetch_add(1, Relaxed);
-        }
-        queued
+        self.profile_outlet().snapshot(snapshot)
     }
 
     /// Reports that a profile task ended (sent in the background, retried a few times).
     pub fn report_task_finish(&self, task_id: String) {
-        let _ = self.finishes.send(task_id);
+        self.profile_outlet().task_finished(task_id);
+    }
+
+    /// A handle for another thread to send profiling data through this reporter.
+    #[must_use]
+    pub fn profile_outlet(&self) -> crate::ProfileOutlet {
+        crate::ProfileOutlet {
+            snapshots: self.snapshots.clone(),
+            finishes: self.finishes.clone(),
+            counters: self.counters.clone(),
+        }
     }
 
     /// True while the segment queue has no free slot (new spans then become no-ops).

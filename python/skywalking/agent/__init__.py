@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import socket
+import sys
 
 from skywalking import config, loggings
 from skywalking.loggings import logger
@@ -44,14 +45,19 @@ class SkyWalkingAgent:
     def __init__(self) -> None:
         self._started_pid: int | None = None
         self._bootstrapped = False
+        # Set in a forked child that restarted the agent by itself; a manual start() there
+        # (upstream's post_fork recipe) then applies the current config instead of failing.
+        self._restarted_after_fork = False
+        self._multiprocessing_hooked = False
 
     @property
     def started(self) -> bool:
         return self._started_pid == os.getpid()
 
     def start(self) -> None:
-        if self.started:
+        if self.started and not self._restarted_after_fork:
             raise RuntimeError('SkyWalking Python agent has already been started in this process')
+        self._restarted_after_fork = False
         from skywalking import _core
 
         loggings.init()
@@ -66,7 +72,7 @@ class SkyWalkingAgent:
 
             plugins.install()
             atexit.register(self._at_exit)
-            os.register_at_fork(after_in_child=self._after_fork_in_child)
+            os.register_at_fork(before=self._before_fork, after_in_child=self._after_fork_in_child)
         self._started_pid = os.getpid()
 
     def stop(self) -> None:
@@ -88,19 +94,38 @@ class SkyWalkingAgent:
             self.stop()
 
     def _after_fork_in_child(self) -> None:
+        """Every forked child (os.fork, multiprocessing, gunicorn and uwsgi workers) gets
+        a working agent of its own, reporting as instance `<name>-child(<pid>)`."""
         if self._started_pid is None:
             return
         from skywalking import _core
 
-        name = None
-        if config.agent_experimental_fork_support:
-            config.agent_instance_name = f'{config.agent_instance_name}-child({os.getpid()})'
-            name = config.agent_instance_name
+        pid = os.getpid()
+        config.agent_instance_name = f'{config.agent_instance_name}-child({pid})'
         try:
-            _core.after_fork_in_child(name)
-            self._started_pid = os.getpid()
+            _core.after_fork_in_child(config.agent_instance_name)
+            self._started_pid = pid
+            self._restarted_after_fork = True
         except Exception as error:  # never break the child
-            logger.warning('could not restart the agent in forked child %d: %s', os.getpid(), error)
+            logger.warning('could not restart the agent in forked child %d: %s', pid, error)
+            return
+
+    def _before_fork(self) -> None:
+        # multiprocessing ends its forked children with os._exit(), which skips atexit, and
+        # clears finalizers registered before its own after-fork callbacks run; so the exit
+        # flush is registered from one of those callbacks.
+        multiprocessing_util = sys.modules.get('multiprocessing.util')
+        if multiprocessing_util is not None and not self._multiprocessing_hooked:
+            try:
+                multiprocessing_util.register_after_fork(self, SkyWalkingAgent._flush_at_multiprocessing_exit)
+                self._multiprocessing_hooked = True
+            except Exception as error:
+                logger.debug('could not hook multiprocessing children: %s', error)
+
+    def _flush_at_multiprocessing_exit(self) -> None:
+        multiprocessing_util = sys.modules.get('multiprocessing.util')
+        if multiprocessing_util is not None:
+            multiprocessing_util.Finalize(None, self._at_exit, exitpriority=0)
 
 
 agent = SkyWalkingAgent()

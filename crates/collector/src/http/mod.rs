@@ -5,6 +5,7 @@ mod agent;
 mod mock;
 mod profile;
 mod query;
+mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/api/logs", get(query::logs))
         .route("/api/meters", get(query::meters))
         .route("/api/stats", get(query::stats))
+        .route("/", get(web::index))
+        .route("/web/{asset}", get(web::asset))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(AppState { store, grpc_addr })
