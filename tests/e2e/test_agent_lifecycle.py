@@ -129,3 +129,73 @@ def test_greenlets_have_their_own_contexts(services, collector):
         [work, entry] = segment['spans']
         assert work['operationName'] == entry['operationName'][1:] + '-work'
         assert work['parentSpanId'] == entry['spanId']
+
+
+def test_outage_then_recovery(services, tmp_path):
+    """No backend at start: the app keeps working, memory stays bounded by the queue, every
+    request is accounted for in the counters; once a backend appears, new data arrives."""
+    from tests.conftest import Collector, collector_command, wait_for_port
+
+    grpc_port, http_port = free_port(), free_port()
+    go = tmp_path / 'backend-is-up'
+    script = f"""
+        import os, resource, time
+        from skywalking import _core
+        from skywalking.trace.context import get_context
+
+        def rss_mib():
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+        def burst(op, count):
+            for i in range(count):
+                with get_context().new_entry_span(op):
+                    pass
+
+        burst('/warm-up', 1000)
+        before = rss_mib()
+        burst('/during-outage', 200000)
+        stats = _core.stats()
+        print('OUTAGE', stats['segments_queued'], stats['segments_dropped_queue_full'],
+              stats['spans_dropped_queue_full'], round(rss_mib() - before, 1),
+              stats['segments_lost_send_error'], flush=True)
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.05)
+        # The reporter is backing off; new data must get through once it retries.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _core.stats()['segments_sent'] == 0:
+            burst('/after-recovery', 1)
+            time.sleep(0.2)
+        burst('/after-recovery', 20)
+        print('FLUSHED', _core.flush(20), flush=True)
+        """
+    command = [sys.executable, '-m', 'sw_python', 'run', sys.executable, '-c', textwrap.dedent(script)]
+    env = services.env(
+        'outage-app',
+        SW_AGENT_COLLECTOR_BACKEND_SERVICES=f'127.0.0.1:{grpc_port}',
+        SW_AGENT_TRACE_REPORTER_MAX_BUFFER_SIZE='500',
+    )
+    app = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    services.processes.append(app)
+    outage = app.stdout.readline().split()
+    assert outage and outage[0] == 'OUTAGE', app.stderr.read()[-3000:]
+    queued, dropped, skipped, lost = (int(x) for x in (*outage[1:4], outage[5]))
+    # Every request is accounted for: queued, dropped at the full queue, or a no-op span.
+    assert queued + dropped + skipped == 201000
+    # At most the queue's capacity waits; what the failing streams took is counted as lost.
+    assert queued - lost <= 500
+    assert float(outage[4]) < 20, f'RSS grew by {outage[4]} MiB during the outage'
+
+    log = open(tmp_path / 'late-collector.log', 'w')
+    late = subprocess.Popen(
+        [*collector_command(), '--grpc', f'127.0.0.1:{grpc_port}', '--http', f'127.0.0.1:{http_port}'],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    services.processes.append(late)
+    wait_for_port(http_port, process=late)
+    go.write_text('')
+    out, err = app.communicate(timeout=120)
+    assert 'FLUSHED True' in out, err[-3000:]
+    backend = Collector(grpc_port, http_port, late)
+    ops = [s['spans'][0]['operationName'] for s in segments_of(backend, 'outage-app')]
+    assert ops.count('/after-recovery') >= 20
