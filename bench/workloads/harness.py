@@ -131,6 +131,7 @@ def measure(contender: Contender, iteration: Callable[[int], object], n: int, wa
     produced = (warmup + n) * per_iteration if contender.kind != 'none' else 0
     _emit('loop_done', {'produced': produced})
     sys.stdin.readline()  # run.py: the sink has everything, or the deadline passed
+    agent_stats = _agent_stats(contender)  # stop() resets them
     stop0 = time.perf_counter()
     contender.stop()
     stop1 = time.perf_counter()
@@ -138,7 +139,7 @@ def measure(contender: Contender, iteration: Callable[[int], object], n: int, wa
     _emit(
         'result',
         {
-            'agent_stats': _agent_stats(contender),
+            'agent_stats': agent_stats,
             'n': n,
             'warmup': warmup,
             'produced': produced,

@@ -99,10 +99,11 @@ fn binary_serves_and_exits_cleanly_on_sigterm() {
     let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
     let mut line = String::new();
     stderr.read_line(&mut line).expect("startup line");
-    // "sw-collector: gRPC on ADDR, HTTP on http://ADDR"
+    // "sw-collector: gRPC on ADDR, HTTP on http://ADDR, web page http://ADDR/"
     let http: SocketAddr = line
-        .rsplit("http://")
-        .next()
+        .split("HTTP on http://")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
         .and_then(|a| a.trim().parse().ok())
         .unwrap_or_else(|| panic!("no HTTP address in {line:?}"));
     assert!(line.contains("gRPC on 127.0.0.1:"), "{line}");

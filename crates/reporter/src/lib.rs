@@ -2,20 +2,22 @@
 //!
 //! One OS thread runs a single-threaded tokio runtime. The application threads only ever
 //! `try_send` into bounded queues (never blocking, dropping and counting when full); the
-//! runtime encodes, streams and retries. Nothing here knows about Python.
+//! runtime encodes, sends (gRPC streams or HTTP JSON batches) and retries. Nothing here
+//! knows about Python.
 
 mod backoff;
 mod channel;
 mod config;
 mod counters;
 mod error;
+mod http;
 mod management;
 mod outlet;
 mod profile;
 mod reporter;
 mod segments;
 
-pub use config::ReporterConfig;
+pub use config::{Protocol, ReporterConfig};
 pub use counters::{Counters, CountersSnapshot};
 pub use error::ReporterError;
 pub use outlet::ProfileOutlet;

@@ -12,7 +12,10 @@ use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::sync::{mpsc, watch};
 
 use crate::segments::{FlushWaiter, SegmentSender};
-use crate::{channel, management, profile, CommandHandler, Counters, CountersSnapshot, ReporterConfig, ReporterError};
+use crate::{
+    channel, http, management, profile, CommandHandler, Counters, CountersSnapshot, Protocol, ReporterConfig,
+    ReporterError,
+};
 
 /// Requests flushes of a reporter; cheap to clone, holds no lock while waiting.
 #[derive(Debug, Clone)]
@@ -59,6 +62,16 @@ impl Reporter {
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        if config.protocol == Protocol::Http {
+            let queues = http::Queues {
+                segments: segment_queue,
+                flushes: flush_queue,
+                snapshots: snapshot_queue,
+                finishes: finish_queue,
+            };
+            let thread = http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?;
+            return Ok(Self { segments, flushes, snapshots, finishes, stop, counters, thread: Some(thread) });
+        }
         // The channel must be created inside the runtime (tonic spawns its connection task).
         let (grpc_channel, auth) = {
             let _guard = runtime.enter();

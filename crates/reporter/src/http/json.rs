@@ -20,22 +20,53 @@ use sw_proto::v3::{
     SegmentReference, SpanLayer, SpanObject, SpanType,
 };
 
-/// A JSON array of segments, the body of `POST /v3/segments`.
-pub fn segments(batch: &[SegmentObject]) -> String {
-    let mut out = String::with_capacity(batch.len() * 512 + 2);
-    out.push('[');
-    for (n, item) in batch.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        segment(&mut out, item);
+/// A JSON array of segments, the body of `POST /v3/segments`, built one segment at a time.
+pub struct SegmentArray {
+    out: String,
+    count: usize,
+}
+
+impl SegmentArray {
+    pub fn new() -> Self {
+        let mut out = String::with_capacity(16 * 1024);
+        out.push('[');
+        Self { out, count: 0 }
     }
-    out.push(']');
-    out
+
+    pub fn push(&mut self, item: &SegmentObject) {
+        if self.count > 0 {
+            self.out.push(',');
+        }
+        segment(&mut self.out, item);
+        self.count += 1;
+    }
+
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The body's size so far.
+    pub fn bytes(&self) -> usize {
+        self.out.len()
+    }
+
+    pub fn finish(mut self) -> String {
+        self.out.push(']');
+        self.out
+    }
+}
+
+#[cfg(test)]
+fn segments(batch: &[SegmentObject]) -> String {
+    let mut array = SegmentArray::new();
+    for item in batch {
+        array.push(item);
+    }
+    array.finish()
 }
 
 /// Appends one `SegmentObject`.
-pub fn segment(out: &mut String, s: &SegmentObject) {
+fn segment(out: &mut String, s: &SegmentObject) {
     let mut o = Object::open(out);
     o.string("traceId", &s.trace_id);
     o.string("traceSegmentId", &s.trace_segment_id);
