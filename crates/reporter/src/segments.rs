@@ -72,16 +72,17 @@ impl SegmentSender {
                 Ok(()) => {
                     backoff.reset();
                     self.end_outage();
+                    self.answer_flushes_if_drained();
                 }
                 Err(status) => {
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     let wait = backoff.next_wait();
                     self.note_failure(&status, wait);
-                    // Flush waiters are answered only on success; their own timeout ends the wait.
+                    // Flush waiters are answered only after a successful send; their own
+                    // timeout ends the wait while the backend fails.
                     sleep(wait).await;
                 }
             }
-            self.answer_flushes_if_drained();
         }
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(());

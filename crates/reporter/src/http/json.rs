@@ -365,7 +365,10 @@ mod tests {
                     component_id: 22,
                     is_error: true,
                     tags: vec![kv("db.statement", "a\\b\u{1}"), kv("ключ", "значение")],
-                    logs: vec![Log { time: 1_700_000_000_002, data: vec![kv("event", "error"), kv("stack", "l1\nl2")] }],
+                    logs: vec![Log {
+                        time: 1_700_000_000_002,
+                        data: vec![kv("event", "error"), kv("stack", "l1\nl2")],
+                    }],
                     skip_analysis: true,
                     ..Default::default()
                 },
