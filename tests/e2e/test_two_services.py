@@ -18,12 +18,20 @@ def expected(name: str, provider_port: int, consumer_port: int) -> str:
     return text.replace('PROVIDER_PORT', str(provider_port)).replace('CONSUMER_PORT', str(consumer_port))
 
 
+@pytest.mark.parametrize('protocol', ['grpc', 'http'])
 @pytest.mark.parametrize('framework', ['http', 'flask'])
-def test_consumer_calls_provider(services, collector, framework):
+def test_consumer_calls_provider(services, collector, framework, protocol):
     provider_port, consumer_port = free_port(), free_port()
-    services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port)
+    # Over HTTP the agent posts OAP's JSON endpoints on the collector's HTTP port.
+    backend = collector.grpc_address if protocol == 'grpc' else f'127.0.0.1:{collector.http_port}'
+    reporting = {'SW_AGENT_PROTOCOL': protocol, 'SW_AGENT_COLLECTOR_BACKEND_SERVICES': backend}
+    services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port, **reporting)
     services.start(
-        'consumer', HERE / 'services' / f'{framework}_consumer.py', consumer_port, PROVIDER_PORT=str(provider_port)
+        'consumer',
+        HERE / 'services' / f'{framework}_consumer.py',
+        consumer_port,
+        PROVIDER_PORT=str(provider_port),
+        **reporting,
     )
 
     status, body = http_get(f'http://127.0.0.1:{consumer_port}/users')

@@ -11,7 +11,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sw_proto::v3::SegmentObject;
-use sw_reporter::{Reporter, ReporterConfig};
+use sw_reporter::{Protocol, Reporter, ReporterConfig};
 
 use crate::error::AgentError;
 use crate::logger;
@@ -65,8 +65,23 @@ pub fn queue_full() -> bool {
     full
 }
 
+/// `agent_protocol`: gRPC or OAP's HTTP JSON endpoints. Profiling needs gRPC (as upstream,
+/// where HTTP turns it off); Kafka is not available yet and falls back to gRPC.
+fn protocol(config: &Bound<'_, PyDict>) -> Result<Protocol, AgentError> {
+    let name: String = option(config, "agent_protocol", "grpc".to_owned())?;
+    Ok(match name.trim().to_ascii_lowercase().as_str() {
+        "http" => Protocol::Http,
+        "grpc" => Protocol::Grpc,
+        other => {
+            log::warn!("agent_protocol={other:?} is not supported yet; reporting over gRPC");
+            Protocol::Grpc
+        }
+    })
+}
+
 fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<ReporterConfig, AgentError> {
     let properties: Vec<(String, String)> = option(config, "_instance_properties", Vec::new())?;
+    let protocol = protocol(config)?;
     let authentication: String = option(config, "agent_authentication", String::new())?;
     let defaults = ReporterConfig::default();
     Ok(ReporterConfig {
@@ -84,7 +99,8 @@ fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<Re
         .unwrap_or(u32::MAX),
         properties,
         segment_queue_size: count(config, "agent_trace_reporter_max_buffer_size", 10_000)?.max(1),
-        profile_active: option(config, "agent_profile_active", true)?,
+        profile_active: protocol == Protocol::Grpc && option(config, "agent_profile_active", true)?,
+        protocol,
         profile_poll_interval: Duration::from_secs(
             count(config, "agent_collector_get_profile_task_interval", 20)?.max(1) as u64,
         ),
@@ -123,10 +139,6 @@ fn launch(
 #[pyfunction]
 pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
     logger::init(&option::<String>(config, "agent_logging_level", "INFO".into())?);
-    let protocol: String = option(config, "agent_protocol", "grpc".to_owned())?;
-    if !protocol.eq_ignore_ascii_case("grpc") {
-        log::warn!("agent_protocol={protocol:?} is not supported yet; reporting over gRPC");
-    }
     let settings = Settings::from_config(config)?;
     let reporter_config = reporter_config(config, &settings)?;
     let profiler_config = if reporter_config.profile_active { Some(profiler_config(config)?) } else { None };
