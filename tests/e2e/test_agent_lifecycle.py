@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -201,3 +202,53 @@ def test_outage_then_recovery(services, tmp_path):
     backend = Collector(grpc_port, http_port, late)
     ops = [s['spans'][0]['operationName'] for s in segments_of(backend, 'outage-app')]
     assert ops.count('/after-recovery') >= 20
+
+
+def test_dynamic_configuration_changes_the_running_agent(services, collector, tmp_path):
+    """Settings pushed through configuration discovery apply without a restart, and go
+    back to the local values when the backend stops sending them."""
+
+    def configure(settings: dict) -> None:
+        body = json.dumps({'service': 'dynamic-app', 'configurations': settings}).encode()
+        status, text = collector.request('POST', '/api/configurations', body)
+        assert status == 200, text
+
+    configure({'agent.trace.ignore_path': '/health', 'agent.sample_n_per_3_secs': '1'})
+    script = f"""
+        import os, time
+        from skywalking.trace.context import get_context
+
+        def phase(name):
+            marker = os.path.join({str(tmp_path)!r}, name)
+            while not os.path.exists(marker):
+                time.sleep(0.05)
+            time.sleep(2.5)  # two polls of the backend
+            for op in ('/work',) * 5 + ('/health',) * 3:
+                with get_context().new_entry_span(f'{{op}}-{{name}}'):
+                    pass
+            print('DONE', name, flush=True)
+
+        for name in ('one', 'two', 'three'):
+            phase(name)
+        """
+    command = [sys.executable, '-m', 'sw_python', 'run', sys.executable, '-c', textwrap.dedent(script)]
+    env = services.env('dynamic-app', SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL='1')
+    app = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    services.processes.append(app)
+
+    def run_phase(name: str, settings: dict | None) -> None:
+        if settings is not None:
+            configure(settings)
+        (tmp_path / name).write_text('')
+        assert app.stdout.readline().split() == ['DONE', name], app.stderr.read()[-3000:]
+
+    run_phase('one', None)
+    run_phase('two', {'agent.active': 'false'})
+    run_phase('three', {})
+    assert app.wait(30) == 0
+    ops = sorted(s['spans'][0]['operationName'] for s in segments_of(collector, 'dynamic-app'))
+    assert ops == [
+        *['/health-three'] * 3,
+        '/work-one',  # sampling 1 per 3 s; /health ignored
+        *['/work-three'] * 5,  # phase two traced nothing; phase three is back to local settings
+    ], ops

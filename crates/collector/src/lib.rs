@@ -14,6 +14,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod dynamic_config;
 pub mod grpc;
 mod http;
 pub mod json;

@@ -207,6 +207,8 @@ struct Inner {
 pub struct Store {
     limits: StoreLimits,
     inner: Mutex<Inner>,
+    /// Settings handed to agents through configuration discovery (not persisted).
+    pub configs: crate::dynamic_config::DynamicConfigs,
 }
 
 impl Store {
@@ -233,6 +235,7 @@ impl Store {
                 resets: 0,
                 generation: 0,
             }),
+            configs: crate::dynamic_config::DynamicConfigs::default(),
         }
     }
 

@@ -37,9 +37,17 @@ pub static SPANS_OVER_LIMIT: AtomicU64 = AtomicU64::new(0);
 /// reporter cannot keep up, new spans are not recorded at all).
 pub static SPANS_DROPPED_QUEUE_FULL: AtomicU64 = AtomicU64::new(0);
 
-/// The settings new contexts are created with.
+/// The settings new contexts are created with; applies dynamic configuration that
+/// arrived since the last call (checked with one atomic load).
 pub fn settings() -> Arc<Settings> {
-    AGENT.read().unwrap_or_else(PoisonError::into_inner).settings.clone()
+    let settings = AGENT.read().unwrap_or_else(PoisonError::into_inner).settings.clone();
+    let Some(dynamic) = settings.updates.as_ref().and_then(|u| u.take()) else { return settings };
+    let updated = Arc::new(settings.with_dynamic(&dynamic));
+    let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
+    if Arc::ptr_eq(&agent.settings, &settings) {
+        agent.settings = updated.clone();
+    }
+    updated
 }
 
 /// Hands a finished segment to the reporter without blocking.
@@ -125,14 +133,15 @@ fn launch(
     profiler_config: Option<&sw_profiler::ProfilerConfig>,
 ) -> Result<(Settings, Reporter), AgentError> {
     let Some(profiler_config) = profiler_config else {
-        return Ok((settings, Reporter::start(reporter_config.clone())?));
+        let reporter = Reporter::start(reporter_config.clone())?;
+        return Ok((Settings { updates: Some(reporter.config_updates()), ..settings }, reporter));
     };
     let handler = Arc::new(Commands2Profiler::default());
     let reporter = Reporter::start_with(reporter_config.clone(), Some(handler.clone()))?;
     let handle = ProfilerHandle::start(profiler_config.clone(), reporter.profile_outlet())
         .map_err(|e| AgentError::Reporter(sw_reporter::ReporterError::Thread(e)))?;
     let _ = handler.0.set(handle.profiler.clone());
-    Ok((Settings { profiler: Some(handle), ..settings }, reporter))
+    Ok((Settings { profiler: Some(handle), updates: Some(reporter.config_updates()), ..settings }, reporter))
 }
 
 /// Applies the configuration and starts the reporter (replacing one already running).
@@ -236,6 +245,9 @@ fn clone_settings(settings: &Settings) -> Settings {
         correlation_max_elements: settings.correlation_max_elements,
         correlation_max_value_len: settings.correlation_max_value_len,
         profiler: None,
+        tracing_enabled: settings.tracing_enabled,
+        updates: None,
+        local: settings.local.clone(),
     }
 }
 

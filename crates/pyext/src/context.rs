@@ -241,7 +241,7 @@ struct Opening {
 fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'py, Span>> {
     let py = context.py();
     let settings = context.borrow().settings.clone();
-    if context.borrow().noop || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
+    if context.borrow().noop || !settings.tracing_enabled || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
         return noop_span(py, o.kind, o.op);
     }
     let (parent, _) = current_parent(py);

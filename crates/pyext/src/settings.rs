@@ -24,6 +24,56 @@ pub struct Settings {
     pub correlation_max_value_len: usize,
     /// The trace profiler, when `agent_profile_active`.
     pub profiler: Option<std::sync::Arc<ProfilerHandle>>,
+    /// False when dynamic configuration turned tracing off (`agent.active=false`).
+    pub tracing_enabled: bool,
+    /// Dynamic configuration waiting to be applied, from the running reporter.
+    pub updates: Option<std::sync::Arc<sw_reporter::ConfigUpdates>>,
+    /// The locally configured values that dynamic configuration may override.
+    pub local: LocalValues,
+}
+
+/// What the agent was started with, restored when the backend drops an override.
+#[derive(Debug, Clone, Default)]
+pub struct LocalValues {
+    pub ignore_path: String,
+    pub ignore_suffix: String,
+    pub sample_n_per_3_secs: i64,
+    pub span_limit: usize,
+}
+
+impl Settings {
+    /// These settings with the backend's dynamic configuration applied over the local
+    /// values (a key the backend no longer sends goes back to its local value).
+    pub fn with_dynamic(&self, dynamic: &[(String, String)]) -> Settings {
+        let get = |key: &str| dynamic.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim());
+        let local = &self.local;
+        let parsed = |key: &str, fallback: i64| -> i64 {
+            match get(key).map(str::parse::<i64>) {
+                Some(Ok(value)) => value,
+                Some(Err(_)) => {
+                    log::warn!("ignoring dynamic configuration {key}: not a number");
+                    fallback
+                }
+                None => fallback,
+            }
+        };
+        let ignore_path = get("agent.trace.ignore_path").unwrap_or(&local.ignore_path);
+        let ignore_suffix = get("agent.ignore_suffix").unwrap_or(&local.ignore_suffix);
+        let span_limit = parsed("agent.span_limit_per_segment", local.span_limit as i64);
+        Settings {
+            service: self.service.clone(),
+            instance: self.instance.clone(),
+            ignore: IgnoreRules::new(ignore_path, ignore_suffix),
+            sampler: Sampler::new(parsed("agent.sample_n_per_3_secs", local.sample_n_per_3_secs)),
+            span_limit: usize::try_from(span_limit).unwrap_or(local.span_limit).max(1),
+            correlation_max_elements: self.correlation_max_elements,
+            correlation_max_value_len: self.correlation_max_value_len,
+            profiler: self.profiler.clone(),
+            tracing_enabled: !get("agent.active").is_some_and(|v| v.eq_ignore_ascii_case("false")),
+            updates: self.updates.clone(),
+            local: self.local.clone(),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -37,6 +87,9 @@ impl Default for Settings {
             correlation_max_elements: 3,
             correlation_max_value_len: 128,
             profiler: None,
+            tracing_enabled: true,
+            updates: None,
+            local: LocalValues::default(),
         }
     }
 }
@@ -64,18 +117,24 @@ impl Settings {
     /// Builds the settings from `config.snapshot()`.
     pub fn from_config(config: &Bound<'_, PyDict>) -> Result<Self, AgentError> {
         let sample: i64 = option(config, "sample_n_per_3_secs", 0)?;
+        let local = LocalValues {
+            ignore_path: option(config, "agent_trace_ignore_path", String::new())?,
+            ignore_suffix: option(config, "agent_ignore_suffix", DEFAULT_IGNORE_SUFFIX.to_owned())?,
+            sample_n_per_3_secs: sample,
+            span_limit: count(config, "agent_span_limit", 300)?.max(1),
+        };
         Ok(Self {
             service: option(config, "agent_name", "Python Service Name".to_owned())?,
             instance: option(config, "agent_instance_name", String::new())?,
-            ignore: IgnoreRules::new(
-                &option::<String>(config, "agent_trace_ignore_path", String::new())?,
-                &option::<String>(config, "agent_ignore_suffix", DEFAULT_IGNORE_SUFFIX.to_owned())?,
-            ),
+            ignore: IgnoreRules::new(&local.ignore_path, &local.ignore_suffix),
             sampler: Sampler::new(sample),
-            span_limit: count(config, "agent_span_limit", 300)?.max(1),
+            span_limit: local.span_limit,
             correlation_max_elements: count(config, "correlation_element_max_number", 3)?,
             correlation_max_value_len: count(config, "correlation_value_max_length", 128)?,
             profiler: None,
+            tracing_enabled: true,
+            updates: None,
+            local,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! knows about Python.
 
 mod backoff;
+mod cds;
 mod channel;
 mod config;
 mod counters;
@@ -17,6 +18,7 @@ mod profile;
 mod reporter;
 mod segments;
 
+pub use cds::ConfigUpdates;
 pub use config::{Protocol, ReporterConfig};
 pub use counters::{Counters, CountersSnapshot};
 pub use error::ReporterError;

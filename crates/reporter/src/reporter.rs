@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use sw_proto::v3::configuration_discovery_service_client::ConfigurationDiscoveryServiceClient;
 use sw_proto::v3::management_service_client::ManagementServiceClient;
 use sw_proto::v3::profile_task_client::ProfileTaskClient;
 use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
@@ -12,6 +13,7 @@ use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::sync::{mpsc, watch};
 
 use crate::segments::{FlushWaiter, SegmentSender};
+use crate::{cds, ConfigUpdates};
 use crate::{
     channel, http, management, profile, CommandHandler, Counters, CountersSnapshot, Protocol, ReporterConfig,
     ReporterError,
@@ -42,6 +44,7 @@ pub struct Reporter {
     finishes: mpsc::UnboundedSender<String>,
     stop: watch::Sender<bool>,
     counters: Arc<Counters>,
+    updates: Arc<ConfigUpdates>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -61,6 +64,7 @@ impl Reporter {
         let (flushes, flush_queue) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
+        let updates = Arc::new(ConfigUpdates::default());
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         if config.protocol == Protocol::Http {
             let queues = http::Queues {
@@ -70,7 +74,7 @@ impl Reporter {
                 finishes: finish_queue,
             };
             let thread = http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?;
-            return Ok(Self { segments, flushes, snapshots, finishes, stop, counters, thread: Some(thread) });
+            return Ok(Self { segments, flushes, snapshots, finishes, stop, counters, updates, thread: Some(thread) });
         }
         // The channel must be created inside the runtime (tonic spawns its connection task).
         let (grpc_channel, auth) = {
@@ -85,13 +89,16 @@ impl Reporter {
             flush_queue,
         );
         let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
-        let profile_client = ProfileTaskClient::with_interceptor(grpc_channel, auth);
+        let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());
+        let cds_client = ConfigurationDiscoveryServiceClient::with_interceptor(grpc_channel, auth);
         let counters_for_tasks = counters.clone();
+        let updates_for_tasks = updates.clone();
         let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
             runtime.block_on(async move {
                 let c = counters_for_tasks;
                 let mut tasks = vec![
                     tokio::spawn(management::run(management_client, config.clone(), c.clone(), stopped.clone())),
+                    tokio::spawn(cds::poll(cds_client, config.clone(), c.clone(), updates_for_tasks, stopped.clone())),
                     tokio::spawn(profile::send_snapshots(
                         profile_client.clone(),
                         config.clone(),
@@ -114,7 +121,13 @@ impl Reporter {
                 }
             });
         })?;
-        Ok(Self { segments, flushes, snapshots, finishes, stop, counters, thread: Some(thread) })
+        Ok(Self { segments, flushes, snapshots, finishes, stop, counters, updates, thread: Some(thread) })
+    }
+
+    /// Dynamic configuration received from the backend, for the agent to apply.
+    #[must_use]
+    pub fn config_updates(&self) -> Arc<ConfigUpdates> {
+        self.updates.clone()
     }
 
     /// Queues a finished segment without blocking. Returns false (and counts the drop)

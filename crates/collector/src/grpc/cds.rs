@@ -1,18 +1,19 @@
-//! `ConfigurationDiscoveryService`: the local collector has no dynamic configuration, so
-//! every sync answers "nothing changed" (empty `Commands`), as OAP does when the UUID matches.
+//! `ConfigurationDiscoveryService`: hands out the settings set with `POST /api/configurations`
+//! to agents whose UUID is out of date; "nothing changed" is an empty `Commands`, as OAP answers.
 
 use sw_proto::v3::configuration_discovery_service_server::ConfigurationDiscoveryService;
 use sw_proto::v3::{Commands, ConfigurationSyncRequest};
 use tonic::{Request, Response, Status};
 
-use super::{empty, Receivers};
+use super::Receivers;
 
 #[tonic::async_trait]
 impl ConfigurationDiscoveryService for Receivers {
     async fn fetch_configurations(
         &self,
-        _request: Request<ConfigurationSyncRequest>,
+        request: Request<ConfigurationSyncRequest>,
     ) -> Result<Response<Commands>, Status> {
-        Ok(empty())
+        let sync = request.into_inner();
+        Ok(Response::new(self.store.configs.sync(&sync.service, &sync.uuid)))
     }
 }

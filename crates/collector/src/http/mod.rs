@@ -2,6 +2,7 @@
 //! tasks and the query API, all on one axum router.
 
 mod agent;
+mod configurations;
 mod mock;
 mod profile;
 mod query;
@@ -47,6 +48,7 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/v3/events", post(agent::events))
         .route("/api/profile/tasks", get(profile::list_tasks).post(profile::create_task))
         .route("/api/profile/analysis", get(profile::analysis))
+        .route("/api/profile/snapshots", get(profile::snapshots))
         .route("/api/services", get(query::services))
         .route("/api/instances", get(query::instances))
         .route("/api/endpoints", get(query::endpoints))
@@ -55,6 +57,7 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/api/logs", get(query::logs))
         .route("/api/meters", get(query::meters))
         .route("/api/stats", get(query::stats))
+        .route("/api/configurations", get(configurations::list).post(configurations::set))
         .route("/", get(web::index))
         .route("/web/{asset}", get(web::asset))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })

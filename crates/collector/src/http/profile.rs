@@ -86,3 +86,42 @@ pub async fn analysis(
         None => Err(HttpError::not_found(format!("no profile task {task_id:?}"))),
     }
 }
+
+/// One stored snapshot, as `GET /api/profile/snapshots` lists it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SnapshotView<'a> {
+    segment_id: &'a str,
+    time: i64,
+    sequence: i32,
+    stack: &'a [String],
+}
+
+/// `GET /api/profile/snapshots?taskId=..[&segmentId=..]`: the task's stored snapshots in
+/// arrival order, with their times, sequence numbers and stacks (outermost frame first).
+pub async fn snapshots(
+    State(state): State<AppState>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, HttpError> {
+    const ROUTE: &str = "/api/profile/snapshots";
+    let p = params(ROUTE, q)?;
+    let task_id = text(&p, "taskId").ok_or_else(|| HttpError::bad_request(ROUTE, "taskId is required"))?;
+    let segment_id = text(&p, "segmentId");
+    let found = state.store.read(|d| {
+        d.tasks.iter().any(|t| t.id == task_id).then(|| {
+            let views: Vec<SnapshotView<'_>> = d
+                .snapshots
+                .iter()
+                .filter(|s| s.task_id == task_id && segment_id.is_none_or(|id| id == s.trace_segment_id))
+                .map(|s| SnapshotView {
+                    segment_id: &s.trace_segment_id,
+                    time: s.time,
+                    sequence: s.sequence,
+                    stack: s.stack.as_ref().map_or(&[], |stack| stack.code_signatures.as_slice()),
+                })
+                .collect();
+            json(&views)
+        })
+    });
+    found.ok_or_else(|| HttpError::not_found(format!("no profile task {task_id:?}")))
+}

@@ -81,9 +81,8 @@ impl SegmentSender {
                 Err(error) => {
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     self.counters.segments_lost_send_error.fetch_add(count, Relaxed);
-                    // Whoever waits for a flush waits for segments that are now lost: dropping
-                    // the waiters makes their flush return false at once instead of at its timeout.
-                    self.waiters.clear();
+                    // As with gRPC, flush waiters are answered only after a successful send;
+                    // their own timeout ends the wait while the backend fails.
                     let wait = backoff.next_wait();
                     self.note_failure(&error, wait);
                     sleep(wait).await;
