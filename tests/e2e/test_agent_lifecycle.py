@@ -252,3 +252,28 @@ def test_dynamic_configuration_changes_the_running_agent(services, collector, tm
         '/work-one',  # sampling 1 per 3 s; /health ignored
         *['/work-three'] * 5,  # phase two traced nothing; phase three is back to local settings
     ], ops
+
+
+def test_the_agents_own_counters_are_reported_as_meters(services, collector):
+    result = run_script(
+        services,
+        'self-observed',
+        """
+        import time
+        from skywalking import _core
+        from skywalking.trace.context import get_context
+        for i in range(7):
+            with get_context().new_entry_span('/counted'):
+                pass
+        assert _core.flush(10)
+        time.sleep(2.5)  # two meter periods
+        """,
+        SW_AGENT_METER_REPORTER_PERIOD='1',
+    )
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(collector.receive_data())
+    [item] = [i for i in data['meterItems'] if i['serviceName'] == 'self-observed']
+    values = {m['meterId']['name']: m['singleValue'] for m in item['meters']}
+    assert values['skywalking_agent_segments_queued'] == 7.0
+    assert values['skywalking_agent_segments_sent'] == 7.0
+    assert values['skywalking_agent_segments_dropped_queue_full'] == 0.0

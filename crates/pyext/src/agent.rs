@@ -113,6 +113,8 @@ fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<Re
             count(config, "agent_collector_get_profile_task_interval", 20)?.max(1) as u64,
         ),
         snapshot_queue_size: count(config, "agent_profile_snapshot_transport_buffer_size", 50)?.max(1),
+        meters_active: option(config, "agent_meter_reporter_active", true)?,
+        meter_period: Duration::from_secs(count(config, "agent_meter_reporter_period", 20)?.max(1) as u64),
         ..defaults
     })
 }

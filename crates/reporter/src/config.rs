@@ -50,6 +50,10 @@ pub struct ReporterConfig {
     pub profile_poll_interval: Duration,
     /// Capacity of the snapshot queue; a full queue drops snapshots.
     pub snapshot_queue_size: usize,
+    /// Report the reporter's own counters as meters (`agent_meter_reporter_active`).
+    pub meters_active: bool,
+    /// Interval between meter reports (`agent_meter_reporter_period`).
+    pub meter_period: Duration,
 }
 
 impl Default for ReporterConfig {
@@ -71,6 +75,8 @@ impl Default for ReporterConfig {
             profile_active: true,
             profile_poll_interval: Duration::from_secs(20),
             snapshot_queue_size: 50,
+            meters_active: true,
+            meter_period: Duration::from_secs(20),
         }
     }
 }

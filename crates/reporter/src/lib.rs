@@ -13,6 +13,7 @@ mod counters;
 mod error;
 mod http;
 mod management;
+mod meters;
 mod outlet;
 mod profile;
 mod reporter;

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use sw_proto::v3::configuration_discovery_service_client::ConfigurationDiscoveryServiceClient;
 use sw_proto::v3::management_service_client::ManagementServiceClient;
+use sw_proto::v3::meter_report_service_client::MeterReportServiceClient;
 use sw_proto::v3::profile_task_client::ProfileTaskClient;
 use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
 use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::sync::{mpsc, watch};
 
 use crate::segments::{FlushWaiter, SegmentSender};
-use crate::{cds, ConfigUpdates};
+use crate::{cds, meters, ConfigUpdates};
 use crate::{
     channel, http, management, profile, CommandHandler, Counters, CountersSnapshot, Protocol, ReporterConfig,
     ReporterError,
@@ -90,7 +91,8 @@ impl Reporter {
         );
         let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
         let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());
-        let cds_client = ConfigurationDiscoveryServiceClient::with_interceptor(grpc_channel, auth);
+        let cds_client = ConfigurationDiscoveryServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
+        let meter_client = MeterReportServiceClient::with_interceptor(grpc_channel, auth);
         let counters_for_tasks = counters.clone();
         let updates_for_tasks = updates.clone();
         let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
@@ -112,6 +114,9 @@ impl Reporter {
                         finish_queue,
                     )),
                 ];
+                if config.meters_active {
+                    tasks.push(tokio::spawn(meters::run(meter_client, config.clone(), c.clone(), stopped.clone())));
+                }
                 if let Some(handler) = handler.filter(|_| config.profile_active) {
                     tasks.push(tokio::spawn(profile::poll_commands(profile_client, config, c, handler, stopped)));
                 }
