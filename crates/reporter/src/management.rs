@@ -32,7 +32,8 @@ pub async fn run(mut client: Client, config: ReporterConfig, counters: Arc<Count
     }
 }
 
-fn properties(config: &ReporterConfig) -> Vec<KeyStringValuePair> {
+/// Upstream's instance properties with `Process No.` read now (a forked child reports its own pid).
+pub(crate) fn properties(config: &ReporterConfig) -> Vec<KeyStringValuePair> {
     let mut pairs: Vec<KeyStringValuePair> = config
         .properties
         .iter()

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use sw_proto::v3::{InstancePingPkg, InstanceProperties, KeyStringValuePair};
+use sw_proto::v3::{InstancePingPkg, InstanceProperties};
 use tokio::sync::watch;
 
 use super::client::HttpClient;
@@ -37,30 +37,11 @@ pub async fn run(
     }
 }
 
-/// The configured properties with `Process No.` read now, so a forked child reports its own
-/// pid. (The same rule as the gRPC management task, whose helper is private to it.)
-fn properties(config: &ReporterConfig) -> Vec<KeyStringValuePair> {
-    let mut pairs: Vec<KeyStringValuePair> = config
-        .properties
-        .iter()
-        .map(|(key, value)| KeyStringValuePair { key: key.clone(), value: value.clone() })
-        .collect();
-    let pid = KeyStringValuePair { key: "Process No.".into(), value: std::process::id().to_string() };
-    match pairs.iter_mut().find(|p| p.key == "Process No.") {
-        Some(existing) => *existing = pid,
-        None => {
-            let at = pairs.iter().position(|p| p.key == "OS Name").map_or(pairs.len().min(1), |i| i + 1);
-            pairs.insert(at, pid);
-        }
-    }
-    pairs
-}
-
 async fn report_properties(client: &mut HttpClient, config: &ReporterConfig, counters: &Counters) -> bool {
     let body = json::instance_properties(&InstanceProperties {
         service: config.service.clone(),
         service_instance: config.instance.clone(),
-        properties: properties(config),
+        properties: crate::management::properties(config),
         layer: String::new(),
     });
     match client.post(PROPERTIES_PATH, body).await {
@@ -105,9 +86,12 @@ mod tests {
             properties: vec![("language".into(), "python".into()), ("OS Name".into(), "posix".into())],
             ..ReporterConfig::default()
         };
-        let keys: Vec<String> = properties(&config).into_iter().map(|p| p.key).collect();
+        let keys: Vec<String> = crate::management::properties(&config).into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["language", "OS Name", "Process No."]);
         let config = ReporterConfig { properties: vec![("Process No.".into(), "1".into())], ..config };
-        assert_eq!(properties(&config), vec![KeyStringValuePair { key: "Process No.".into(), value: pid }]);
+        assert_eq!(
+            crate::management::properties(&config),
+            vec![sw_proto::v3::KeyStringValuePair { key: "Process No.".into(), value: pid }]
+        );
     }
 }
