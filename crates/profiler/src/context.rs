@@ -30,6 +30,17 @@ struct Slot {
     counted: bool,
 }
 
+/// What a snapshot taken on the spot (a greenlet switch) may do, before its stack is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Spot {
+    /// The segment holds no slot (never had one, finished, or lost it to the budget now).
+    NotProfiled,
+    /// The request has not run longer than the threshold yet.
+    TooEarly,
+    /// Capture now; then [`TaskContext::take_sequence`] with this token.
+    Capture { token: u64 },
+}
+
 /// One stack to capture, taken out of the table so the capture runs without the lock.
 pub(crate) struct Job {
     index: usize,
@@ -51,6 +62,9 @@ pub(crate) struct TaskContext {
     pub next_dump_ms: i64,
     /// Whether a failed capture was already logged as a warning for this task.
     pub failure_logged: bool,
+    /// Segments whose slot was freed since the profiler last drained this list, so that
+    /// it can tell its slot listener once the lock is released.
+    released: Vec<String>,
 }
 
 impl TaskContext {
@@ -63,6 +77,33 @@ impl TaskContext {
             next_token: 0,
             next_dump_ms,
             failure_logged: false,
+            released: Vec::new(),
+        }
+    }
+
+    /// Whether the segment holds a slot.
+    pub fn holds(&self, segment_id: &str) -> bool {
+        self.slots.iter().flatten().any(|s| s.segment_id == segment_id)
+    }
+
+    /// The segments freed since the last call.
+    pub fn drain_released(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.released)
+    }
+
+    /// Ends the task: every segment that still holds a slot, plus those freed and not yet
+    /// drained.
+    pub fn into_released(mut self) -> Vec<String> {
+        let held = self.slots.iter_mut().filter_map(Option::take).map(|s| s.segment_id);
+        let mut released = std::mem::take(&mut self.released);
+        released.extend(held);
+        released
+    }
+
+    /// Empties a slot and remembers whose it was.
+    fn free(released: &mut Vec<String>, entry: &mut Option<Slot>) {
+        if let Some(slot) = entry.take() {
+            released.push(slot.segment_id);
         }
     }
 
@@ -102,7 +143,7 @@ impl TaskContext {
     pub fn release(&mut self, segment_id: &str) -> bool {
         match self.slots.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.segment_id == segment_id)) {
             Some(slot) => {
-                *slot = None;
+                Self::free(&mut self.released, slot);
                 true
             }
             None => false,
@@ -124,7 +165,7 @@ impl TaskContext {
             let first = !slot.counted;
             if first {
                 if self.sampled >= budget {
-                    *entry = None;
+                    Self::free(&mut self.released, entry);
                     continue;
                 }
                 self.sampled += 1;
@@ -152,9 +193,50 @@ impl TaskContext {
         }
         if let Some(entry) = self.slots.get_mut(job.index) {
             if entry.as_ref().is_some_and(|s| s.token == job.token) {
-                *entry = None;
+                Self::free(&mut self.released, entry);
             }
         }
+    }
+
+    /// First step of a snapshot taken on the spot: whether the segment's stack is worth
+    /// reading at `now_ms`. Same rules as [`TaskContext::collect_due`] (longer than the
+    /// threshold; a segment not sampled yet loses its slot once the budget is spent), but
+    /// nothing is counted until [`TaskContext::take_sequence`], after a capture succeeded.
+    pub fn check_spot(&mut self, segment_id: &str, now_ms: i64) -> Spot {
+        let threshold = self.task.min_duration_threshold_ms;
+        let over_budget = self.sampled >= self.task.max_sampling_count;
+        let Some(entry) = self.slots.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.segment_id == segment_id)) else {
+            return Spot::NotProfiled;
+        };
+        let Some(slot) = entry.as_ref() else { return Spot::NotProfiled };
+        if now_ms.saturating_sub(slot.start_time_ms) <= threshold {
+            return Spot::TooEarly;
+        }
+        if !slot.counted && over_budget {
+            Self::free(&mut self.released, entry);
+            return Spot::NotProfiled;
+        }
+        Spot::Capture { token: slot.token }
+    }
+
+    /// Second step, once the stack was read: the snapshot's sequence number, taken from the
+    /// same counter as the sampler's, and the budget unit for the segment's first snapshot.
+    /// None when the slot changed hands meanwhile or the budget ran out in between.
+    pub fn take_sequence(&mut self, token: u64) -> Option<i32> {
+        let budget = self.task.max_sampling_count;
+        let entry = self.slots.iter_mut().find(|s| s.as_ref().is_some_and(|s| s.token == token))?;
+        let slot = entry.as_mut()?;
+        if !slot.counted {
+            if self.sampled >= budget {
+                Self::free(&mut self.released, entry);
+                return None;
+            }
+            self.sampled += 1;
+            slot.counted = true;
+        }
+        let sequence = slot.next_sequence;
+        slot.next_sequence = slot.next_sequence.saturating_add(1);
+        Some(sequence)
     }
 }
 
@@ -194,6 +276,42 @@ mod tests {
         assert_eq!(ctx.admit("b", "/e", 10, Arc::new(Nothing)), Admit::Taken);
         ctx.capture_failed(&jobs[0]);
         assert_eq!(ctx.occupied(), 1, "segment b keeps its slot");
+    }
+
+    #[test]
+    fn freed_slots_are_listed_once() {
+        let mut ctx = TaskContext::new(task(1), 3, 0);
+        for segment in ["a", "b", "c"] {
+            assert_eq!(ctx.admit(segment, "/e", 0, Arc::new(Nothing)), Admit::Taken);
+        }
+        assert!(ctx.release("a"));
+        assert!(!ctx.release("a"));
+        let jobs = ctx.collect_due(10);
+        assert_eq!(jobs.len(), 1, "budget 1: b is sampled, c loses its slot");
+        assert_eq!(ctx.drain_released(), vec!["a", "c"]);
+        assert!(ctx.drain_released().is_empty());
+        assert_eq!(ctx.into_released(), vec!["b"]);
+    }
+
+    #[test]
+    fn a_spot_snapshot_shares_the_sequence_and_the_budget() {
+        let mut ctx = TaskContext::new(task(1), 2, 0);
+        assert_eq!(ctx.admit("a", "/e", 0, Arc::new(Nothing)), Admit::Taken);
+        assert_eq!(ctx.admit("b", "/e", 0, Arc::new(Nothing)), Admit::Taken);
+        assert_eq!(ctx.check_spot("a", 0), Spot::TooEarly, "not longer than the threshold yet");
+        let Spot::Capture { token } = ctx.check_spot("a", 1) else { panic!("a is due") };
+        assert_eq!(ctx.take_sequence(token), Some(0));
+        assert_eq!(
+            ctx.collect_due(5).iter().map(|j| (j.segment_id.as_str(), j.sequence)).collect::<Vec<_>>(),
+            [("a", 1)]
+        );
+        assert_eq!(ctx.check_spot("b", 6), Spot::NotProfiled, "budget spent by a: b is dropped");
+        assert_eq!(ctx.drain_released(), vec!["b"]);
+        assert_eq!(ctx.check_spot("zzz", 6), Spot::NotProfiled);
+        assert_eq!(ctx.check_spot("a", 6), Spot::Capture { token });
+        assert_eq!(ctx.take_sequence(token), Some(2));
+        assert!(ctx.release("a"));
+        assert_eq!(ctx.take_sequence(token), None, "the slot's occupant left during the capture");
     }
 
     #[test]

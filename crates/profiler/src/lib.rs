@@ -15,6 +15,10 @@
 //!    frees it (upstream never does, so its long-lived workers exhaust the slots).
 //! 4. Every dump period the sampler captures each slot whose request has run longer than the
 //!    task's threshold and hands a `ThreadSnapshot` to the [`SnapshotSink`].
+//! 5. Greenlet mode adds snapshots taken on the spot, on each switch of a profiled greenlet:
+//!    [`Profiler::record_now`] applies the same threshold, budget and per-segment sequence
+//!    as the sampler, without the dump period. A [`SlotListener`] set with
+//!    [`Profiler::on_slot_released`] hears of every freed slot, so the switch hook can stop.
 
 mod clock;
 mod context;
@@ -24,7 +28,7 @@ mod target;
 mod task;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use service::{Profiler, ProfilerConfig, ProfilerStats, SnapshotSink};
+pub use service::{Profiler, ProfilerConfig, ProfilerStats, Recording, SlotListener, SnapshotSink};
 pub use target::{code_signature, cut_stack, CaptureError, CaptureTarget};
 pub use task::{
     ProfileTask, TaskError, MAX_DURATION_MIN, MAX_SAMPLING_COUNT, MIN_DUMP_PERIOD_MS, MIN_DURATION_MIN,

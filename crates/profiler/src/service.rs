@@ -5,14 +5,14 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use log::{debug, info, warn};
 use sw_proto::v3::{Command, Commands, ThreadSnapshot, ThreadStack};
 
 use crate::clock::{Clock, SystemClock};
-use crate::context::{Admit, Job, TaskContext};
+use crate::context::{Admit, Job, Spot, TaskContext};
 use crate::serials::SerialCache;
 use crate::target::{cut_stack, CaptureError, CaptureTarget};
 use crate::task::{ProfileTask, TaskError};
@@ -28,6 +28,39 @@ pub trait SnapshotSink: Send + Sync {
     /// The task ended (or expired before it could start): report `reportTaskFinish`.
     fn task_finished(&self, task_id: &str);
 }
+
+/// What [`Profiler::record_now`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Recording {
+    /// A snapshot with this sequence number went to the sink.
+    Sent {
+        /// Its sequence number within the segment.
+        sequence: i32,
+    },
+    /// A snapshot was taken but the sink dropped it (queue full); its sequence number is
+    /// spent, as for a dropped timed sample.
+    Dropped {
+        /// Its sequence number within the segment.
+        sequence: i32,
+    },
+    /// The request has not run longer than the task's threshold yet; nothing was captured.
+    TooEarly,
+    /// The segment holds no slot (no task, never profiled, finished, task ended, or the
+    /// sampling budget ran out before its first snapshot); nothing was captured.
+    NotProfiled,
+    /// The capture failed; the slot is kept (the sampler decides about it on its next
+    /// visit) and no sequence number was spent.
+    Failed(CaptureError),
+}
+
+/// Told the id of every segment that loses its slot, whatever the reason: the segment
+/// finished, its capture failed, the budget ran out before its first snapshot, or the task
+/// ended. Called once per freed slot, without the profiler's lock, on the thread that freed
+/// it: the request's (from [`Profiler::segment_finished`] or [`Profiler::record_now`]) or
+/// the sampler's. Like a capture, it may wait for locks of its own (the GIL): the profiler
+/// holds no lock then that the request path ever waits for.
+pub type SlotListener = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Profiler limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,8 +142,11 @@ pub struct Profiler {
     state: Mutex<State>,
     wake: Condvar,
     /// Held for one sampler pass, so two sampler threads cannot sample the same slots.
+    /// Never taken by [`Profiler::record_now`]: a pass waits for the GIL while capturing, and
+    /// `record_now` runs on a thread that holds it.
     pass: Mutex<()>,
     counters: Counters,
+    slot_listener: OnceLock<SlotListener>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -138,6 +174,7 @@ impl Profiler {
             wake: Condvar::new(),
             pass: Mutex::new(()),
             counters: Counters::default(),
+            slot_listener: OnceLock::new(),
         })
     }
 
@@ -243,12 +280,124 @@ impl Profiler {
         if self.occupied.load(Ordering::Acquire) == 0 {
             return;
         }
-        let mut state = lock(&self.state);
-        if let Some(ctx) = state.running.as_mut() {
-            if ctx.release(segment_id) {
-                self.occupied.store(ctx.occupied(), Ordering::Release);
+        let released = {
+            let mut state = lock(&self.state);
+            match state.running.as_mut() {
+                Some(ctx) => {
+                    ctx.release(segment_id);
+                    self.occupied.store(ctx.occupied(), Ordering::Release);
+                    ctx.drain_released()
+                }
+                None => Vec::new(),
+            }
+        };
+        self.tell_released(released);
+    }
+
+    /// Whether the segment holds a slot of the running task. Takes the lock only while a
+    /// segment is profiled.
+    pub fn is_profiling(&self, segment_id: &str) -> bool {
+        if self.occupied.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        lock(&self.state).running.as_ref().is_some_and(|ctx| ctx.holds(segment_id))
+    }
+
+    /// Sets the [`SlotListener`]; returns false (and keeps the first) when one is set.
+    pub fn on_slot_released(&self, listener: SlotListener) -> bool {
+        self.slot_listener.set(listener).is_ok()
+    }
+
+    fn tell_released(&self, segment_ids: Vec<String>) {
+        let Some(listener) = self.slot_listener.get() else { return };
+        for segment_id in segment_ids {
+            // A buggy listener must not end the sampler thread or a request.
+            if catch_unwind(AssertUnwindSafe(|| listener(&segment_id))).is_err() {
+                warn!("profiler slot listener panicked for segment {segment_id}");
             }
         }
+    }
+
+    /// A snapshot of one profiled segment, now, outside the sampler's rhythm (upstream's
+    /// GreenletProfiler snapshots on every switch of the request's greenlet). The dump
+    /// period does not apply; the rest does as for a timed sample: nothing before the
+    /// request has run longer than the threshold, the segment's first snapshot spends one
+    /// unit of the task's sampling budget (and a segment not sampled yet loses its slot once
+    /// the budget is spent), and the sequence number comes from the segment's counter that
+    /// the sampler uses too, so a segment's sequences stay 0, 1, 2, ... however its
+    /// snapshots were taken.
+    ///
+    /// `capture(max_depth)` reads the stack; it runs on the calling thread without the
+    /// profiler's lock, and only when a snapshot is due. Costs two atomic loads when no
+    /// segment is profiled. The sink is called on this thread and must not block.
+    pub fn record_now<F>(&self, segment_id: &str, capture: F) -> Recording
+    where
+        F: FnOnce(usize) -> Result<Vec<String>, CaptureError>,
+    {
+        if !self.active.load(Ordering::Acquire) || self.occupied.load(Ordering::Acquire) == 0 {
+            return Recording::NotProfiled;
+        }
+        let time = self.clock.now_ms();
+        let (spot, task_id, released) = {
+            let mut state = lock(&self.state);
+            let Some(ctx) = state.running.as_mut() else { return Recording::NotProfiled };
+            let spot = ctx.check_spot(segment_id, time);
+            let released = ctx.drain_released();
+            self.occupied.store(ctx.occupied(), Ordering::Release);
+            (spot, ctx.task.task_id.clone(), released)
+        };
+        self.tell_released(released);
+        let token = match spot {
+            Spot::Capture { token } => token,
+            Spot::TooEarly => return Recording::TooEarly,
+            Spot::NotProfiled => return Recording::NotProfiled,
+        };
+        let depth = self.config.max_stack_depth;
+        let frames = match catch_unwind(AssertUnwindSafe(|| capture(depth)))
+            .unwrap_or_else(|_| Err(CaptureError::Failed("capture panicked".into())))
+        {
+            Ok(frames) => frames,
+            Err(error) => {
+                if matches!(error, CaptureError::Failed(_)) {
+                    bump(&self.counters.capture_failures);
+                }
+                return Recording::Failed(error);
+            }
+        };
+        let (sequence, released) = {
+            let mut state = lock(&self.state);
+            // Tokens restart with each task: the task must be the one checked above.
+            match state.running.as_mut().filter(|ctx| ctx.task.task_id == task_id) {
+                Some(ctx) => {
+                    let sequence = ctx.take_sequence(token);
+                    let released = ctx.drain_released();
+                    self.occupied.store(ctx.occupied(), Ordering::Release);
+                    (sequence, released)
+                }
+                None => (None, Vec::new()),
+            }
+        };
+        self.tell_released(released);
+        let Some(sequence) = sequence else { return Recording::NotProfiled };
+        if self.send(&task_id, segment_id, time, sequence, frames) {
+            Recording::Sent { sequence }
+        } else {
+            Recording::Dropped { sequence }
+        }
+    }
+
+    /// Builds a snapshot and hands it to the sink; returns whether the sink took it.
+    fn send(&self, task_id: &str, segment_id: &str, time: i64, sequence: i32, frames: Vec<String>) -> bool {
+        let snapshot = ThreadSnapshot {
+            task_id: task_id.to_owned(),
+            trace_segment_id: segment_id.to_owned(),
+            time,
+            sequence,
+            stack: Some(ThreadStack { code_signatures: cut_stack(frames, self.config.max_stack_depth) }),
+        };
+        let sent = self.sink.snapshot(snapshot);
+        bump(if sent { &self.counters.snapshots_sent } else { &self.counters.snapshots_dropped });
+        sent
     }
 
     /// Whether a task runs right now.
@@ -293,18 +442,21 @@ impl Profiler {
         let _pass = lock(&self.pass);
         let now = self.clock.now_ms();
         let mut finished = Vec::new();
+        let mut ended = Vec::new();
         let (task_id, jobs) = {
             let mut state = lock(&self.state);
-            self.schedule(&mut state, now, &mut finished);
+            self.schedule(&mut state, now, &mut finished, &mut ended);
             match state.running.as_mut() {
                 Some(ctx) if now >= ctx.next_dump_ms => {
                     let jobs = ctx.collect_due(now);
+                    ended.append(&mut ctx.drain_released());
                     self.occupied.store(ctx.occupied(), Ordering::Release);
                     (Some(ctx.task.task_id.clone()), jobs)
                 }
                 _ => (None, Vec::new()),
             }
         };
+        self.tell_released(ended);
         for task_id in &finished {
             bump(&self.counters.tasks_finished);
             self.sink.task_finished(task_id);
@@ -312,6 +464,7 @@ impl Profiler {
         if let Some(task_id) = task_id {
             let failed = self.capture_all(&task_id, jobs);
             let after = self.clock.now_ms();
+            let mut released = Vec::new();
             let mut state = lock(&self.state);
             if let Some(ctx) = state.running.as_mut() {
                 for (job, reason) in &failed {
@@ -325,6 +478,7 @@ impl Profiler {
                     }
                     ctx.capture_failed(job);
                 }
+                released = ctx.drain_released();
                 // As upstream: the next visit is one period after this one started, or one
                 // full period after it ended when the visit overran.
                 let period = ctx.task.dump_period_ms;
@@ -335,16 +489,20 @@ impl Profiler {
                 };
                 self.occupied.store(ctx.occupied(), Ordering::Release);
             }
+            drop(state);
+            self.tell_released(released);
         }
         self.wait_from(self.clock.now_ms())
     }
 
-    /// Task changes due at `now`; the ids of finished tasks go to `finished`.
-    fn schedule(&self, state: &mut State, now: i64, finished: &mut Vec<String>) {
+    /// Task changes due at `now`; the ids of finished tasks go to `finished`, the segments
+    /// that lose their slots with them to `released`.
+    fn schedule(&self, state: &mut State, now: i64, finished: &mut Vec<String>, released: &mut Vec<String>) {
         if state.running.as_ref().is_some_and(|ctx| now >= ctx.task.end_time_ms()) {
             if let Some(ctx) = state.running.take() {
                 info!("profile task {} finished", ctx.task.task_id);
-                finished.push(ctx.task.task_id);
+                finished.push(ctx.task.task_id.clone());
+                released.append(&mut ctx.into_released());
             }
         }
         while state.queued.first().is_some_and(|task| task.start_time_ms <= now) {
@@ -358,7 +516,8 @@ impl Profiler {
                 // Cannot happen while overlaps are rejected; kept so that a running task is never
                 // left without a finish report.
                 info!("profile task {} stopped early: task {} starts", old.task.task_id, task.task_id);
-                finished.push(old.task.task_id);
+                finished.push(old.task.task_id.clone());
+                released.append(&mut old.into_released());
             }
             info!("profile task {} started on endpoint {:?}", task.task_id, task.endpoint_name);
             state.running = Some(TaskContext::new(task, self.config.max_parallel, now));
@@ -379,18 +538,7 @@ impl Profiler {
                 .unwrap_or_else(|_| Err(CaptureError::Failed("capture panicked".into())));
             match result {
                 Ok(frames) => {
-                    let snapshot = ThreadSnapshot {
-                        task_id: task_id.to_owned(),
-                        trace_segment_id: job.segment_id.clone(),
-                        time,
-                        sequence: job.sequence,
-                        stack: Some(ThreadStack { code_signatures: cut_stack(frames, depth) }),
-                    };
-                    if self.sink.snapshot(snapshot) {
-                        bump(&self.counters.snapshots_sent);
-                    } else {
-                        bump(&self.counters.snapshots_dropped);
-                    }
+                    self.send(task_id, &job.segment_id, time, job.sequence, frames);
                 }
                 Err(CaptureError::Ended) => {
                     debug!("profile task {task_id}: segment {} ended its thread", job.segment_id);

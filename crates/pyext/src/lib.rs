@@ -11,6 +11,7 @@ mod carrier;
 mod collector;
 mod context;
 mod error;
+mod greenlet;
 mod logger;
 mod profiling;
 mod settings;

@@ -17,6 +17,11 @@ use crate::stack::{StackError, Target};
 /// Set while the interpreter may be going away: the sampler then never asks for the GIL.
 static STOPPING: AtomicBool = AtomicBool::new(false);
 
+/// Whether the agent is stopping: nothing may ask for the GIL from another thread then.
+pub fn stopping() -> bool {
+    STOPPING.load(SeqCst)
+}
+
 /// A running profiler and its sampling thread.
 pub struct ProfilerHandle {
     pub profiler: Arc<Profiler>,
@@ -36,6 +41,8 @@ impl ProfilerHandle {
     pub fn start(config: ProfilerConfig, outlet: ProfileOutlet) -> std::io::Result<Arc<ProfilerHandle>> {
         STOPPING.store(false, SeqCst);
         let profiler = Profiler::new(config, Box::new(ReporterSink(outlet)));
+        // Greenlet mode hooks switches while a segment holds its slot.
+        profiler.on_slot_released(Box::new(crate::greenlet::slot_released));
         let stop = Arc::new(AtomicBool::new(false));
         let (runner, flag) = (profiler.clone(), stop.clone());
         let thread = std::thread::Builder::new().name("skywalking-profiler".into()).spawn(move || runner.run(&flag))?;
@@ -105,22 +112,35 @@ impl CommandHandler for Commands2Profiler {
 /// A profiled request as the profiler sees it.
 pub struct PyTarget(pub Target);
 
-impl CaptureTarget for PyTarget {
-    fn capture(&self, max_depth: usize) -> Result<Vec<String>, CaptureError> {
+impl PyTarget {
+    /// The stack, on a thread that holds the GIL already (a greenlet switch).
+    pub fn capture_held(&self, py: Python<'_>, max_depth: usize) -> Result<Vec<String>, CaptureError> {
         if STOPPING.load(SeqCst) {
             return Err(CaptureError::Ended);
         }
-        Python::with_gil(|py| self.0.capture(py, max_depth)).map_err(|error| match error {
+        self.0.capture(py, max_depth).map_err(|error| match error {
             StackError::Ended => CaptureError::Ended,
             StackError::Failed(reason) => CaptureError::Failed(reason),
         })
     }
 }
 
-/// Offers a segment's first entry span to the running profile task, if any.
-pub fn offer(py: Python<'_>, profiler: &Profiler, segment_id: &str, endpoint: &str, start_time_ms: i64) {
+impl CaptureTarget for PyTarget {
+    fn capture(&self, max_depth: usize) -> Result<Vec<String>, CaptureError> {
+        if STOPPING.load(SeqCst) {
+            return Err(CaptureError::Ended);
+        }
+        Python::with_gil(|py| self.capture_held(py, max_depth))
+    }
+}
+
+/// Offers a segment's first entry span to the running profile task, if any. A segment that
+/// is profiled in a greenlet also gets its switches snapshotted.
+pub fn offer(py: Python<'_>, profiler: &Arc<Profiler>, segment_id: &str, endpoint: &str, start_time_ms: i64) {
     if profiler.is_active() {
         let target = Arc::new(PyTarget(Target::current(py)));
-        profiler.try_profile(segment_id, endpoint, start_time_ms, target);
+        if profiler.try_profile(segment_id, endpoint, start_time_ms, target.clone()) {
+            crate::greenlet::hook(py, profiler, segment_id, &target);
+        }
     }
 }
