@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'python'))
+# The installed package wins (plugins import the native module, which a source checkout
+# only has after `maturin develop`); the source tree is the fallback for config-only use.
+sys.path.append(str(ROOT / 'python'))
 
 from skywalking import Component, config  # noqa: E402 - needs the path above
 from skywalking import plugins as plugin_package  # noqa: E402
