@@ -14,6 +14,7 @@ mod error;
 mod http;
 mod management;
 mod meters;
+mod outage;
 mod outlet;
 mod profile;
 mod reporter;

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 
 use crate::backoff::Backoff;
 use crate::channel::Auth;
+use crate::outage::OutageLog;
 use crate::{Counters, ReporterConfig};
 
 pub type Client = TraceSegmentReportServiceClient<InterceptedService<Channel, Auth>>;
@@ -31,15 +32,8 @@ pub struct SegmentSender {
     pub queue: mpsc::Receiver<SegmentObject>,
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     waiters: Vec<FlushWaiter>,
-    /// Set while the backend fails: one warning when it starts, one line when it ends.
-    outage: Option<Outage>,
-}
-
-/// What the loop remembers during an outage, to log once at its start and once at its end.
-struct Outage {
-    failures: u64,
-    lost_before: u64,
-    dropped_before: u64,
+    /// Logs a backend outage once at its start and once at its end.
+    outage: OutageLog,
 }
 
 impl SegmentSender {
@@ -50,7 +44,7 @@ impl SegmentSender {
         queue: mpsc::Receiver<SegmentObject>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: None }
+        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: OutageLog::default() }
     }
 
     /// Runs until every producer is gone and the queue is drained.
@@ -71,13 +65,13 @@ impl SegmentSender {
             match self.send_stream(first).await {
                 Ok(()) => {
                     backoff.reset();
-                    self.end_outage();
+                    self.outage.recovered("gRPC", &self.config.backend, &self.counters);
                     self.answer_flushes_if_drained();
                 }
                 Err(status) => {
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     let wait = backoff.next_wait();
-                    self.note_failure(&status, wait);
+                    self.outage.failed("gRPC", &self.config.backend, &status, wait, &self.counters);
                     // Flush waiters are answered only after a successful send; their own
                     // timeout ends the wait while the backend fails.
                     sleep(wait).await;
@@ -86,44 +80,6 @@ impl SegmentSender {
         }
         for waiter in self.waiters.drain(..) {
             let _ = waiter.send(());
-        }
-    }
-
-    /// Logs the first failure of an outage as a warning and the rest at debug level, so a
-    /// long outage does not flood the application's log.
-    fn note_failure(&mut self, status: &tonic::Status, wait: std::time::Duration) {
-        let backend = &self.config.backend;
-        match &mut self.outage {
-            Some(outage) => {
-                outage.failures += 1;
-                log::debug!("still cannot report segments to {backend}: {}; retry in {wait:.1?}", status.message());
-            }
-            None => {
-                log::warn!(
-                    "cannot report segments to {backend}: {} ({:?}); retrying with backoff, segments that do not fit \
-                     the queue are dropped and counted",
-                    status.message(),
-                    status.code()
-                );
-                self.outage = Some(Outage {
-                    failures: 1,
-                    lost_before: self.counters.segments_lost_send_error.load(Relaxed),
-                    dropped_before: self.counters.segments_dropped_queue_full.load(Relaxed),
-                });
-            }
-        }
-    }
-
-    fn end_outage(&mut self) {
-        if let Some(outage) = self.outage.take() {
-            let lost = self.counters.segments_lost_send_error.load(Relaxed) - outage.lost_before;
-            let dropped = self.counters.segments_dropped_queue_full.load(Relaxed) - outage.dropped_before;
-            log::info!(
-                "reporting segments to {} again after {} failed attempts; {lost} segments lost in failed streams, \
-                 {dropped} dropped at the full queue",
-                self.config.backend,
-                outage.failures
-            );
         }
     }
 

@@ -8,15 +8,15 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sw_proto::v3::SegmentObject;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout_at, Instant};
 
-use super::client::{HttpClient, SendError};
+use super::client::HttpClient;
 use super::json::SegmentArray;
 use crate::backoff::Backoff;
+use crate::outage::OutageLog;
 use crate::segments::FlushWaiter;
 use crate::{Counters, ReporterConfig};
 
@@ -33,15 +33,8 @@ pub struct SegmentSender {
     queue: mpsc::Receiver<SegmentObject>,
     flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     waiters: Vec<FlushWaiter>,
-    /// Set while the backend fails: one warning when it starts, one line when it ends.
-    outage: Option<Outage>,
-}
-
-/// What the loop remembers during an outage, to log once at its start and once at its end.
-struct Outage {
-    failures: u64,
-    lost_before: u64,
-    dropped_before: u64,
+    /// Logs a backend outage once at its start and once at its end.
+    outage: OutageLog,
 }
 
 impl SegmentSender {
@@ -52,7 +45,7 @@ impl SegmentSender {
         queue: mpsc::Receiver<SegmentObject>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: None }
+        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: OutageLog::default() }
     }
 
     /// Runs until every producer is gone and the queue is drained.
@@ -75,7 +68,7 @@ impl SegmentSender {
                 Ok(()) => {
                     self.counters.segments_sent.fetch_add(count, Relaxed);
                     backoff.reset();
-                    self.end_outage();
+                    self.outage.recovered("HTTP", &self.config.backend, &self.counters);
                     self.answer_flushes_if_drained();
                 }
                 Err(error) => {
@@ -84,7 +77,7 @@ impl SegmentSender {
                     // As with gRPC, flush waiters are answered only after a successful send;
                     // their own timeout ends the wait while the backend fails.
                     let wait = backoff.next_wait();
-                    self.note_failure(&error, wait);
+                    self.outage.failed("HTTP", &self.config.backend, &error, wait, &self.counters);
                     sleep(wait).await;
                 }
             }
@@ -127,42 +120,6 @@ impl SegmentSender {
             for waiter in self.waiters.drain(..) {
                 let _ = waiter.send(());
             }
-        }
-    }
-
-    /// Logs the first failure of an outage as a warning and the rest at debug level, so a
-    /// long outage does not flood the application's log.
-    fn note_failure(&mut self, error: &SendError, wait: Duration) {
-        let backend = &self.config.backend;
-        match &mut self.outage {
-            Some(outage) => {
-                outage.failures += 1;
-                log::debug!("still cannot report segments over HTTP to {backend}: {error}; retry in {wait:.1?}");
-            }
-            None => {
-                log::warn!(
-                    "cannot report segments over HTTP to {backend}: {error}; retrying with backoff, segments that do \
-                     not fit the queue are dropped and counted"
-                );
-                self.outage = Some(Outage {
-                    failures: 1,
-                    lost_before: self.counters.segments_lost_send_error.load(Relaxed),
-                    dropped_before: self.counters.segments_dropped_queue_full.load(Relaxed),
-                });
-            }
-        }
-    }
-
-    fn end_outage(&mut self) {
-        if let Some(outage) = self.outage.take() {
-            let lost = self.counters.segments_lost_send_error.load(Relaxed) - outage.lost_before;
-            let dropped = self.counters.segments_dropped_queue_full.load(Relaxed) - outage.dropped_before;
-            log::info!(
-                "reporting segments over HTTP to {} again after {} failed attempts; {lost} segments lost in failed \
-                 requests, {dropped} dropped at the full queue",
-                self.config.backend,
-                outage.failures
-            );
         }
     }
 }
