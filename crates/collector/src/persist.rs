@@ -161,8 +161,16 @@ pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
 }
 
 /// Saves every `every` when the store changed, and once more when `stop` completes.
-pub async fn periodically(path: PathBuf, store: Arc<Store>, every: Duration, stop: impl Future<Output = ()>) {
-    let mut saved = store.generation();
+///
+/// `saved` is the store generation already on disk (read before this task was spawned, so a
+/// change made before the task first runs is not mistaken for the saved state).
+pub async fn periodically(
+    path: PathBuf,
+    store: Arc<Store>,
+    mut saved: u64,
+    every: Duration,
+    stop: impl Future<Output = ()>,
+) {
     tokio::pin!(stop);
     loop {
         tokio::select! {

@@ -107,7 +107,8 @@ impl BoundCollector {
             tokio::spawn(axum::serve(http, app).with_graceful_shutdown(stopped(stop_rx.clone())).into_future());
         let persist_task = self.persist_path.clone().map(|path| {
             let store = self.store.clone();
-            tokio::spawn(persist::periodically(path, store, PERSIST_EVERY, stopped(stop_rx)))
+            let saved = store.generation();
+            tokio::spawn(persist::periodically(path, store, saved, PERSIST_EVERY, stopped(stop_rx)))
         });
 
         // Run until asked to stop, or until a server dies on its own.
