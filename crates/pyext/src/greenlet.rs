@@ -114,28 +114,12 @@ fn this_thread() -> ThreadId {
     THREAD.with(|id| *id)
 }
 
-/// The greenlet serving the current request when the profiler runs in greenlet mode, with
-/// the rule of the capture targets: gevent patched threading and no asyncio task runs.
-fn current_greenlet<'py>(py: Python<'py>) -> Option<Bound<'py, PyAny>> {
-    let modules = py.import(intern!(py, "sys")).ok()?.getattr(intern!(py, "modules")).ok()?;
-    let monkey = modules.get_item(intern!(py, "gevent.monkey")).ok()?;
-    if !monkey.call_method1(intern!(py, "is_module_patched"), ("threading",)).ok()?.is_truthy().ok()? {
-        return None;
-    }
-    if let Ok(asyncio) = modules.get_item(intern!(py, "asyncio")) {
-        let running = asyncio.call_method0(intern!(py, "_get_running_loop")).ok()?;
-        if !running.is_none() && !asyncio.call_method1(intern!(py, "current_task"), (running,)).ok()?.is_none() {
-            return None;
-        }
-    }
-    modules.get_item(intern!(py, "greenlet")).ok()?.call_method0(intern!(py, "getcurrent")).ok()
-}
-
 /// After `segment_id` took a slot on this thread: when its request runs in a greenlet,
 /// snapshot that greenlet on each of its switches. Called again for a segment already
 /// hooked (a renamed entry span), it does nothing. Never raises.
 pub fn hook(py: Python<'_>, profiler: &Arc<Profiler>, segment_id: &str, target: &Arc<PyTarget>) {
-    let Some(greenlet) = current_greenlet(py) else { return };
+    // Greenlet mode is decided once, when the capture target was made (stack.rs).
+    let Some(greenlet) = target.0.greenlet(py) else { return };
     let Ok(weak) = PyWeakrefReference::new(&greenlet) else { return };
     let thread = this_thread();
     {

@@ -61,6 +61,14 @@ impl Target {
         Target { tstate, tstate_id, kind }
     }
 
+    /// The greenlet this request runs in, when the profiler is in greenlet mode and it lives.
+    pub fn greenlet<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        match &self.kind {
+            TargetKind::Greenlet(greenlet) => greenlet.bind(py).upgrade(),
+            _ => None,
+        }
+    }
+
     /// Code signatures `file.function: line`, outermost first, at most `max_depth`
     /// (keeping the innermost frames when cutting).
     pub fn capture(&self, py: Python<'_>, max_depth: usize) -> Result<Vec<String>, StackError> {
