@@ -442,6 +442,7 @@ def summarize(runs: list[dict]) -> dict:
                 'produced': mine[0]['produced'],
                 'received': median(mine, 'received'),
                 'delivered': median(mine, 'delivered'),
+                'delivered_min': min((r['delivered'] for r in mine if r['delivered'] is not None), default=None),
                 'peak_rss_mib': median(mine, 'peak_rss_kib') / 1024,
                 'ru_maxrss_mib': median(mine, 'ru_maxrss_kib') / 1024,
             }
@@ -481,8 +482,10 @@ def check_targets(summary: dict) -> list[dict]:
         add(f'W3 overhead <= {limit} us per span', row['overhead_us'], limit, row['overhead_us'] <= limit)
     for workload, rows in summary.items():
         row = rows.get('rs', {})
-        if row.get('delivered') is not None:
-            add(f'{workload.upper()} segments delivered = 100 %', row['delivered'], 1.0, row['delivered'] >= 1.0)
+        if row.get('delivered_min') is not None:
+            # All of them, in every repetition: the worst one is what counts.
+            worst = row['delivered_min']
+            add(f'{workload.upper()} segments delivered = 100 % (worst repetition)', worst, 1.0, worst >= 1.0)
     for workload, rows in summary.items():
         row = rows.get('rs', {})
         if 'rss_delta_mib' in row:
@@ -555,8 +558,8 @@ def markdown(report: dict) -> str:
     env = report['environment']
     lines = [
         f'Run of {env["date"]} on {env["cpu_model"]} ({env["cores"]} cores), Linux {env["kernel"]}, '
-        f'Python {env["python"]}; {report["reps"]} repetitions, medians; the whole run took '
-        f'{report["duration_s"] / 60:.1f} min.',
+        f'Python {env["python"]}; skywalking-rs at commit {env["git_commit"]}; {report["reps"]} repetitions, '
+        f'medians; the whole run took {report["duration_s"] / 60:.1f} min.',
         '',
         'Packages: ' + ', '.join(f'{k} {v}' for k, v in env['packages'].items()) + '.',
         '',
@@ -744,6 +747,17 @@ def run_breakdowns(sinks: Sinks, scale: float) -> tuple[dict, dict]:
     return w3, w1
 
 
+def render(path: Path) -> None:
+    """Recomputes medians and targets from the single measurements in `path`; rewrites it and the doc."""
+    report = json.loads(path.read_text())
+    report['summary'] = summarize(report['runs'])
+    report['targets'] = check_targets(report['summary'])
+    path.write_text(json.dumps(report, indent=2) + '\n')
+    print_table(report['summary'], report['n'])
+    write_doc(markdown(report))
+    log(f'rewrote {path} and docs/Benchmarks.md')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--reps', type=int, default=3, help='repetitions per workload and contender (median)')
@@ -755,7 +769,11 @@ def main() -> None:
     )
     parser.add_argument('--no-breakdown', action='store_true', help='skip the W3 breakdown')
     parser.add_argument('--no-doc', action='store_true', help='do not touch docs/Benchmarks.md')
+    parser.add_argument('--render', metavar='JSON', help='only recompute the summary of a saved run and write the doc')
     args = parser.parse_args()
+    if args.render:
+        render(Path(args.render))
+        return
     reps = 1 if args.quick else args.reps
     scale = 0.1 if args.quick else 1.0
     workloads = [w for w in args.workloads.split(',') if w]

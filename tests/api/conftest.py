@@ -30,6 +30,7 @@ def started_agent(collector):
 @pytest.fixture
 def reported(started_agent):
     """Returns a function giving the segments reported so far, newest data each call."""
+    _core.flush(10.0)  # what earlier tests queued must not arrive after the reset
     started_agent.reset()
 
     def segments() -> list[dict]:

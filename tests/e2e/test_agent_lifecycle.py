@@ -89,6 +89,7 @@ def test_a_dead_backend_costs_the_application_nothing(services):
         print('ELAPSED', elapsed)
         print('QUEUED', stats['segments_queued'], 'DROPPED', stats['segments_dropped_queue_full'])
         print('NOOP', stats['spans_dropped_queue_full'])
+        print('LOST', stats['segments_lost_send_error'])
         """,
         SW_AGENT_COLLECTOR_BACKEND_SERVICES=dead,
         SW_AGENT_TRACE_REPORTER_MAX_BUFFER_SIZE='1000',
@@ -100,7 +101,8 @@ def test_a_dead_backend_costs_the_application_nothing(services):
     # The queue is bounded: every request is accounted for, as a queued segment, a segment
     # dropped at a full queue, or (as upstream) a no-op span while the queue was full.
     assert queued + dropped + int(lines['NOOP']) == 20000
-    assert queued <= 1100
+    # At most the queue's capacity waits; what failed streams took is counted as lost.
+    assert queued - int(lines['LOST']) <= 1000
     assert int(lines['NOOP']) > 0
     # Exit waited at most the flush timeout for the dead backend.
     assert time.monotonic() - started < 30

@@ -11,9 +11,9 @@ use sw_proto::v3::meter_report_service_client::MeterReportServiceClient;
 use sw_proto::v3::profile_task_client::ProfileTaskClient;
 use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
 use sw_proto::v3::{SegmentObject, ThreadSnapshot};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
-use crate::segments::{FlushWaiter, SegmentSender};
+use crate::segments::{self, FlushWaiter, SegmentSender};
 use crate::{cds, meters, ConfigUpdates};
 use crate::{
     channel, http, management, profile, CommandHandler, Counters, CountersSnapshot, Protocol, ReporterConfig,
@@ -46,6 +46,9 @@ pub struct Reporter {
     stop: watch::Sender<bool>,
     counters: Arc<Counters>,
     updates: Arc<ConfigUpdates>,
+    /// Wakes the segment sender early when enough segments wait (see `segments::TICK`).
+    wake: Arc<Notify>,
+    wake_threshold: usize,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -66,6 +69,8 @@ impl Reporter {
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let updates = Arc::new(ConfigUpdates::default());
+        let wake = Arc::new(Notify::new());
+        let wake_threshold = segments::wake_threshold(config.segment_queue_size.max(1));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         if config.protocol == Protocol::Http {
             let queues = http::Queues {
@@ -75,7 +80,18 @@ impl Reporter {
                 finishes: finish_queue,
             };
             let thread = http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?;
-            return Ok(Self { segments, flushes, snapshots, finishes, stop, counters, updates, thread: Some(thread) });
+            return Ok(Self {
+                segments,
+                flushes,
+                snapshots,
+                finishes,
+                stop,
+                counters,
+                updates,
+                wake,
+                wake_threshold,
+                thread: Some(thread),
+            });
         }
         // The channel must be created inside the runtime (tonic spawns its connection task).
         let (grpc_channel, auth) = {
@@ -88,6 +104,7 @@ impl Reporter {
             counters.clone(),
             segment_queue,
             flush_queue,
+            wake.clone(),
         );
         let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
         let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());
@@ -126,7 +143,18 @@ impl Reporter {
                 }
             });
         })?;
-        Ok(Self { segments, flushes, snapshots, finishes, stop, counters, updates, thread: Some(thread) })
+        Ok(Self {
+            segments,
+            flushes,
+            snapshots,
+            finishes,
+            stop,
+            counters,
+            updates,
+            wake,
+            wake_threshold,
+            thread: Some(thread),
+        })
     }
 
     /// Dynamic configuration received from the backend, for the agent to apply.
@@ -141,6 +169,11 @@ impl Reporter {
         match self.segments.try_send(segment) {
             Ok(()) => {
                 self.counters.segments_queued.fetch_add(1, Relaxed);
+                // No wake-up per segment: the sender looks every tick, or sooner once a
+                // batch worth sending waits.
+                if self.segments.max_capacity() - self.segments.capacity() == self.wake_threshold {
+                    self.wake.notify_one();
+                }
                 true
             }
             Err(_) => {

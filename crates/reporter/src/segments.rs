@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
 use sw_proto::v3::SegmentObject;
-use tokio::sync::mpsc;
-use tokio::time::{sleep, timeout, Instant};
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, Notify};
+use tokio::time::{sleep, Instant};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
@@ -22,6 +23,14 @@ use crate::{Counters, ReporterConfig};
 
 pub type Client = TraceSegmentReportServiceClient<InterceptedService<Channel, Auth>>;
 
+/// How often the sender looks at the queue when producers did not wake it.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Producers wake the sender early once this many segments wait (or a quarter of the queue).
+pub fn wake_threshold(capacity: usize) -> usize {
+    (capacity / 4).clamp(1, 512)
+}
+
 /// A caller waiting until everything queued before its request has been sent.
 pub type FlushWaiter = std::sync::mpsc::Sender<()>;
 
@@ -31,6 +40,8 @@ pub struct SegmentSender {
     pub counters: Arc<Counters>,
     pub queue: mpsc::Receiver<SegmentObject>,
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    /// Woken by producers when the queue passes the wake threshold.
+    pub wake: Arc<Notify>,
     waiters: Vec<FlushWaiter>,
     /// Logs a backend outage once at its start and once at its end.
     outage: OutageLog,
@@ -43,24 +54,32 @@ impl SegmentSender {
         counters: Arc<Counters>,
         queue: mpsc::Receiver<SegmentObject>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+        wake: Arc<Notify>,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: OutageLog::default() }
+        Self { client, config, counters, queue, flushes, wake, waiters: Vec::new(), outage: OutageLog::default() }
     }
 
     /// Runs until every producer is gone and the queue is drained.
+    ///
+    /// The loop does not wake for each segment: it wakes every [`TICK`], when the queue
+    /// passes the producer's wake threshold, or for a flush, and then sends everything
+    /// queued. One wake-up and one write carry many segments, which is what keeps the
+    /// reporter's cost per request small.
     pub async fn run(mut self) {
         let mut backoff = Backoff::new();
         loop {
-            let first = tokio::select! {
-                segment = self.queue.recv() => match segment {
-                    Some(segment) => segment,
-                    None => break,
-                },
-                Some(waiter) = self.flushes.recv() => {
-                    self.waiters.push(waiter);
+            tokio::select! {
+                () = sleep(TICK) => {}
+                () = self.wake.notified() => {}
+                Some(waiter) = self.flushes.recv() => self.waiters.push(waiter),
+            }
+            let first = match self.queue.try_recv() {
+                Ok(segment) => segment,
+                Err(TryRecvError::Empty) => {
                     self.answer_flushes_if_drained();
                     continue;
                 }
+                Err(TryRecvError::Disconnected) => break,
             };
             match self.send_stream(first).await {
                 Ok(()) => {
@@ -72,8 +91,9 @@ impl SegmentSender {
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     let wait = backoff.next_wait();
                     self.outage.failed("gRPC", &self.config.backend, &status, wait, &self.counters);
-                    // Flush waiters are answered only after a successful send; their own
-                    // timeout ends the wait while the backend fails.
+                    // What the flush waited for was lost with the stream: dropping the
+                    // waiters tells them so at once (a flush answers true only when sent).
+                    self.waiters.clear();
                     sleep(wait).await;
                 }
             }
@@ -91,9 +111,9 @@ impl SegmentSender {
         }
     }
 
-    /// Sends `first` and whatever follows it in one client stream.
+    /// Sends `first` and whatever follows it in one client stream, batch by batch.
     async fn send_stream(&mut self, first: SegmentObject) -> Result<(), tonic::Status> {
-        let (tx, rx) = mpsc::channel::<SegmentObject>(64);
+        let (tx, rx) = mpsc::channel::<SegmentObject>(256);
         let started = Instant::now();
         let max_age = self.config.stream_max_age;
         let idle = self.config.stream_idle;
@@ -104,34 +124,32 @@ impl SegmentSender {
         let queue = &mut self.queue;
         let flushes = &mut self.flushes;
         let waiters = &mut self.waiters;
+        let wake = self.wake.clone();
         let call = self.client.collect(request);
         let feed = async {
-            if tx.send(first).await.is_err() {
-                return;
-            }
-            sent += 1;
-            while started.elapsed() < max_age {
-                let next = tokio::select! {
-                    next = timeout(idle, queue.recv()) => next,
-                    Some(waiter) = flushes.recv() => {
-                        waiters.push(waiter);
-                        if queue.is_empty() { break; }
-                        continue;
+            let mut next = Some(first);
+            let mut last_item = Instant::now();
+            'stream: while started.elapsed() < max_age {
+                // Send everything queued now.
+                while let Some(segment) = next.take().or_else(|| queue.try_recv().ok()) {
+                    sent += 1;
+                    if tx.send(segment).await.is_err() {
+                        // The call ended (failed); what it carried is lost with it.
+                        break 'stream;
                     }
-                };
-                match next {
-                    Ok(Some(segment)) => {
-                        if tx.send(segment).await.is_err() {
-                            // The call ended (failed); the segment is lost with the stream.
-                            sent += 1;
-                            break;
-                        }
-                        sent += 1;
-                    }
-                    Ok(None) | Err(_) => break,
+                    last_item = Instant::now();
                 }
-                if !waiters.is_empty() && queue.is_empty() {
+                if !waiters.is_empty() {
+                    break; // a flush: close the stream so the backend acknowledges it
+                }
+                let idle_left = idle.saturating_sub(last_item.elapsed());
+                if idle_left.is_zero() {
                     break;
+                }
+                tokio::select! {
+                    () = sleep(TICK.min(idle_left)) => {}
+                    () = wake.notified() => {}
+                    Some(waiter) = flushes.recv() => waiters.push(waiter),
                 }
             }
             drop(tx);

@@ -99,7 +99,7 @@ fn data_sent_after_the_backend_appears_arrives() {
     let reporter = Reporter::start(config(address)).unwrap();
     reporter.report_segment(segment(0));
     // The backend is absent: the first attempt fails and the reporter backs off.
-    assert!(wait_until(Duration::from_secs(5), || reporter.counters().send_errors > 0));
+    assert!(wait_until(Duration::from_secs(5), || reporter.counters().segments_lost_send_error > 0));
     let collector =
         sw_collector::start(CollectorConfig { grpc_addr: address, ..CollectorConfig::ephemeral() }).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
