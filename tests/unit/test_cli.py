@@ -432,7 +432,8 @@ def test_uwsgi_hook_starts_the_agent_as_a_child_after_fork(tmp_path):
     fake.mkdir()
     (fake / 'uwsgidecorators.py').write_text(FAKE_UWSGIDECORATORS)
     env = {key: value for key, value in os.environ.items() if not key.startswith('SW_')}
-    env['PYTHONPATH'] = os.pathsep.join([HOOKS_DIR, PYTHON_DIR, str(fake)])
+    # The fake comes first: PYTHON_DIR may be site-packages, which may hold the real module.
+    env['PYTHONPATH'] = os.pathsep.join([str(fake), HOOKS_DIR, PYTHON_DIR])
     result = subprocess.run([sys.executable, '-c', RUN_HOOK], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
