@@ -1,12 +1,15 @@
 //! Trace and segment ids: 32 lowercase hex characters, like upstream's `uuid1().hex`.
 //!
 //! Each thread keeps its own ChaCha generator, seeded from the OS. The seed is thrown
-//! away whenever the process id changes: a child made by `fork()` inherits the parent's
-//! thread-local state byte for byte, and without the check both processes would go on
-//! producing the same ids. Checking the pid costs one `getpid` per id, which is the price
-//! of not depending on an at-fork hook being installed.
+//! away after every `fork()`: a child inherits the parent's thread-local state byte for
+//! byte, and without reseeding both processes would go on producing the same ids. A
+//! `pthread_atfork` child handler (installed on first use, so no caller has to remember
+//! it) counts forks; comparing that count is one atomic load per id, where asking the
+//! kernel for the pid would be a system call per id.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Once;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
@@ -17,14 +20,33 @@ pub const ID_LEN: usize = 32;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Forks this process went through (counted in every child).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+static FORK_HANDLER: Once = Once::new();
+
+extern "C" fn count_fork_in_child() {
+    FORKS.fetch_add(1, Relaxed);
+}
+
+/// How many forks led to this process; changes in a child right after `fork()`.
+fn fork_generation() -> u64 {
+    FORK_HANDLER.call_once(|| {
+        // SAFETY: registers a handler that only increments an atomic, which is
+        // async-signal-safe as the child side of fork requires.
+        let status = unsafe { libc::pthread_atfork(None, None, Some(count_fork_in_child)) };
+        debug_assert_eq!(status, 0, "pthread_atfork failed");
+    });
+    FORKS.load(Relaxed)
+}
+
 struct IdSource {
-    pid: u32,
+    generation: u64,
     rng: StdRng,
 }
 
 impl IdSource {
-    fn seeded(pid: u32) -> Self {
-        Self { pid, rng: seed_rng(pid) }
+    fn seeded(generation: u64) -> Self {
+        Self { generation, rng: seed_rng(std::process::id()) }
     }
 }
 
@@ -34,19 +56,19 @@ thread_local! {
 
 /// A new random id: 32 lowercase hex characters, unique across threads, processes and forks.
 pub fn new_id() -> String {
-    let pid = std::process::id();
+    let generation = fork_generation();
     let bits = SOURCE
         .try_with(|cell| {
             let mut slot = cell.borrow_mut();
             let source = match slot.as_mut() {
-                Some(source) if source.pid == pid => source,
-                _ => slot.insert(IdSource::seeded(pid)),
+                Some(source) if source.generation == generation => source,
+                _ => slot.insert(IdSource::seeded(generation)),
             };
             next_u128(&mut source.rng)
         })
         // The thread-local is gone only while this thread is being torn down; a one-off
         // generator is slow but still unique.
-        .unwrap_or_else(|_| next_u128(&mut seed_rng(pid)));
+        .unwrap_or_else(|_| next_u128(&mut seed_rng(std::process::id())));
     to_hex(bits)
 }
 
@@ -123,21 +145,46 @@ mod tests {
     }
 
     #[test]
-    fn reseeds_when_pid_changes() {
-        // Simulate a fork: pretend the cached state belongs to another process, and
-        // check that the next id does not continue the cached generator's sequence.
+    fn reseeds_after_a_fork() {
+        // Simulate what the at-fork handler does in a child, and check that the next id
+        // does not continue the cached generator's sequence.
         let _ = new_id();
         let predicted = SOURCE.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            let source = slot.as_mut().expect("source initialised by new_id");
-            source.pid = source.pid.wrapping_add(1);
-            let mut copy = source.rng.clone();
+            let slot = cell.borrow();
+            let mut copy = slot.as_ref().expect("source initialised by new_id").rng.clone();
             to_hex(next_u128(&mut copy))
         });
+        count_fork_in_child();
         let actual = new_id();
         assert_ne!(actual, predicted);
-        let pid_after = SOURCE.with(|cell| cell.borrow().as_ref().map(|s| s.pid));
-        assert_eq!(pid_after, Some(std::process::id()));
+        let generation = SOURCE.with(|cell| cell.borrow().as_ref().map(|s| s.generation));
+        assert_eq!(generation, Some(FORKS.load(Relaxed)));
+    }
+
+    #[test]
+    fn a_real_fork_gives_the_child_other_ids() {
+        let _ = new_id();
+        let mut pipe = [0; 2];
+        // SAFETY: plain pipe/fork/read/write/_exit; the child only generates an id, writes
+        // it and exits without running destructors.
+        unsafe {
+            assert_eq!(libc::pipe(pipe.as_mut_ptr()), 0);
+            let pid = libc::fork();
+            assert!(pid >= 0);
+            if pid == 0 {
+                let id = new_id();
+                libc::write(pipe[1], id.as_ptr().cast(), id.len());
+                libc::_exit(0);
+            }
+            let parent_next = new_id();
+            let mut buffer = [0u8; ID_LEN];
+            assert_eq!(libc::read(pipe[0], buffer.as_mut_ptr().cast(), ID_LEN), ID_LEN as isize);
+            let mut status = 0;
+            libc::waitpid(pid, &raw mut status, 0);
+            let child_first = String::from_utf8_lossy(&buffer).into_owned();
+            // Without reseeding, the child's first id would equal the parent's next one.
+            assert_ne!(child_first, parent_next);
+        }
     }
 
     #[test]
