@@ -43,6 +43,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(agent::is_started, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_sw8, m)?)?;
     m.add_function(wrap_pyfunction!(collector::run_collector, m)?)?;
+    m.add_function(wrap_pyfunction!(stack::capture_current_stack, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_correlation, m)?)?;
     Ok(())
 }

@@ -226,3 +226,15 @@ fn current_greenlet(py: Python<'_>) -> Option<Py<PyWeakrefReference>> {
     let greenlet = py.import(intern!(py, "greenlet")).ok()?.call_method0(intern!(py, "getcurrent")).ok()?;
     PyWeakrefReference::new(&greenlet).ok().map(Bound::unbind)
 }
+
+/// The calling thread's stack as the profiler captures it (outermost first, at most
+/// `max_depth` frames): lets benchmarks and tests measure and check a capture directly.
+#[pyfunction]
+#[pyo3(signature = (max_depth = 500))]
+pub fn capture_current_stack(py: Python<'_>, max_depth: usize) -> PyResult<Vec<String>> {
+    let target = Target { kind: TargetKind::Thread, ..Target::current(py) };
+    target.capture(py, max_depth).map_err(|error| match error {
+        StackError::Ended => pyo3::exceptions::PyRuntimeError::new_err("the thread is gone"),
+        StackError::Failed(reason) => pyo3::exceptions::PyRuntimeError::new_err(reason),
+    })
+}
