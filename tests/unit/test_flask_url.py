@@ -13,7 +13,7 @@ PATHS = ['/users/42', '/a b', '/ünï', '', '/%41', '/p;q=1', '/x/', "/it's", '/
 HOSTS = ['Mixed.Case:9090', 'h:80', 'h:443', '[::1]:8080', 'h', None]
 
 
-@pytest.mark.parametrize('path, host, scheme', itertools.product(PATHS, HOSTS, ['http', 'https']))
+@pytest.mark.parametrize('path, host, scheme', list(itertools.product(PATHS, HOSTS, ['http', 'https'])))
 def test_same_url_as_werkzeug(path, host, scheme):
     environ = EnvironBuilder(path=path or '/', base_url=f'{scheme}://127.0.0.1', query_string='a=1').get_environ()
     environ['wsgi.url_scheme'] = scheme
