@@ -35,11 +35,14 @@ for item in book lamp unicorn; do
   printf '  GET /buy/%s -> ' "$item"; python -c "
 import urllib.request, urllib.error, sys
 try:
-    r = urllib.request.urlopen('http://127.0.0.1:9090/buy/$item', timeout=10); print(r.status, r.read().decode())
+    r = urllib.request.urlopen('http://127.0.0.1:9090/buy/$item', timeout=10); print(r.status, r.read().decode().strip())
 except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode())"
+    print(e.code, e.read().decode().strip())"
 done
 sleep 2
 
 echo "==> traces in the local collector (also at http://127.0.0.1:$HTTP/api/traces)"
 python examples/demo/show_traces.py "http://127.0.0.1:$HTTP"
+echo
+echo "The same traces, with waterfalls and span details, are on the collector's web page while"
+echo "it runs: start it with 'sw-python collector' and open http://127.0.0.1:12800/ ."
