@@ -60,24 +60,26 @@ def install() -> None:
     _handle_user_exception = Flask.handle_user_exception
     _handle_exception = Flask.handle_exception
 
-    def _sw_full_dispatch_request(this):
-        from flask import request
+    from flask import request as request_proxy
 
+    def _sw_full_dispatch_request(this):
+        # One proxy lookup, then plain attributes: werkzeug's LocalProxy costs a lookup per
+        # access, and EnvironHeaders raises and catches KeyError for every absent header.
+        request = request_proxy._get_current_object()
+        environ = request.environ
         method = request.method
         if config.ignore_http_method_check(method):
             span = NoopSpan()
         else:
-            headers = request.headers
             span = get_context().new_entry_span(
                 request.path,
                 inherit=Component.General,
-                sw8=headers.get('sw8'),
-                correlation=headers.get('sw8-correlation'),
+                sw8=environ.get('HTTP_SW8'),
+                correlation=environ.get('HTTP_SW8_CORRELATION'),
             )
         with span:
             span.layer = Layer.Http
             span.component = Component.Flask
-            environ = request.environ
             if 'REMOTE_ADDR' in environ and 'REMOTE_PORT' in environ:
                 span.peer = f'{environ["REMOTE_ADDR"]}:{environ["REMOTE_PORT"]}'
             span.tag(TagHttpMethod(method))
