@@ -203,7 +203,10 @@ fn task_frames(py: Python<'_>, task: &Bound<'_, PyAny>, target: &Target) -> Resu
 }
 
 fn current_task(py: Python<'_>) -> Option<Py<PyWeakrefReference>> {
-    let asyncio = py.import(intern!(py, "asyncio")).ok()?;
+    // Looked up, not imported: without asyncio imported no task can run, and importing it
+    // here would cost the request being profiled tens of milliseconds.
+    let modules = py.import(intern!(py, "sys")).ok()?.getattr(intern!(py, "modules")).ok()?;
+    let asyncio = modules.get_item(intern!(py, "asyncio")).ok()?;
     let running = asyncio.getattr(intern!(py, "_get_running_loop")).ok()?.call0().ok()?;
     if running.is_none() {
         return None;
