@@ -96,6 +96,9 @@ def test_threaded_wsgi_app(services, collector):
     view = check_task(collector, services, task, 'threaded_app.py.distinctive_cpu_burn: ')
     # Only the slow endpoint's segments were profiled; the fast one finished under the threshold.
     assert len(view['segmentIds']) == 2
+    for segment_id in view['segmentIds']:
+        taken = snapshots(collector, task['id'], segment_id)
+        assert sorted(s['sequence'] for s in taken) == list(range(len(taken))), 'sequences 0, 1, 2, ... per segment'
     finished = wait_for(lambda: task_view(collector, task['id'])['finishes'], 20)
     assert finished and finished[0]['serviceInstance'] == 'profiled-threads-instance'
 
