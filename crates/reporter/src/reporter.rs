@@ -170,8 +170,8 @@ impl Reporter {
             Ok(()) => {
                 self.counters.segments_queued.fetch_add(1, Relaxed);
                 // No wake-up per segment: the sender looks every tick, or sooner once a
-                // batch worth sending waits.
-                if self.segments.max_capacity() - self.segments.capacity() == self.wake_threshold {
+                // batch worth sending waits (a stored permit when the sender is already busy).
+                if self.segments.max_capacity() - self.segments.capacity() >= self.wake_threshold {
                     self.wake.notify_one();
                 }
                 true

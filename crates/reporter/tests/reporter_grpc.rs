@@ -87,7 +87,9 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     let accepted = (0..1000).filter(|&n| reporter.report_segment(segment(n))).count();
     assert!(started.elapsed() < Duration::from_millis(500), "enqueueing blocked: {:?}", started.elapsed());
     let counters = reporter.counters();
-    assert!((10..100).contains(&accepted), "accepted {accepted}");
+    // The queue holds 10; the sender may take some into a (failing) stream meanwhile, but
+    // most of a burst of 1000 against a dead backend must be dropped.
+    assert!((10..500).contains(&accepted), "accepted {accepted}");
     assert_eq!(counters.segments_queued, accepted as u64);
     assert_eq!(counters.segments_dropped_queue_full, 1000 - accepted as u64);
     assert!(reporter.is_segment_queue_full() || accepted > 10);
