@@ -169,7 +169,8 @@ class Services:
 
 UPSTREAM_VENV = ROOT / '.cache' / 'venv-apache-skywalking'
 # 1.3.0's wheel on PyPI lacks the generated skywalking.protocol package and cannot start.
-UPSTREAM_REQUIREMENTS = ['apache-skywalking==1.2.0', 'flask>=3.0,<4', 'requests>=2.31,<3']
+# kafka-python is upstream's Kafka client (its `kafka` extra), pinned like ours in requirements-test.txt.
+UPSTREAM_REQUIREMENTS = ['apache-skywalking==1.2.0', 'flask>=3.0,<4', 'requests>=2.31,<3', 'kafka-python>=2.2,<2.3']
 
 
 @pytest.fixture(scope='session')
@@ -182,6 +183,19 @@ def upstream_python() -> str:
         subprocess.run([str(python), '-m', 'pip', 'install', '--quiet', *UPSTREAM_REQUIREMENTS], check=True)
         marker.write_text(' '.join(UPSTREAM_REQUIREMENTS))
     return str(python)
+
+
+@pytest.fixture
+def kafka_broker(collector: Collector):
+    """The tests' stand-in for Kafka (see tests/kafka_broker.py): a protocol-level broker on
+    loopback that decodes every produced record and forwards it to the local collector."""
+    from tests.kafka_broker import KafkaTestBroker
+
+    broker = KafkaTestBroker(collector.grpc_address).start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture

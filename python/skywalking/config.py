@@ -181,7 +181,7 @@ kafka_topic_log: str = _option(
     'kafka_topic_log',
     'SW_KAFKA_TOPIC_LOG',
     'skywalking-logs',
-    'Kafka topic for logs; must match the OAP.',
+    'Kafka topic for logs; must match the OAP (carried for compatibility: there is no log reporter yet).',
 )
 kafka_topic_meter: str = _option(
     'kafka_topic_meter',
@@ -193,7 +193,8 @@ kafka_reporter_custom_configurations: str = _option(
     'kafka_reporter_custom_configurations',
     'SW_KAFKA_REPORTER_CUSTOM_CONFIGURATIONS',
     '',
-    'Placeholder kept for compatibility; producer settings are passed as `SW_KAFKA_REPORTER_CONFIG_<key>` variables.',
+    'Placeholder kept for compatibility; producer settings are passed as `SW_KAFKA_REPORTER_CONFIG_<key>` variables '
+    '(kafka-python `KafkaProducer` argument names; see docs/Migration.md for those honoured).',
 )
 agent_force_tls: bool = _option(
     'agent_force_tls',

@@ -1,5 +1,7 @@
-"""A consumer calling a provider, both under `sw-python run`, reporting over gRPC to the
-local collector; the received segments must match the expected data, span for span."""
+"""A consumer calling a provider, both under `sw-python run`, reporting over gRPC, HTTP or
+Kafka (through the tests' protocol-level Kafka broker, tests/kafka_broker.py, which forwards
+to the collector) to the local collector; the received segments must match the expected
+data, span for span."""
 
 from __future__ import annotations
 
@@ -18,13 +20,16 @@ def expected(name: str, provider_port: int, consumer_port: int) -> str:
     return text.replace('PROVIDER_PORT', str(provider_port)).replace('CONSUMER_PORT', str(consumer_port))
 
 
-@pytest.mark.parametrize('protocol', ['grpc', 'http'])
+@pytest.mark.parametrize('protocol', ['grpc', 'http', 'kafka'])
 @pytest.mark.parametrize('framework', ['http', 'flask'])
-def test_consumer_calls_provider(services, collector, framework, protocol):
+def test_consumer_calls_provider(services, collector, request, framework, protocol):
     provider_port, consumer_port = free_port(), free_port()
     # Over HTTP the agent posts OAP's JSON endpoints on the collector's HTTP port.
     backend = collector.grpc_address if protocol == 'grpc' else f'127.0.0.1:{collector.http_port}'
     reporting = {'SW_AGENT_PROTOCOL': protocol, 'SW_AGENT_COLLECTOR_BACKEND_SERVICES': backend}
+    if protocol == 'kafka':
+        # No Kafka can run here: the test broker stands in for it and forwards to the collector.
+        reporting['SW_KAFKA_BOOTSTRAP_SERVERS'] = request.getfixturevalue('kafka_broker').address
     services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port, **reporting)
     services.start(
         'consumer',

@@ -11,7 +11,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use sw_proto::v3::SegmentObject;
-use sw_reporter::{Protocol, Reporter, ReporterConfig};
+use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, Reporter, ReporterConfig, KAFKA_ENV_PREFIX};
 
 use crate::error::AgentError;
 use crate::logger;
@@ -73,13 +73,14 @@ pub fn queue_full() -> bool {
     full
 }
 
-/// `agent_protocol`: gRPC or OAP's HTTP JSON endpoints. Profiling needs gRPC (as upstream,
-/// where HTTP turns it off); Kafka is not available yet and falls back to gRPC.
+/// `agent_protocol`: gRPC, OAP's HTTP JSON endpoints, or Kafka. Profiling needs gRPC (as
+/// upstream, where HTTP and Kafka turn it off).
 fn protocol(config: &Bound<'_, PyDict>) -> Result<Protocol, AgentError> {
     let name: String = option(config, "agent_protocol", "grpc".to_owned())?;
     Ok(match name.trim().to_ascii_lowercase().as_str() {
         "http" => Protocol::Http,
         "grpc" => Protocol::Grpc,
+        "kafka" => Protocol::Kafka,
         other => {
             log::warn!("agent_protocol={other:?} is not supported yet; reporting over gRPC");
             Protocol::Grpc
@@ -115,8 +116,39 @@ fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<Re
         snapshot_queue_size: count(config, "agent_profile_snapshot_transport_buffer_size", 50)?.max(1),
         meters_active: option(config, "agent_meter_reporter_active", true)?,
         meter_period: Duration::from_secs(count(config, "agent_meter_reporter_period", 20)?.max(1) as u64),
+        kafka: kafka_config(config)?,
         ..defaults
     })
+}
+
+/// The Kafka producer's settings: brokers and topics from the options (topics already
+/// carry `kafka_namespace`, applied by `config.finalize_name()` as upstream), producer
+/// arguments from the `SW_KAFKA_REPORTER_CONFIG_<key>` environment variables, read here as
+/// the Python agent reads them when its Kafka client module loads. Keys that cannot be
+/// honoured are logged once, here, and not again after a fork.
+fn kafka_config(config: &Bound<'_, PyDict>) -> Result<KafkaConfig, AgentError> {
+    let defaults = KafkaTopics::default();
+    let topics = KafkaTopics {
+        segment: option(config, "kafka_topic_segment", defaults.segment)?,
+        management: option(config, "kafka_topic_management", defaults.management)?,
+        meter: option(config, "kafka_topic_meter", defaults.meter)?,
+        log: option(config, "kafka_topic_log", defaults.log)?,
+    };
+    let servers: String = option(config, "kafka_bootstrap_servers", "localhost:9092".to_owned())?;
+    let pass_through: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(key, value)| {
+            let key = key.into_string().ok()?;
+            let name = key.strip_prefix(KAFKA_ENV_PREFIX)?.to_owned();
+            Some((name, value.into_string().ok()?))
+        })
+        .collect();
+    let (kafka, warnings) = KafkaConfig::from_pass_through(&servers, topics, &pass_through);
+    if option(config, "agent_protocol", String::new())?.trim().eq_ignore_ascii_case("kafka") {
+        for warning in warnings {
+            log::warn!("{warning}");
+        }
+    }
+    Ok(kafka)
 }
 
 fn profiler_config(config: &Bound<'_, PyDict>) -> Result<sw_profiler::ProfilerConfig, AgentError> {
@@ -155,11 +187,14 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
     let profiler_config = if reporter_config.profile_active { Some(profiler_config(config)?) } else { None };
     let (settings, reporter) = launch(settings, &reporter_config, profiler_config.as_ref())?;
     let settings = Arc::new(settings);
+    let destination = match reporter_config.protocol {
+        Protocol::Kafka => format!("Kafka at {}", reporter_config.kafka.bootstrap_servers.join(",")),
+        _ => reporter_config.backend.clone(),
+    };
     log::info!(
-        "skywalking agent started: service {:?}, instance {:?}, reporting to {}",
+        "skywalking agent started: service {:?}, instance {:?}, reporting to {destination}",
         settings.service,
         settings.instance,
-        reporter_config.backend
     );
     let (previous, previous_settings) = {
         let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);

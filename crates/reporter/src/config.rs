@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::KafkaConfig;
+
 /// How the reporter talks to the backend (`agent_protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Protocol {
@@ -10,6 +12,9 @@ pub enum Protocol {
     Grpc,
     /// OAP's HTTP JSON endpoints (port 12800): segments and management; no profiling.
     Http,
+    /// Records to Kafka topics for OAP's Kafka fetcher: segments, management and meters;
+    /// no profiling, no dynamic configuration.
+    Kafka,
 }
 
 /// Settings of one reporter instance (one per process; re-created after fork).
@@ -54,6 +59,8 @@ pub struct ReporterConfig {
     pub meters_active: bool,
     /// Interval between meter reports (`agent_meter_reporter_period`).
     pub meter_period: Duration,
+    /// Brokers, topics and producer settings of `agent_protocol=kafka`.
+    pub kafka: KafkaConfig,
 }
 
 impl Default for ReporterConfig {
@@ -77,6 +84,7 @@ impl Default for ReporterConfig {
             snapshot_queue_size: 50,
             meters_active: true,
             meter_period: Duration::from_secs(20),
+            kafka: KafkaConfig::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! One OS thread runs a single-threaded tokio runtime. The application threads only ever
 //! `try_send` into bounded queues (never blocking, dropping and counting when full); the
-//! runtime encodes, sends (gRPC streams or HTTP JSON batches) and retries. Nothing here
+//! runtime encodes, sends (gRPC streams, HTTP JSON batches or Kafka records) and retries. Nothing here
 //! knows about Python.
 
 mod backoff;
@@ -11,7 +11,9 @@ mod channel;
 mod config;
 mod counters;
 mod error;
+mod grpc;
 mod http;
+mod kafka;
 mod management;
 mod meters;
 mod outage;
@@ -19,11 +21,14 @@ mod outlet;
 mod profile;
 mod reporter;
 mod segments;
+mod tls;
 
 pub use cds::ConfigUpdates;
 pub use config::{Protocol, ReporterConfig};
 pub use counters::{Counters, CountersSnapshot};
 pub use error::ReporterError;
+pub use kafka::{Acks, KafkaConfig, KafkaTopics, SaslPlain, SecurityProtocol, ENV_PREFIX as KAFKA_ENV_PREFIX};
 pub use outlet::ProfileOutlet;
 pub use profile::CommandHandler;
+use reporter::Queues;
 pub use reporter::{FlushHandle, Reporter};

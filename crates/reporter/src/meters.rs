@@ -42,6 +42,13 @@ pub fn meters(config: &ReporterConfig, counters: &Counters, now_ms: i64) -> Vec<
         .collect()
 }
 
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Sends the counters every `meter_period`, starting one period after start.
 pub async fn run(mut client: Client, config: ReporterConfig, counters: Arc<Counters>, mut stop: watch::Receiver<bool>) {
     loop {
@@ -49,10 +56,7 @@ pub async fn run(mut client: Client, config: ReporterConfig, counters: Arc<Count
             () = sleep(config.meter_period) => {}
             _ = stop.changed() => return,
         }
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let batch = meters(&config, &counters, now);
+        let batch = meters(&config, &counters, now_ms());
         let mut request = tonic::Request::new(tokio_stream::iter(batch));
         request.set_timeout(config.call_timeout);
         if let Err(status) = client.collect(request).await {

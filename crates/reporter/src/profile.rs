@@ -133,3 +133,30 @@ pub async fn report_finishes(
         }
     }
 }
+
+/// For transports without profiling (HTTP, Kafka): empties the profiling queues so
+/// producers never see them full for long; each snapshot counts as lost, and the first
+/// one is worth a warning.
+pub async fn discard(
+    mut snapshots: mpsc::Receiver<ThreadSnapshot>,
+    mut finishes: mpsc::UnboundedReceiver<String>,
+    counters: Arc<Counters>,
+    protocol: &'static str,
+) {
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            Some(_) = snapshots.recv() => {
+                counters.snapshots_lost_send_error.fetch_add(1, Relaxed);
+                if !warned {
+                    log::warn!("profile snapshots cannot be sent with agent_protocol={protocol}; they are dropped and counted");
+                    warned = true;
+                }
+            }
+            Some(task_id) = finishes.recv() => {
+                log::debug!("profile task {task_id} finished; not reported (agent_protocol={protocol} has no profiling)");
+            }
+            else => return,
+        }
+    }
+}

@@ -5,18 +5,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sw_proto::v3::configuration_discovery_service_client::ConfigurationDiscoveryServiceClient;
-use sw_proto::v3::management_service_client::ManagementServiceClient;
-use sw_proto::v3::meter_report_service_client::MeterReportServiceClient;
-use sw_proto::v3::profile_task_client::ProfileTaskClient;
-use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
 use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::segments::{self, FlushWaiter, SegmentSender};
-use crate::{cds, meters, ConfigUpdates};
+use crate::segments::{self, FlushWaiter};
 use crate::{
-    channel, http, management, profile, CommandHandler, Counters, CountersSnapshot, Protocol, ReporterConfig,
+    grpc, http, kafka, CommandHandler, ConfigUpdates, Counters, CountersSnapshot, Protocol, ReporterConfig,
     ReporterError,
 };
 
@@ -72,77 +66,16 @@ impl Reporter {
         let wake = Arc::new(Notify::new());
         let wake_threshold = segments::wake_threshold(config.segment_queue_size.max(1));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        if config.protocol == Protocol::Http {
-            let queues = http::Queues {
-                segments: segment_queue,
-                flushes: flush_queue,
-                snapshots: snapshot_queue,
-                finishes: finish_queue,
-            };
-            let thread = http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?;
-            return Ok(Self {
-                segments,
-                flushes,
-                snapshots,
-                finishes,
-                stop,
-                counters,
-                updates,
-                wake,
-                wake_threshold,
-                thread: Some(thread),
-            });
-        }
-        // The channel must be created inside the runtime (tonic spawns its connection task).
-        let (grpc_channel, auth) = {
-            let _guard = runtime.enter();
-            channel::connect(&config)?
+        let queues =
+            Queues { segments: segment_queue, flushes: flush_queue, snapshots: snapshot_queue, finishes: finish_queue };
+        let thread = match config.protocol {
+            Protocol::Http => http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?,
+            Protocol::Kafka => kafka::spawn(runtime, config, counters.clone(), queues, stopped)?,
+            Protocol::Grpc => {
+                let shared = grpc::Shared { counters: counters.clone(), updates: updates.clone(), wake: wake.clone() };
+                grpc::spawn(runtime, config, shared, queues, stopped, handler)?
+            }
         };
-        let sender = SegmentSender::new(
-            TraceSegmentReportServiceClient::with_interceptor(grpc_channel.clone(), auth.clone()),
-            config.clone(),
-            counters.clone(),
-            segment_queue,
-            flush_queue,
-            wake.clone(),
-        );
-        let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
-        let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());
-        let cds_client = ConfigurationDiscoveryServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
-        let meter_client = MeterReportServiceClient::with_interceptor(grpc_channel, auth);
-        let counters_for_tasks = counters.clone();
-        let updates_for_tasks = updates.clone();
-        let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
-            runtime.block_on(async move {
-                let c = counters_for_tasks;
-                let mut tasks = vec![
-                    tokio::spawn(management::run(management_client, config.clone(), c.clone(), stopped.clone())),
-                    tokio::spawn(cds::poll(cds_client, config.clone(), c.clone(), updates_for_tasks, stopped.clone())),
-                    tokio::spawn(profile::send_snapshots(
-                        profile_client.clone(),
-                        config.clone(),
-                        c.clone(),
-                        snapshot_queue,
-                    )),
-                    tokio::spawn(profile::report_finishes(
-                        profile_client.clone(),
-                        config.clone(),
-                        c.clone(),
-                        finish_queue,
-                    )),
-                ];
-                if config.meters_active {
-                    tasks.push(tokio::spawn(meters::run(meter_client, config.clone(), c.clone(), stopped.clone())));
-                }
-                if let Some(handler) = handler.filter(|_| config.profile_active) {
-                    tasks.push(tokio::spawn(profile::poll_commands(profile_client, config, c, handler, stopped)));
-                }
-                sender.run().await;
-                for task in tasks {
-                    task.abort();
-                }
-            });
-        })?;
         Ok(Self {
             segments,
             flushes,
@@ -247,4 +180,12 @@ impl Reporter {
     pub fn abandon_after_fork(self) {
         std::mem::forget(self);
     }
+}
+
+/// The receiving ends of the reporter's queues, handed to the transport's tasks.
+pub(crate) struct Queues {
+    pub segments: mpsc::Receiver<SegmentObject>,
+    pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    pub snapshots: mpsc::Receiver<ThreadSnapshot>,
+    pub finishes: mpsc::UnboundedReceiver<String>,
 }

@@ -17,7 +17,6 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
 use super::target::Target;
@@ -97,7 +96,7 @@ impl Connector {
                 address: target.authority.clone(),
                 reason: format!("not a valid TLS server name: {e}"),
             })?;
-            Some((TlsConnector::from(tls_config()?), name))
+            Some((TlsConnector::from(crate::tls::client_config(None, &[b"http/1.1"])?), name))
         } else {
             None
         };
@@ -140,26 +139,6 @@ where
         }
     });
     Ok(Connection { sender, task, idle_since: Instant::now() })
-}
-
-fn tls_config() -> Result<Arc<ClientConfig>, ReporterError> {
-    let found = rustls_native_certs::load_native_certs();
-    for error in &found.errors {
-        log::debug!("while loading root certificates: {error}");
-    }
-    let mut roots = RootCertStore::empty();
-    let (added, _unparsable) = roots.add_parsable_certificates(found.certs);
-    if added == 0 {
-        return Err(ReporterError::Tls("no trusted root certificates found for HTTPS".into()));
-    }
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ReporterError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
 }
 
 /// One open connection. Dropping it stops hyper's task, which closes the socket even when

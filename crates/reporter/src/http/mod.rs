@@ -11,24 +11,13 @@ mod management;
 mod sender;
 mod target;
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::runtime::Runtime;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
-use crate::segments::FlushWaiter;
-use crate::{Counters, ReporterConfig, ReporterError};
-
-/// The receiving ends of the reporter's queues.
-pub struct Queues {
-    pub segments: mpsc::Receiver<SegmentObject>,
-    pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-    pub snapshots: mpsc::Receiver<ThreadSnapshot>,
-    pub finishes: mpsc::UnboundedReceiver<String>,
-}
+use crate::{Counters, Queues, ReporterConfig, ReporterError};
 
 /// Checks the backend address (and loads TLS roots for HTTPS), then starts the reporter
 /// thread running the HTTP senders on `runtime`.
@@ -56,7 +45,8 @@ pub fn spawn(
                 counters.clone(),
                 stop,
             ));
-            let profiling = tokio::spawn(discard_profiling(queues.snapshots, queues.finishes, counters.clone()));
+            let profiling =
+                tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "http"));
             let client = client::HttpClient::new(connector, timeout);
             sender::SegmentSender::new(client, config, counters, queues.segments, queues.flushes).run().await;
             management.abort();
@@ -64,29 +54,4 @@ pub fn spawn(
         });
     })?;
     Ok(thread)
-}
-
-/// Empties the profiling queues so producers never see them full for long; each snapshot
-/// counts as lost, and the first one is worth a warning.
-async fn discard_profiling(
-    mut snapshots: mpsc::Receiver<ThreadSnapshot>,
-    mut finishes: mpsc::UnboundedReceiver<String>,
-    counters: Arc<Counters>,
-) {
-    let mut warned = false;
-    loop {
-        tokio::select! {
-            Some(_) = snapshots.recv() => {
-                counters.snapshots_lost_send_error.fetch_add(1, Relaxed);
-                if !warned {
-                    log::warn!("profile snapshots cannot be sent with agent_protocol=http; they are dropped and counted");
-                    warned = true;
-                }
-            }
-            Some(task_id) = finishes.recv() => {
-                log::debug!("profile task {task_id} finished; not reported (no HTTP endpoint)");
-            }
-            else => return,
-        }
-    }
 }

@@ -1,0 +1,87 @@
+//! `agent_protocol=grpc` (the default): the reporter thread's tasks over one tonic channel:
+//! segment streams, management, dynamic configuration, profiling and meters.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use sw_proto::v3::configuration_discovery_service_client::ConfigurationDiscoveryServiceClient;
+use sw_proto::v3::management_service_client::ManagementServiceClient;
+use sw_proto::v3::meter_report_service_client::MeterReportServiceClient;
+use sw_proto::v3::profile_task_client::ProfileTaskClient;
+use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
+use tokio::sync::{watch, Notify};
+
+use crate::segments::SegmentSender;
+use crate::{
+    cds, channel, management, meters, profile, CommandHandler, ConfigUpdates, Counters, Queues, ReporterConfig,
+    ReporterError,
+};
+
+/// What the gRPC tasks share with the [`Reporter`] handle.
+pub struct Shared {
+    pub counters: Arc<Counters>,
+    pub updates: Arc<ConfigUpdates>,
+    /// Producers wake the segment sender through it.
+    pub wake: Arc<Notify>,
+}
+
+/// Starts the reporter thread running the gRPC tasks: segments, management, dynamic
+/// configuration, profiling and meters.
+pub fn spawn(
+    runtime: tokio::runtime::Runtime,
+    config: ReporterConfig,
+    shared: Shared,
+    queues: Queues,
+    stopped: watch::Receiver<bool>,
+    handler: Option<Arc<dyn CommandHandler>>,
+) -> Result<JoinHandle<()>, ReporterError> {
+    // The channel must be created inside the runtime (tonic spawns its connection task).
+    let (grpc_channel, auth) = {
+        let _guard = runtime.enter();
+        channel::connect(&config)?
+    };
+    let Shared { counters: c, updates, wake } = shared;
+    let sender = SegmentSender::new(
+        TraceSegmentReportServiceClient::with_interceptor(grpc_channel.clone(), auth.clone()),
+        config.clone(),
+        c.clone(),
+        queues.segments,
+        queues.flushes,
+        wake,
+    );
+    let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
+    let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());
+    let cds_client = ConfigurationDiscoveryServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
+    let meter_client = MeterReportServiceClient::with_interceptor(grpc_channel, auth);
+    let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
+        runtime.block_on(async move {
+            let mut tasks = vec![
+                tokio::spawn(management::run(management_client, config.clone(), c.clone(), stopped.clone())),
+                tokio::spawn(cds::poll(cds_client, config.clone(), c.clone(), updates, stopped.clone())),
+                tokio::spawn(profile::send_snapshots(
+                    profile_client.clone(),
+                    config.clone(),
+                    c.clone(),
+                    queues.snapshots,
+                )),
+                tokio::spawn(profile::report_finishes(
+                    profile_client.clone(),
+                    config.clone(),
+                    c.clone(),
+                    queues.finishes,
+                )),
+            ];
+            if config.meters_active {
+                tasks.push(tokio::spawn(meters::run(meter_client, config.clone(), c.clone(), stopped.clone())));
+            }
+            if let Some(handler) = handler.filter(|_| config.profile_active) {
+                tasks.push(tokio::spawn(profile::poll_commands(profile_client, config, c, handler, stopped)));
+            }
+            sender.run().await;
+            for task in tasks {
+                task.abort();
+            }
+        });
+    })?;
+    Ok(thread)
+}

@@ -1,0 +1,137 @@
+//! Sends finished segments as records of the segment topic, keyed by their segment id.
+//!
+//! A batch starts with the first waiting segment and takes what is already queued, plus
+//! what arrives within `linger_ms` (kafka-python's batching knob), up to about
+//! `max_request_size` bytes; the producer splits it by partition and `batch_size`. What a
+//! failed send loses is counted, and the loop backs off; outages are logged once.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use prost::Message;
+use sw_proto::v3::SegmentObject;
+use tokio::sync::mpsc;
+use tokio::time::{sleep, timeout_at, Instant};
+
+use super::producer::Producer;
+use super::records::Record;
+use crate::backoff::Backoff;
+use crate::outage::OutageLog;
+use crate::segments::FlushWaiter;
+use crate::{Counters, ReporterConfig};
+
+/// Most segments in one batch, so one slow send does not hold too many.
+pub const MAX_BATCH: usize = 500;
+
+pub struct SegmentSender {
+    producer: Producer,
+    config: ReporterConfig,
+    counters: Arc<Counters>,
+    queue: mpsc::Receiver<SegmentObject>,
+    flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    waiters: Vec<FlushWaiter>,
+    /// Logs a broker outage once at its start and once at its end.
+    outage: OutageLog,
+    /// The bootstrap servers, for log lines.
+    brokers: String,
+}
+
+impl SegmentSender {
+    pub fn new(
+        producer: Producer,
+        config: ReporterConfig,
+        counters: Arc<Counters>,
+        queue: mpsc::Receiver<SegmentObject>,
+        flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    ) -> Self {
+        let brokers = config.kafka.bootstrap_servers.join(",");
+        Self { producer, config, counters, queue, flushes, waiters: Vec::new(), outage: OutageLog::default(), brokers }
+    }
+
+    /// Runs until every producer is gone and the queue is drained.
+    pub async fn run(mut self) {
+        let mut backoff = Backoff::new();
+        loop {
+            let first = tokio::select! {
+                segment = self.queue.recv() => match segment {
+                    Some(segment) => segment,
+                    None => break,
+                },
+                Some(waiter) = self.flushes.recv() => {
+                    self.waiters.push(waiter);
+                    self.answer_flushes_if_drained();
+                    continue;
+                }
+            };
+            let records = self.collect(first).await;
+            let topic = self.config.kafka.topics.segment.clone();
+            let delivery = self.producer.send(&topic, records).await;
+            self.counters.segments_sent.fetch_add(delivery.delivered, Relaxed);
+            self.counters.segments_lost_send_error.fetch_add(delivery.lost, Relaxed);
+            match delivery.error.filter(|_| delivery.lost > 0) {
+                None => {
+                    backoff.reset();
+                    self.outage.recovered("Kafka", &self.brokers, &self.counters);
+                    self.answer_flushes_if_drained();
+                }
+                Some(error) => {
+                    self.counters.send_errors.fetch_add(1, Relaxed);
+                    // As with HTTP, flush waiters are answered only after a successful
+                    // send; their own timeout ends the wait while the brokers fail.
+                    let wait = backoff.next_wait();
+                    self.outage.failed("Kafka", &self.brokers, &error, wait, &self.counters);
+                    sleep(wait).await;
+                }
+            }
+        }
+        for waiter in self.waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+
+    /// `first` and what follows it within `linger_ms`, as records.
+    async fn collect(&mut self, first: SegmentObject) -> Vec<Record> {
+        let deadline = Instant::now() + self.config.kafka.linger;
+        let max_bytes = self.config.kafka.max_request_size;
+        let mut records = vec![record(&first)];
+        let mut bytes = records[0].size_bound();
+        drop(first);
+        while records.len() < MAX_BATCH && bytes < max_bytes {
+            let next = match self.queue.try_recv() {
+                Ok(segment) => Some(segment),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if !self.waiters.is_empty() || Instant::now() >= deadline {
+                        None
+                    } else {
+                        tokio::select! {
+                            next = timeout_at(deadline, self.queue.recv()) => next.ok().flatten(),
+                            Some(waiter) = self.flushes.recv() => {
+                                self.waiters.push(waiter);
+                                continue;
+                            }
+                        }
+                    }
+                }
+            };
+            let Some(segment) = next else { break };
+            let record = record(&segment);
+            bytes += record.size_bound();
+            records.push(record);
+        }
+        records
+    }
+
+    fn answer_flushes_if_drained(&mut self) {
+        if self.queue.is_empty() {
+            for waiter in self.waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+    }
+}
+
+/// As the Python agent: key = the segment id, value = the `SegmentObject`.
+fn record(segment: &SegmentObject) -> Record {
+    Record { key: Some(segment.trace_segment_id.as_bytes().to_vec()), value: segment.encode_to_vec() }
+}

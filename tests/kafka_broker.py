@@ -1,0 +1,287 @@
+"""A stand-in for Kafka in the tests: a small broker speaking Kafka's wire protocol.
+
+No Kafka broker can run where these tests run, so this one answers just enough of the
+protocol for a producer: ApiVersions, Metadata (it advertises itself as the only broker,
+every topic is created on demand with `partitions` partitions), Produce (every record batch
+is decoded and its CRC-32C verified), and SaslHandshake/SaslAuthenticate with PLAIN,
+optionally over TLS. It
+decodes with kafka-python's protocol and record classes, an implementation independent of
+the agent's Rust encoder, so a record the agent encodes wrongly fails here.
+
+Every produced record is kept (topic, partition, key, value, headers, client id, acks),
+and its value is forwarded to the local collector as OAP's Kafka fetcher would consume
+it: segments to `TraceSegmentReportService/collect`, management records to
+`reportInstanceProperties` (key `register-...`) or `keepAlive`, meter collections to
+`MeterReportService/collectBatch`. The collector's `/dataValidate` then works unchanged.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import socketserver
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+from kafka.protocol.api_versions import ApiVersionsResponse_v0
+from kafka.protocol.metadata import MetadataRequest, MetadataResponse
+from kafka.protocol.produce import ProduceRequest
+from kafka.protocol.sasl_authenticate import SaslAuthenticateRequest, SaslAuthenticateResponse
+from kafka.protocol.sasl_handshake import SaslHandshakeRequest, SaslHandshakeResponse
+from kafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
+from kafka.record.memory_records import MemoryRecords
+
+PRODUCE, METADATA, SASL_HANDSHAKE, API_VERSIONS, SASL_AUTHENTICATE = 0, 3, 17, 18, 36
+# Non-flexible versions only: enough for the agent and for kafka-python 2.x.
+SUPPORTED = {PRODUCE: (3, 7), METADATA: (1, 7), API_VERSIONS: (0, 0), SASL_HANDSHAKE: (1, 1), SASL_AUTHENTICATE: (0, 0)}
+NODE_ID = 1
+UNSUPPORTED_VERSION, SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE = 35, 58, 34
+
+
+@dataclass(frozen=True)
+class ProducedRecord:
+    topic: str
+    partition: int
+    key: bytes | None
+    value: bytes
+    headers: tuple
+    client_id: str
+    acks: int
+
+
+def build(schema: Schema, values: dict) -> tuple:
+    """A tuple for `schema` from `values` by field name; missing fields get a neutral default."""
+    fields = []
+    for name, field in zip(schema.names, schema.fields, strict=True):
+        value = values.get(name)
+        if isinstance(field, Array):
+            items = value or []
+            fields.append(
+                [build(field.array_of, item) if isinstance(field.array_of, Schema) else item for item in items]
+            )
+        elif value is None and not isinstance(field, (String, Bytes)):
+            fields.append(False if isinstance(field, Boolean) else 0)
+        else:
+            fields.append(value)
+    return tuple(fields)
+
+
+def response(response_type, values: dict) -> bytes:
+    return response_type.SCHEMA.encode(build(response_type.SCHEMA, values))
+
+
+class Forwarder:
+    """Hands record values to the local collector's gRPC services, as raw protobuf bytes."""
+
+    def __init__(self, target: str) -> None:
+        self.channel = grpc.insecure_channel(target)
+        self.segments = self.channel.stream_unary('/skywalking.v3.TraceSegmentReportService/collect')
+        self.properties = self.channel.unary_unary('/skywalking.v3.ManagementService/reportInstanceProperties')
+        self.ping = self.channel.unary_unary('/skywalking.v3.ManagementService/keepAlive')
+        self.meters = self.channel.stream_unary('/skywalking.v3.MeterReportService/collectBatch')
+
+    def forward(self, record: ProducedRecord) -> None:
+        # Kinds by topic suffix, so namespaced topics (`<ns>-skywalking-segments`) work too.
+        if record.topic.endswith('segments'):
+            self.segments(iter([record.value]), timeout=10)
+        elif record.topic.endswith('managements'):
+            register = (record.key or b'').startswith(b'register-')
+            (self.properties if register else self.ping)(record.value, timeout=10)
+        elif record.topic.endswith('meters'):
+            self.meters(iter([record.value]), timeout=10)
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+class KafkaTestBroker:
+    """The broker; `start()` listens on 127.0.0.1 (`port`, or a free one)."""
+
+    def __init__(
+        self,
+        collector_grpc: str | None = None,
+        partitions: int = 3,
+        port: int = 0,
+        sasl_plain: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.partitions = partitions
+        self.sasl_plain = sasl_plain
+        self.tls = tls
+        self.forwarder = Forwarder(collector_grpc) if collector_grpc else None
+        self.records: list[ProducedRecord] = []
+        self.requests: list[tuple[int, int, str]] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+        self._offsets: dict[tuple[str, int], int] = {}
+        self._requested_port = port
+        self._server: socketserver.ThreadingTCPServer | None = None
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.server_address[1]
+
+    @property
+    def address(self) -> str:
+        return f'127.0.0.1:{self.port}'
+
+    def start(self) -> KafkaTestBroker:
+        broker = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                try:
+                    sock = broker.tls.wrap_socket(self.request, server_side=True) if broker.tls else self.request
+                except (OSError, ssl.SSLError) as error:
+                    broker.errors.append(f'TLS handshake failed: {error}')
+                    return
+                broker._serve(sock)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(('127.0.0.1', self._requested_port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name='kafka-test-broker', daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self.forwarder is not None:
+            self.forwarder.close()
+
+    def produced(self, topic: str | None = None) -> list[ProducedRecord]:
+        with self._lock:
+            return [r for r in self.records if topic is None or r.topic == topic]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.1)
+        return condition()
+
+    # --- the protocol -------------------------------------------------------------------
+
+    def _serve(self, sock: socket.socket) -> None:
+        authenticated = self.sasl_plain is None
+        try:
+            while True:
+                size = _read_exact(sock, 4)
+                if size is None:
+                    return
+                frame = _read_exact(sock, struct.unpack('>i', size)[0])
+                if frame is None:
+                    return
+                data = io.BytesIO(frame)
+                api_key, version, correlation_id = Int16.decode(data), Int16.decode(data), Int32.decode(data)
+                client_id = String('utf-8').decode(data) or ''
+                with self._lock:
+                    self.requests.append((api_key, version, client_id))
+                if not authenticated and api_key not in (API_VERSIONS, SASL_HANDSHAKE, SASL_AUTHENTICATE):
+                    self.errors.append(f'api {api_key} before SASL authentication')
+                    return
+                answer = self._answer(api_key, version, data, client_id)
+                if api_key == SASL_AUTHENTICATE and answer is not None:
+                    authenticated = answer[1]
+                    answer = answer[0]
+                if answer is not None:
+                    body = struct.pack('>i', correlation_id) + answer
+                    sock.sendall(struct.pack('>i', len(body)) + body)
+        except (OSError, ValueError) as error:
+            self.errors.append(f'{type(error).__name__}: {error}')
+
+    def _answer(self, api_key: int, version: int, data: io.BytesIO, client_id: str):
+        low, high = SUPPORTED.get(api_key, (0, -1))
+        if api_key == API_VERSIONS:
+            # Kafka answers any ApiVersions version it lacks in v0 with UNSUPPORTED_VERSION,
+            # listing its ranges; the client then asks again at a version it finds there.
+            error = 0 if low <= version <= high else UNSUPPORTED_VERSION
+            versions = [{'api_key': k, 'min_version': lo, 'max_version': hi} for k, (lo, hi) in SUPPORTED.items()]
+            return response(ApiVersionsResponse_v0, {'error_code': error, 'api_versions': versions})
+        if not low <= version <= high:
+            self.errors.append(f'api {api_key} v{version} is not supported')
+            raise ValueError('unsupported version')
+        if api_key == METADATA:
+            return self._metadata(version, MetadataRequest[version].decode(data))
+        if api_key == PRODUCE:
+            return self._produce(version, ProduceRequest[version].decode(data), client_id)
+        if api_key == SASL_HANDSHAKE:
+            mechanism = SaslHandshakeRequest[version].decode(data).mechanism
+            error = 0 if mechanism == 'PLAIN' else 33
+            return response(SaslHandshakeResponse[version], {'error_code': error, 'enabled_mechanisms': ['PLAIN']})
+        if api_key == SASL_AUTHENTICATE:
+            token = SaslAuthenticateRequest[version].decode(data).auth_bytes
+            _, user, password = token.decode().split('\0')
+            ok = (user, password) == self.sasl_plain
+            values = {'error_code': 0 if ok else SASL_AUTHENTICATION_FAILED, 'auth_bytes': b''}
+            if not ok:
+                values['error_message'] = 'bad credentials'
+            return response(SaslAuthenticateResponse[version], values), ok
+        raise ValueError(f'api {api_key}')
+
+    def _metadata(self, version: int, request) -> bytes:
+        topics = request.topics or []
+        names = [t if isinstance(t, str) else t[0] for t in topics]
+        partitions = [
+            {'error_code': 0, 'partition': p, 'leader': NODE_ID, 'replicas': [NODE_ID], 'isr': [NODE_ID]}
+            for p in range(self.partitions)
+        ]
+        values = {
+            'brokers': [{'node_id': NODE_ID, 'host': '127.0.0.1', 'port': self.port}],
+            'cluster_id': 'skywalking-rs-test',
+            'controller_id': NODE_ID,
+            'topics': [
+                {'error_code': 0, 'topic': name, 'is_internal': False, 'partitions': partitions} for name in names
+            ],
+        }
+        return response(MetadataResponse[version], values)
+
+    def _produce(self, version: int, request, client_id: str) -> bytes | None:
+        answers = []
+        for topic, partitions in request.topics:
+            results = []
+            for partition, records in partitions:
+                received = self._decode(topic, partition, records, client_id, request.required_acks)
+                with self._lock:
+                    base = self._offsets.get((topic, partition), 0)
+                    self._offsets[(topic, partition)] = base + len(received)
+                    self.records.extend(received)
+                for record in received:
+                    if self.forwarder is not None:
+                        self.forwarder.forward(record)
+                results.append({'partition': partition, 'error_code': 0, 'offset': base, 'timestamp': -1})
+            answers.append({'topic': topic, 'partitions': results})
+        if request.required_acks == 0:
+            return None  # a broker does not answer acks=0
+        return response(ProduceRequest[version].RESPONSE_TYPE, {'topics': answers})
+
+    def _decode(self, topic: str, partition: int, data: bytes, client_id: str, acks: int) -> list[ProducedRecord]:
+        batches = MemoryRecords(data)
+        received = []
+        while (batch := batches.next_batch()) is not None:
+            if batch.magic != 2 or not batch.validate_crc():
+                self.errors.append(f'bad record batch for {topic}/{partition} (magic {batch.magic})')
+                raise ValueError('bad record batch')
+            for record in batch:
+                received.append(
+                    ProducedRecord(topic, partition, record.key, record.value, tuple(record.headers), client_id, acks)
+                )
+        return received
+
+
+def _read_exact(sock: socket.socket, n: int) -> bytes | None:
+    chunks = b''
+    while len(chunks) < n:
+        chunk = sock.recv(n - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return chunks
