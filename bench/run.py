@@ -546,6 +546,8 @@ def table_rows(summary: dict) -> dict[str, list[list[str]]]:
 def print_table(summary: dict, n_by_workload: dict) -> None:
     headers = [h for _key, h in COLUMNS]
     for workload, body in table_rows(summary).items():
+        if workload not in n_by_workload:
+            continue  # not run this time (--workloads)
         spec = WORKLOADS[workload]
         print(f'\n{spec["title"]}: {n_by_workload[workload]} {spec["unit"]}s per process, per {spec["unit"]}')
         widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]

@@ -100,13 +100,13 @@ fn splitmix(x: u64) -> u64 {
 }
 
 fn to_hex(bits: u128) -> String {
-    let mut out = [0u8; ID_LEN];
-    for (i, byte) in out.iter_mut().enumerate() {
-        let shift = (ID_LEN - 1 - i) * 4;
-        *byte = HEX[((bits >> shift) & 0xf) as usize];
+    // Two characters per byte from a table: this runs twice for every segment.
+    let mut out = String::with_capacity(ID_LEN);
+    for byte in bits.to_be_bytes() {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0xf)]));
     }
-    // Every byte comes from HEX, so this never takes the fallback branch.
-    String::from_utf8(out.to_vec()).unwrap_or_default()
+    out
 }
 
 #[cfg(test)]

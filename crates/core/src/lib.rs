@@ -2,6 +2,7 @@
 //! segment model. Plain Rust: nothing here knows about Python or the network.
 
 pub mod correlation;
+pub mod encoded;
 pub mod ids;
 pub mod ignore;
 pub mod sampler;

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentObject, SegmentReference, SpanObject};
 
+use crate::encoded::{EncodedSegment, SegmentParts};
 use crate::ids::new_id;
 use crate::sw8::Sw8;
 
@@ -95,6 +96,19 @@ impl Segment {
     }
 
     /// The wire form of the finished segment.
+    /// The segment in wire form, encoded here (see [`EncodedSegment`] for why).
+    #[must_use]
+    pub fn encode(&self, service: &str, service_instance: &str) -> EncodedSegment {
+        EncodedSegment::encode(&SegmentParts {
+            trace_id: self.trace_id(),
+            segment_id: &self.segment_id,
+            spans: &self.finished,
+            service,
+            service_instance,
+            is_size_limited: self.size_limited,
+        })
+    }
+
     #[must_use]
     pub fn into_proto(self, service: String, service_instance: String) -> SegmentObject {
         let trace_id = self.related_traces.into_iter().next().unwrap_or_default();
@@ -203,8 +217,11 @@ mod tests {
         segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
         segment.archive(SpanObject { span_id: root, parent_span_id: -1, ..Default::default() });
         let id = segment.segment_id.clone();
+        let encoded = segment.encode("svc", "inst");
         let proto = segment.into_proto("svc".into(), "inst".into());
         let bytes = proto.encode_to_vec();
+        assert_eq!(encoded.bytes(), bytes.as_slice());
+        assert_eq!(encoded.segment_id(), id);
         let decoded = SegmentObject::decode(bytes.as_slice()).unwrap();
         assert_eq!(decoded.trace_segment_id, id);
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sw_proto::v3::SegmentObject;
+use sw_core::encoded::EncodedSegment;
 use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, Reporter, ReporterConfig, KAFKA_ENV_PREFIX};
 
 use crate::error::AgentError;
@@ -51,7 +51,7 @@ pub fn settings() -> Arc<Settings> {
 }
 
 /// Hands a finished segment to the reporter without blocking.
-pub fn report(segment: SegmentObject) {
+pub fn report(segment: EncodedSegment) {
     let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
     match &agent.reporter {
         Some(reporter) => {

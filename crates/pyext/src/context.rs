@@ -214,13 +214,14 @@ pub fn span_finished(context: &Bound<'_, SpanContext>, data: SpanObject) -> PyRe
     if c.nspans == 0 {
         if let Some(segment) = c.segment.take() {
             c.sent_ids = Some((segment.trace_id().to_owned(), segment.segment_id.clone()));
-            let service = c.settings.service.clone();
-            let instance = c.settings.instance.clone();
             if let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()) {
                 handle.profiler.segment_finished(&segment.segment_id);
             }
+            // Encoded here, on the application thread: see `sw_core::encoded` for why.
+            let encoded = segment.encode(&c.settings.service, &c.settings.instance);
             drop(c);
-            agent::report(segment.into_proto(service, instance));
+            drop(segment);
+            agent::report(encoded);
         }
     }
     Ok(())

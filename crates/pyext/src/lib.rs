@@ -18,6 +18,7 @@ mod settings;
 mod snapshot;
 mod span;
 mod stack;
+mod wsgi;
 
 use pyo3::prelude::*;
 
@@ -45,5 +46,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collector::run_collector, m)?)?;
     m.add_function(wrap_pyfunction!(stack::capture_current_stack, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_correlation, m)?)?;
+    m.add_function(wrap_pyfunction!(wsgi::wsgi_url, m)?)?;
     Ok(())
 }

@@ -8,7 +8,7 @@
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 use pyo3::{create_exception, intern};
 use sw_core::segment::{add_log, now_ms, set_tag};
 use sw_core::sw8::{self, Sw8};
@@ -252,15 +252,44 @@ impl Span {
         if slf.borrow().noop {
             return Ok(slf);
         }
-        let key: String = tag.getattr(intern!(py, "key"))?.str()?.to_string();
+        let key = text(&tag.getattr(intern!(py, "key"))?)?;
         let value = tag.getattr(intern!(py, "val"))?;
-        let value = if value.is_none() { String::new() } else { value.str()?.to_string() };
+        let value = if value.is_none() { String::new() } else { text(&value)? };
         let overridable = match tag.getattr(intern!(py, "overridable")) {
             Ok(v) => v.is_truthy()?,
             Err(_) => true,
         };
         set_tag(&mut slf.try_borrow_mut()?.data, key, value, overridable);
         Ok(slf)
+    }
+
+    /// Records a tag from its key and value, without a Tag object: what plugins use.
+    /// A `None` value is recorded as an empty string, as `tag()` does.
+    #[pyo3(signature = (key, value, overridable = true))]
+    fn set_tag<'py>(
+        slf: Bound<'py, Self>,
+        key: &Bound<'py, PyAny>,
+        value: &Bound<'py, PyAny>,
+        overridable: bool,
+    ) -> PyResult<Bound<'py, Self>> {
+        if slf.borrow().noop {
+            return Ok(slf);
+        }
+        let key = text(key)?;
+        let value = if value.is_none() { String::new() } else { text(value)? };
+        set_tag(&mut slf.try_borrow_mut()?.data, key, value, overridable);
+        Ok(slf)
+    }
+
+    /// Layer HTTP, peer, `http.method` and `http.url` of a WSGI request in one call; False
+    /// when the URL must come from the framework (tag it next, to keep upstream's order).
+    fn tag_wsgi_request(slf: &Bound<'_, Self>, environ: &Bound<'_, PyDict>, method: &str) -> PyResult<bool> {
+        crate::wsgi::tag_request(slf, environ, method)
+    }
+
+    /// `http.status_code`, and the error flag when the status is 400 or more.
+    fn tag_http_status(slf: &Bound<'_, Self>, status: i64) -> PyResult<()> {
+        crate::wsgi::tag_status(slf, status)
     }
 
     /// Marks the span as an error with a `Traceback` log holding `str(ex)`.
@@ -428,6 +457,14 @@ impl Span {
             "<Span kind={:?} op={:?} sid={} pid={} noop={}>",
             self.kind, self.data.operation_name, self.data.span_id, self.data.parent_span_id, self.noop
         )
+    }
+}
+
+/// A Python value as text: a `str` as it is, anything else through `str()`.
+fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+    match value.downcast::<PyString>() {
+        Ok(s) => Ok(s.to_str()?.to_owned()),
+        Err(_) => Ok(value.str()?.to_str()?.to_owned()),
     }
 }
 

@@ -8,9 +8,9 @@ use sw_proto::v3::configuration_discovery_service_client::ConfigurationDiscovery
 use sw_proto::v3::management_service_client::ManagementServiceClient;
 use sw_proto::v3::meter_report_service_client::MeterReportServiceClient;
 use sw_proto::v3::profile_task_client::ProfileTaskClient;
-use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
+use crate::segment_stream::SegmentStreamClient;
 use crate::segments::SegmentSender;
 use crate::{
     cds, channel, management, meters, profile, CommandHandler, ConfigUpdates, Counters, Queues, ReporterConfig,
@@ -21,8 +21,6 @@ use crate::{
 pub struct Shared {
     pub counters: Arc<Counters>,
     pub updates: Arc<ConfigUpdates>,
-    /// Producers wake the segment sender through it.
-    pub wake: Arc<Notify>,
 }
 
 /// Starts the reporter thread running the gRPC tasks: segments, management, dynamic
@@ -40,14 +38,14 @@ pub fn spawn(
         let _guard = runtime.enter();
         channel::connect(&config)?
     };
-    let Shared { counters: c, updates, wake } = shared;
+    let Shared { counters: c, updates } = shared;
     let sender = SegmentSender::new(
-        TraceSegmentReportServiceClient::with_interceptor(grpc_channel.clone(), auth.clone()),
+        SegmentStreamClient::new(grpc_channel.clone(), auth.clone()),
         config.clone(),
         c.clone(),
         queues.segments,
         queues.flushes,
-        wake,
+        queues.wake,
     );
     let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
     let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());

@@ -20,6 +20,7 @@ mod outage;
 mod outlet;
 mod profile;
 mod reporter;
+mod segment_stream;
 mod segments;
 mod tls;
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sw_proto::v3::{SegmentObject, ThreadSnapshot};
+use sw_core::encoded::EncodedSegment;
+use sw_proto::v3::ThreadSnapshot;
 use tokio::sync::{mpsc, watch, Notify};
 
 use crate::segments::{self, FlushWaiter};
@@ -33,7 +34,7 @@ impl FlushHandle {
 /// A running reporter: one background thread with its own tokio runtime.
 #[derive(Debug)]
 pub struct Reporter {
-    segments: mpsc::Sender<SegmentObject>,
+    segments: mpsc::Sender<EncodedSegment>,
     flushes: mpsc::UnboundedSender<FlushWaiter>,
     snapshots: mpsc::Sender<ThreadSnapshot>,
     finishes: mpsc::UnboundedSender<String>,
@@ -66,13 +67,18 @@ impl Reporter {
         let wake = Arc::new(Notify::new());
         let wake_threshold = segments::wake_threshold(config.segment_queue_size.max(1));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let queues =
-            Queues { segments: segment_queue, flushes: flush_queue, snapshots: snapshot_queue, finishes: finish_queue };
+        let queues = Queues {
+            segments: segment_queue,
+            flushes: flush_queue,
+            wake: wake.clone(),
+            snapshots: snapshot_queue,
+            finishes: finish_queue,
+        };
         let thread = match config.protocol {
             Protocol::Http => http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?,
             Protocol::Kafka => kafka::spawn(runtime, config, counters.clone(), queues, stopped)?,
             Protocol::Grpc => {
-                let shared = grpc::Shared { counters: counters.clone(), updates: updates.clone(), wake: wake.clone() };
+                let shared = grpc::Shared { counters: counters.clone(), updates: updates.clone() };
                 grpc::spawn(runtime, config, shared, queues, stopped, handler)?
             }
         };
@@ -98,8 +104,8 @@ impl Reporter {
 
     /// Queues a finished segment without blocking. Returns false (and counts the drop)
     /// when the queue is full.
-    pub fn report_segment(&self, segment: SegmentObject) -> bool {
-        match self.segments.try_send(segment) {
+    pub fn report_segment(&self, segment: impl Into<EncodedSegment>) -> bool {
+        match self.segments.try_send(segment.into()) {
             Ok(()) => {
                 self.counters.segments_queued.fetch_add(1, Relaxed);
                 // No wake-up per segment: the sender looks every tick, or sooner once a
@@ -184,8 +190,10 @@ impl Reporter {
 
 /// The receiving ends of the reporter's queues, handed to the transport's tasks.
 pub(crate) struct Queues {
-    pub segments: mpsc::Receiver<SegmentObject>,
+    pub segments: mpsc::Receiver<EncodedSegment>,
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    /// Producers wake the segment sender through it (see `segments::wait_for_work`).
+    pub wake: Arc<Notify>,
     pub snapshots: mpsc::Receiver<ThreadSnapshot>,
     pub finishes: mpsc::UnboundedReceiver<String>,
 }

@@ -7,21 +7,16 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use sw_proto::v3::trace_segment_report_service_client::TraceSegmentReportServiceClient;
-use sw_proto::v3::SegmentObject;
+use sw_core::encoded::EncodedSegment;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::{sleep, Instant};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 use crate::backoff::Backoff;
-use crate::channel::Auth;
 use crate::outage::OutageLog;
+use crate::segment_stream::SegmentStreamClient;
 use crate::{Counters, ReporterConfig};
-
-pub type Client = TraceSegmentReportServiceClient<InterceptedService<Channel, Auth>>;
 
 /// How often the sender looks at the queue when producers did not wake it.
 pub const TICK: std::time::Duration = std::time::Duration::from_millis(50);
@@ -34,11 +29,27 @@ pub fn wake_threshold(capacity: usize) -> usize {
 /// A caller waiting until everything queued before its request has been sent.
 pub type FlushWaiter = std::sync::mpsc::Sender<()>;
 
+/// How every transport's sender waits for work: until a [`TICK`] passes (at most
+/// `limit`), producers wake it (a batch worth sending waits), or a flush is requested.
+/// Waiting on the queue itself would wake the reporter thread for every segment.
+pub async fn wait_for_work(
+    wake: &Notify,
+    flushes: &mut mpsc::UnboundedReceiver<FlushWaiter>,
+    waiters: &mut Vec<FlushWaiter>,
+    limit: std::time::Duration,
+) {
+    tokio::select! {
+        () = sleep(TICK.min(limit)) => {}
+        () = wake.notified() => {}
+        Some(waiter) = flushes.recv() => waiters.push(waiter),
+    }
+}
+
 pub struct SegmentSender {
-    pub client: Client,
+    pub client: SegmentStreamClient,
     pub config: ReporterConfig,
     pub counters: Arc<Counters>,
-    pub queue: mpsc::Receiver<SegmentObject>,
+    pub queue: mpsc::Receiver<EncodedSegment>,
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     /// Woken by producers when the queue passes the wake threshold.
     pub wake: Arc<Notify>,
@@ -49,10 +60,10 @@ pub struct SegmentSender {
 
 impl SegmentSender {
     pub fn new(
-        client: Client,
+        client: SegmentStreamClient,
         config: ReporterConfig,
         counters: Arc<Counters>,
-        queue: mpsc::Receiver<SegmentObject>,
+        queue: mpsc::Receiver<EncodedSegment>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
         wake: Arc<Notify>,
     ) -> Self {
@@ -68,11 +79,7 @@ impl SegmentSender {
     pub async fn run(mut self) {
         let mut backoff = Backoff::new();
         loop {
-            tokio::select! {
-                () = sleep(TICK) => {}
-                () = self.wake.notified() => {}
-                Some(waiter) = self.flushes.recv() => self.waiters.push(waiter),
-            }
+            wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, TICK).await;
             let first = match self.queue.try_recv() {
                 Ok(segment) => segment,
                 Err(TryRecvError::Empty) => {
@@ -112,8 +119,8 @@ impl SegmentSender {
     }
 
     /// Sends `first` and whatever follows it in one client stream, batch by batch.
-    async fn send_stream(&mut self, first: SegmentObject) -> Result<(), tonic::Status> {
-        let (tx, rx) = mpsc::channel::<SegmentObject>(256);
+    async fn send_stream(&mut self, first: EncodedSegment) -> Result<(), tonic::Status> {
+        let (tx, rx) = mpsc::channel::<EncodedSegment>(256);
         let started = Instant::now();
         let max_age = self.config.stream_max_age;
         let idle = self.config.stream_idle;
@@ -146,11 +153,7 @@ impl SegmentSender {
                 if idle_left.is_zero() {
                     break;
                 }
-                tokio::select! {
-                    () = sleep(TICK.min(idle_left)) => {}
-                    () = wake.notified() => {}
-                    Some(waiter) = flushes.recv() => waiters.push(waiter),
-                }
+                wait_for_work(&wake, flushes, waiters, idle_left).await;
             }
             drop(tx);
         };

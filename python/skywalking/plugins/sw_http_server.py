@@ -10,7 +10,7 @@ from __future__ import annotations
 from skywalking import Component, Layer, config
 from skywalking.trace.context import get_context
 from skywalking.trace.span import NoopSpan
-from skywalking.trace.tags import TagHttpMethod, TagHttpStatusCode, TagHttpURL
+from skywalking.trace.tags import TagHttpMethod, TagHttpURL
 
 link_vector = ['https://docs.python.org/3/library/http.server.html', 'https://werkzeug.palletsprojects.com/']
 support_matrix = {'http_server': {'>=3.10': ['*']}, 'werkzeug': {'>=3.10': ['2.3', '3.0', '3.1']}}
@@ -37,16 +37,14 @@ def _traced(handler, method: str, call):
         client = handler.client_address
         span.peer = f'{client[0]}:{client[1]}'
         host = headers.get('Host')
-        span.tag(TagHttpMethod(method))
-        span.tag(TagHttpURL(f'http://{host}{path}' if host else path))
+        span.set_tag(TagHttpMethod.key, method)
+        span.set_tag(TagHttpURL.key, f'http://{host}{path}' if host else path)
         try:
             return call()
         finally:
             status = handler._sw_status
             if status > -1:
-                span.tag(TagHttpStatusCode(status))
-                if status >= 400:
-                    span.error_occurred = True
+                span.tag_http_status(status)
 
 
 def _wrap_do_method(function, method: str):

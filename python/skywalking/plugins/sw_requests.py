@@ -5,7 +5,7 @@ from __future__ import annotations
 from skywalking import Component, Layer, config
 from skywalking.trace.context import get_context
 from skywalking.trace.span import NoopSpan
-from skywalking.trace.tags import TagHttpMethod, TagHttpStatusCode, TagHttpURL
+from skywalking.trace.tags import TagHttpMethod, TagHttpURL
 from skywalking.utils.filter import sw_urlparse
 
 link_vector = ['https://requests.readthedocs.io']
@@ -52,12 +52,10 @@ def install() -> None:
                 headers = dict(kwargs.get('headers') or {})
                 headers.update(span.inject_headers())
                 kwargs['headers'] = headers
-            span.tag(TagHttpMethod(method))
-            span.tag(TagHttpURL(url_param.geturl()))
+            span.set_tag(TagHttpMethod.key, method)
+            span.set_tag(TagHttpURL.key, url_param.geturl())
             response = _request(this, method, url, *args, **kwargs)
-            span.tag(TagHttpStatusCode(response.status_code))
-            if response.status_code >= 400:
-                span.error_occurred = True
+            span.tag_http_status(response.status_code)
             return response
 
     Session.request = _sw_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 from skywalking import Component, Layer, config
 from skywalking.trace.context import get_context
 from skywalking.trace.span import NoopSpan
-from skywalking.trace.tags import TagHttpMethod, TagHttpStatusCode, TagHttpURL
+from skywalking.trace.tags import TagHttpMethod, TagHttpURL
 
 link_vector = ['https://docs.python.org/3/library/urllib.request.html']
 support_matrix = {'urllib_request': {'>=3.10': ['*']}}
@@ -44,12 +44,10 @@ def install() -> None:
                 code = error.code
                 raise
             finally:
-                span.tag(TagHttpMethod(method))
-                span.tag(TagHttpURL(fullurl.full_url))
+                span.set_tag(TagHttpMethod.key, method)
+                span.set_tag(TagHttpURL.key, fullurl.full_url)
                 if code is not None:
-                    span.tag(TagHttpStatusCode(code))
-                    if code >= 400:
-                        span.error_occurred = True
+                    span.tag_http_status(code)
 
     OpenerDirector.open = _sw_open
     OpenerDirector._sw_patched = True

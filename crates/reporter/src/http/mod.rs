@@ -48,7 +48,9 @@ pub fn spawn(
             let profiling =
                 tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "http"));
             let client = client::HttpClient::new(connector, timeout);
-            sender::SegmentSender::new(client, config, counters, queues.segments, queues.flushes).run().await;
+            let sender =
+                sender::SegmentSender::new(client, config, counters, queues.segments, queues.flushes, queues.wake);
+            sender.run().await;
             management.abort();
             profiling.abort();
         });

@@ -9,15 +9,16 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use sw_proto::v3::SegmentObject;
-use tokio::sync::mpsc;
-use tokio::time::{sleep, timeout_at, Instant};
+use sw_core::encoded::EncodedSegment;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, Notify};
+use tokio::time::{sleep, Instant};
 
 use super::client::HttpClient;
 use super::json::SegmentArray;
 use crate::backoff::Backoff;
 use crate::outage::OutageLog;
-use crate::segments::FlushWaiter;
+use crate::segments::{wait_for_work, FlushWaiter, TICK};
 use crate::{Counters, ReporterConfig};
 
 /// Most segments in one request.
@@ -30,8 +31,9 @@ pub struct SegmentSender {
     client: HttpClient,
     config: ReporterConfig,
     counters: Arc<Counters>,
-    queue: mpsc::Receiver<SegmentObject>,
+    queue: mpsc::Receiver<EncodedSegment>,
     flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    wake: Arc<Notify>,
     waiters: Vec<FlushWaiter>,
     /// Logs a backend outage once at its start and once at its end.
     outage: OutageLog,
@@ -42,26 +44,25 @@ impl SegmentSender {
         client: HttpClient,
         config: ReporterConfig,
         counters: Arc<Counters>,
-        queue: mpsc::Receiver<SegmentObject>,
+        queue: mpsc::Receiver<EncodedSegment>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+        wake: Arc<Notify>,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, waiters: Vec::new(), outage: OutageLog::default() }
+        Self { client, config, counters, queue, flushes, wake, waiters: Vec::new(), outage: OutageLog::default() }
     }
 
     /// Runs until every producer is gone and the queue is drained.
     pub async fn run(mut self) {
         let mut backoff = Backoff::new();
         loop {
-            let first = tokio::select! {
-                segment = self.queue.recv() => match segment {
-                    Some(segment) => segment,
-                    None => break,
-                },
-                Some(waiter) = self.flushes.recv() => {
-                    self.waiters.push(waiter);
+            wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, TICK).await;
+            let first = match self.queue.try_recv() {
+                Ok(segment) => segment,
+                Err(TryRecvError::Empty) => {
                     self.answer_flushes_if_drained();
                     continue;
                 }
+                Err(TryRecvError::Disconnected) => break,
             };
             let (body, count) = self.collect(first).await;
             match self.client.post(PATH, body).await {
@@ -88,27 +89,25 @@ impl SegmentSender {
     }
 
     /// Encodes `first` and what follows it within the window into one request body.
-    async fn collect(&mut self, first: SegmentObject) -> (String, u64) {
+    async fn collect(&mut self, first: EncodedSegment) -> (String, u64) {
         let window = self.config.stream_idle.min(self.config.stream_max_age);
         let deadline = Instant::now() + window;
         let mut batch = SegmentArray::new();
-        batch.push(&first);
-        drop(first);
+        push(&mut batch, &first);
         while batch.count() < MAX_BATCH && batch.bytes() < MAX_BATCH_BYTES {
             if !self.waiters.is_empty() && self.queue.is_empty() {
                 break;
             }
-            let next = tokio::select! {
-                next = timeout_at(deadline, self.queue.recv()) => next,
-                Some(waiter) = self.flushes.recv() => {
-                    self.waiters.push(waiter);
-                    continue;
+            match self.queue.try_recv() {
+                Ok(segment) => push(&mut batch, &segment),
+                Err(TryRecvError::Empty) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, left).await;
                 }
-            };
-            match next {
-                Ok(Some(segment)) => batch.push(&segment),
-                // Window over, or every producer gone.
-                Ok(None) | Err(_) => break,
+                Err(TryRecvError::Disconnected) => break,
             }
         }
         let count = batch.count() as u64;
@@ -121,5 +120,15 @@ impl SegmentSender {
                 let _ = waiter.send(());
             }
         }
+    }
+}
+
+/// Adds a queued segment to the JSON batch. The bytes were encoded from a `SegmentObject`
+/// in this process, so decoding them cannot fail short of a bug; such a segment is
+/// logged and left out rather than sent half-formed.
+fn push(batch: &mut SegmentArray, segment: &EncodedSegment) {
+    match segment.decode() {
+        Ok(decoded) => batch.push(&decoded),
+        Err(error) => log::error!("skipping segment {} that does not decode: {error}", segment.segment_id()),
     }
 }

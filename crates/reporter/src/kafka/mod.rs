@@ -65,7 +65,9 @@ pub fn spawn(
             if config.meters_active {
                 tasks.push(tokio::spawn(management::report_meters(producer(), config.clone(), counters.clone(), stop)));
             }
-            sender::SegmentSender::new(producer(), config, counters, queues.segments, queues.flushes).run().await;
+            let sender =
+                sender::SegmentSender::new(producer(), config, counters, queues.segments, queues.flushes, queues.wake);
+            sender.run().await;
             for task in tasks {
                 task.abort();
             }

@@ -8,16 +8,16 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use prost::Message;
-use sw_proto::v3::SegmentObject;
-use tokio::sync::mpsc;
-use tokio::time::{sleep, timeout_at, Instant};
+use sw_core::encoded::EncodedSegment;
+use tokio::sync::mpsc::error::TryRecvError;
+use tokio::sync::{mpsc, Notify};
+use tokio::time::{sleep, Instant};
 
 use super::producer::Producer;
 use super::records::Record;
 use crate::backoff::Backoff;
 use crate::outage::OutageLog;
-use crate::segments::FlushWaiter;
+use crate::segments::{wait_for_work, FlushWaiter, TICK};
 use crate::{Counters, ReporterConfig};
 
 /// Most segments in one batch, so one slow send does not hold too many.
@@ -27,8 +27,9 @@ pub struct SegmentSender {
     producer: Producer,
     config: ReporterConfig,
     counters: Arc<Counters>,
-    queue: mpsc::Receiver<SegmentObject>,
+    queue: mpsc::Receiver<EncodedSegment>,
     flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+    wake: Arc<Notify>,
     waiters: Vec<FlushWaiter>,
     /// Logs a broker outage once at its start and once at its end.
     outage: OutageLog,
@@ -41,27 +42,27 @@ impl SegmentSender {
         producer: Producer,
         config: ReporterConfig,
         counters: Arc<Counters>,
-        queue: mpsc::Receiver<SegmentObject>,
+        queue: mpsc::Receiver<EncodedSegment>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+        wake: Arc<Notify>,
     ) -> Self {
         let brokers = config.kafka.bootstrap_servers.join(",");
-        Self { producer, config, counters, queue, flushes, waiters: Vec::new(), outage: OutageLog::default(), brokers }
+        let outage = OutageLog::default();
+        Self { producer, config, counters, queue, flushes, wake, waiters: Vec::new(), outage, brokers }
     }
 
     /// Runs until every producer is gone and the queue is drained.
     pub async fn run(mut self) {
         let mut backoff = Backoff::new();
         loop {
-            let first = tokio::select! {
-                segment = self.queue.recv() => match segment {
-                    Some(segment) => segment,
-                    None => break,
-                },
-                Some(waiter) = self.flushes.recv() => {
-                    self.waiters.push(waiter);
+            wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, TICK).await;
+            let first = match self.queue.try_recv() {
+                Ok(segment) => segment,
+                Err(TryRecvError::Empty) => {
                     self.answer_flushes_if_drained();
                     continue;
                 }
+                Err(TryRecvError::Disconnected) => break,
             };
             let records = self.collect(first).await;
             let topic = self.config.kafka.topics.segment.clone();
@@ -90,32 +91,25 @@ impl SegmentSender {
     }
 
     /// `first` and what follows it within `linger_ms`, as records.
-    async fn collect(&mut self, first: SegmentObject) -> Vec<Record> {
+    async fn collect(&mut self, first: EncodedSegment) -> Vec<Record> {
         let deadline = Instant::now() + self.config.kafka.linger;
         let max_bytes = self.config.kafka.max_request_size;
-        let mut records = vec![record(&first)];
+        let mut records = vec![record(first)];
         let mut bytes = records[0].size_bound();
-        drop(first);
         while records.len() < MAX_BATCH && bytes < max_bytes {
-            let next = match self.queue.try_recv() {
-                Ok(segment) => Some(segment),
-                Err(mpsc::error::TryRecvError::Disconnected) => None,
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    if !self.waiters.is_empty() || Instant::now() >= deadline {
-                        None
-                    } else {
-                        tokio::select! {
-                            next = timeout_at(deadline, self.queue.recv()) => next.ok().flatten(),
-                            Some(waiter) = self.flushes.recv() => {
-                                self.waiters.push(waiter);
-                                continue;
-                            }
-                        }
+            let segment = match self.queue.try_recv() {
+                Ok(segment) => segment,
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if !self.waiters.is_empty() || left.is_zero() {
+                        break;
                     }
+                    wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, left).await;
+                    continue;
                 }
             };
-            let Some(segment) = next else { break };
-            let record = record(&segment);
+            let record = record(segment);
             bytes += record.size_bound();
             records.push(record);
         }
@@ -131,7 +125,8 @@ impl SegmentSender {
     }
 }
 
-/// As the Python agent: key = the segment id, value = the `SegmentObject`.
-fn record(segment: &SegmentObject) -> Record {
-    Record { key: Some(segment.trace_segment_id.as_bytes().to_vec()), value: segment.encode_to_vec() }
+/// As the Python agent: key = the segment id, value = the `SegmentObject` bytes.
+fn record(segment: EncodedSegment) -> Record {
+    let key = Some(segment.segment_id().as_bytes().to_vec());
+    Record { key, value: segment.into_bytes() }
 }
