@@ -361,7 +361,8 @@ fn a_dead_backend_drops_and_counts_without_blocking() {
     let accepted = (0..1000).filter(|&n| reporter.report_segment(segment(n))).count();
     assert!(started.elapsed() < Duration::from_millis(500), "enqueueing blocked: {:?}", started.elapsed());
     let counters = reporter.counters();
-    assert!((10..100).contains(&accepted), "accepted {accepted}");
+    // The sender takes some out while the loop runs; most must be dropped, not queued.
+    assert!((10..500).contains(&accepted), "accepted {accepted}");
     assert_eq!(counters.segments_queued, accepted as u64);
     assert_eq!(counters.segments_dropped_queue_full, 1000 - accepted as u64);
     assert!(wait_until(Duration::from_secs(5), || reporter.counters().segments_lost_send_error > 0));

@@ -75,8 +75,9 @@ impl SegmentSender {
                 Err(error) => {
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     self.counters.segments_lost_send_error.fetch_add(count, Relaxed);
-                    // As with gRPC, flush waiters are answered only after a successful send;
-                    // their own timeout ends the wait while the backend fails.
+                    // As with gRPC: what the flush waited for was lost, and dropping the
+                    // waiters tells them so at once (a flush answers true only when sent).
+                    self.waiters.clear();
                     let wait = backoff.next_wait();
                     self.outage.failed("HTTP", &self.config.backend, &error, wait, &self.counters);
                     sleep(wait).await;

@@ -77,8 +77,9 @@ impl SegmentSender {
                 }
                 Some(error) => {
                     self.counters.send_errors.fetch_add(1, Relaxed);
-                    // As with HTTP, flush waiters are answered only after a successful
-                    // send; their own timeout ends the wait while the brokers fail.
+                    // As with gRPC: what the flush waited for was lost, and dropping the
+                    // waiters tells them so at once (a flush answers true only when sent).
+                    self.waiters.clear();
                     let wait = backoff.next_wait();
                     self.outage.failed("Kafka", &self.brokers, &error, wait, &self.counters);
                     sleep(wait).await;
