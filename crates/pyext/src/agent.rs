@@ -33,9 +33,6 @@ static AGENT: LazyLock<RwLock<Agent>> = LazyLock::new(|| RwLock::new(Agent::defa
 static DROPPED_NOT_STARTED: AtomicU64 = AtomicU64::new(0);
 /// Spans that became no-ops because their segment reached the span limit.
 pub static SPANS_OVER_LIMIT: AtomicU64 = AtomicU64::new(0);
-/// Spans that became no-ops because the segment queue was full (as upstream: while the
-/// reporter cannot keep up, new spans are not recorded at all).
-pub static SPANS_DROPPED_QUEUE_FULL: AtomicU64 = AtomicU64::new(0);
 
 /// The settings new contexts are created with; applies dynamic configuration that
 /// arrived since the last call (checked with one atomic load).
@@ -66,11 +63,7 @@ pub fn report(segment: EncodedSegment) {
 /// True when the segment queue is full: new spans become no-ops, as upstream does.
 pub fn queue_full() -> bool {
     let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
-    let full = agent.reporter.as_ref().is_some_and(Reporter::is_segment_queue_full);
-    if full {
-        SPANS_DROPPED_QUEUE_FULL.fetch_add(1, Relaxed);
-    }
-    full
+    agent.reporter.as_ref().is_some_and(Reporter::skip_span_if_queue_full)
 }
 
 /// `agent_protocol`: gRPC, OAP's HTTP JSON endpoints, or Kafka. Profiling needs gRPC (as
@@ -305,7 +298,6 @@ pub fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
     dict.set_item("segments_dropped_not_started", DROPPED_NOT_STARTED.load(Relaxed))?;
     dict.set_item("spans_over_limit", SPANS_OVER_LIMIT.load(Relaxed))?;
-    dict.set_item("spans_dropped_queue_full", SPANS_DROPPED_QUEUE_FULL.load(Relaxed))?;
     if let Some(profiler) = &agent.settings.profiler {
         let p = profiler.profiler.stats();
         dict.set_item("profile_tasks_accepted", p.tasks_accepted)?;

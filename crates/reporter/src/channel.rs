@@ -23,12 +23,18 @@ impl Interceptor for Auth {
 }
 
 /// Builds the lazily-connecting channel and the auth interceptor.
+/// The `host:port` the reporter talks to: upstream accepts a comma-separated list and
+/// uses its first address.
+pub fn first_address(backend: &str) -> String {
+    let address = backend.trim().trim_end_matches('/');
+    address.split(',').next().unwrap_or_default().trim().to_owned()
+}
+
 pub fn connect(config: &ReporterConfig) -> Result<(Channel, Auth), ReporterError> {
     let scheme = if config.force_tls { "https" } else { "http" };
     let address = config.backend.trim().trim_end_matches('/');
     let invalid = |reason: String| ReporterError::InvalidBackend { address: config.backend.clone(), reason };
-    // Upstream accepts a comma-separated list; the first address is used.
-    let first = address.split(',').next().unwrap_or_default().trim();
+    let first = first_address(address);
     let mut endpoint = Endpoint::from_shared(format!("{scheme}://{first}"))
         .map_err(|e| invalid(e.to_string()))?
         .connect_timeout(Duration::from_secs(5))

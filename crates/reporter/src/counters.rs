@@ -13,6 +13,8 @@ pub struct Counters {
     pub segments_dropped_queue_full: AtomicU64,
     /// Segments lost because the stream carrying them failed.
     pub segments_lost_send_error: AtomicU64,
+    /// Spans that became no-ops because the segment queue was full (upstream's rule).
+    pub spans_dropped_queue_full: AtomicU64,
     /// Failed gRPC calls of any kind.
     pub send_errors: AtomicU64,
     /// Successful keepAlive calls.
@@ -35,6 +37,7 @@ pub struct CountersSnapshot {
     pub segments_sent: u64,
     pub segments_dropped_queue_full: u64,
     pub segments_lost_send_error: u64,
+    pub spans_dropped_queue_full: u64,
     pub send_errors: u64,
     pub heartbeats: u64,
     pub properties_reported: u64,
@@ -52,6 +55,7 @@ impl Counters {
             segments_sent: self.segments_sent.load(Relaxed),
             segments_dropped_queue_full: self.segments_dropped_queue_full.load(Relaxed),
             segments_lost_send_error: self.segments_lost_send_error.load(Relaxed),
+            spans_dropped_queue_full: self.spans_dropped_queue_full.load(Relaxed),
             send_errors: self.send_errors.load(Relaxed),
             heartbeats: self.heartbeats.load(Relaxed),
             properties_reported: self.properties_reported.load(Relaxed),
@@ -65,12 +69,13 @@ impl Counters {
 impl CountersSnapshot {
     /// Name/value pairs, for Python and for self-observability meters.
     #[must_use]
-    pub fn pairs(&self) -> [(&'static str, u64); 10] {
+    pub fn pairs(&self) -> [(&'static str, u64); 11] {
         [
             ("segments_queued", self.segments_queued),
             ("segments_sent", self.segments_sent),
             ("segments_dropped_queue_full", self.segments_dropped_queue_full),
             ("segments_lost_send_error", self.segments_lost_send_error),
+            ("spans_dropped_queue_full", self.spans_dropped_queue_full),
             ("send_errors", self.send_errors),
             ("heartbeats", self.heartbeats),
             ("properties_reported", self.properties_reported),

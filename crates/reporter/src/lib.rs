@@ -18,6 +18,7 @@ mod management;
 mod meters;
 mod outage;
 mod outlet;
+mod probe;
 mod profile;
 mod reporter;
 mod segment_stream;

@@ -19,6 +19,7 @@ struct Outage {
     failures: u64,
     lost_before: u64,
     dropped_before: u64,
+    skipped_before: u64,
 }
 
 impl OutageLog {
@@ -38,6 +39,7 @@ impl OutageLog {
                     failures: 1,
                     lost_before: counters.segments_lost_send_error.load(Relaxed),
                     dropped_before: counters.segments_dropped_queue_full.load(Relaxed),
+                    skipped_before: counters.spans_dropped_queue_full.load(Relaxed),
                 });
             }
         }
@@ -48,9 +50,11 @@ impl OutageLog {
         if let Some(outage) = self.current.take() {
             let lost = counters.segments_lost_send_error.load(Relaxed) - outage.lost_before;
             let dropped = counters.segments_dropped_queue_full.load(Relaxed) - outage.dropped_before;
+            let skipped = counters.spans_dropped_queue_full.load(Relaxed) - outage.skipped_before;
             log::info!(
                 "reporting segments over {transport} to {backend} again after {} failed attempts; {lost} segments \
-                 lost with failed sends, {dropped} dropped at the full queue",
+                 lost with failed sends, {dropped} dropped at the full queue, {skipped} spans not recorded while \
+                 the queue was full",
                 outage.failures
             );
         }

@@ -148,6 +148,16 @@ impl Reporter {
         self.segments.capacity() == 0
     }
 
+    /// True (and counted) when a new span must become a no-op because the queue is full.
+    #[must_use]
+    pub fn skip_span_if_queue_full(&self) -> bool {
+        let full = self.is_segment_queue_full();
+        if full {
+            self.counters.spans_dropped_queue_full.fetch_add(1, Relaxed);
+        }
+        full
+    }
+
     /// Blocks until what was queued before this call has been sent, or `timeout` passes.
     /// Returns whether everything was sent in time.
     #[must_use]

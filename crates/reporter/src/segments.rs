@@ -15,6 +15,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::backoff::Backoff;
 use crate::outage::OutageLog;
+use crate::probe::Gate;
 use crate::segment_stream::SegmentStreamClient;
 use crate::{Counters, ReporterConfig};
 
@@ -56,6 +57,8 @@ pub struct SegmentSender {
     waiters: Vec<FlushWaiter>,
     /// Logs a backend outage once at its start and once at its end.
     outage: OutageLog,
+    /// Keeps segments queued while the backend does not accept connections.
+    gate: Gate,
 }
 
 impl SegmentSender {
@@ -67,7 +70,9 @@ impl SegmentSender {
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
         wake: Arc<Notify>,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, wake, waiters: Vec::new(), outage: OutageLog::default() }
+        let gate = Gate::new(vec![crate::channel::first_address(&config.backend)], config.call_timeout);
+        let outage = OutageLog::default();
+        Self { client, config, counters, queue, flushes, wake, waiters: Vec::new(), outage, gate }
     }
 
     /// Runs until every producer is gone and the queue is drained.
@@ -80,6 +85,18 @@ impl SegmentSender {
         let mut backoff = Backoff::new();
         loop {
             wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, TICK).await;
+            if self.queue.is_empty() {
+                if self.queue.is_closed() {
+                    break;
+                }
+                self.answer_flushes_if_drained();
+                continue;
+            }
+            if !self.gate.open("gRPC", &self.config.backend, &mut self.outage, &self.counters).await {
+                // Nothing can be sent now: a flush waiting for it fails at once.
+                self.waiters.clear();
+                continue;
+            }
             let first = match self.queue.try_recv() {
                 Ok(segment) => segment,
                 Err(TryRecvError::Empty) => {
@@ -95,6 +112,7 @@ impl SegmentSender {
                     self.answer_flushes_if_drained();
                 }
                 Err(status) => {
+                    self.gate.send_failed();
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     let wait = backoff.next_wait();
                     self.outage.failed("gRPC", &self.config.backend, &status, wait, &self.counters);

@@ -361,13 +361,13 @@ fn a_dead_backend_drops_and_counts_without_blocking() {
     let accepted = (0..1000).filter(|&n| reporter.report_segment(segment(n))).count();
     assert!(started.elapsed() < Duration::from_millis(500), "enqueueing blocked: {:?}", started.elapsed());
     let counters = reporter.counters();
-    // The sender takes some out while the loop runs; most must be dropped, not queued.
-    assert!((10..500).contains(&accepted), "accepted {accepted}");
+    // The queue holds 10, and nothing leaves it while the backend refuses connections.
+    assert_eq!(accepted, 10);
     assert_eq!(counters.segments_queued, accepted as u64);
     assert_eq!(counters.segments_dropped_queue_full, 1000 - accepted as u64);
-    assert!(wait_until(Duration::from_secs(5), || reporter.counters().segments_lost_send_error > 0));
-    assert!(reporter.counters().send_errors > 0);
-    // Everything queued is lost, so the flush may succeed or time out, but never hangs.
+    assert!(wait_until(Duration::from_secs(5), || reporter.counters().send_errors > 0));
+    assert_eq!(reporter.counters().segments_lost_send_error, 0, "probes, not sends, find the backend down");
+    // Nothing can be sent, so the flush fails, but neither it nor shutdown hangs.
     let started = Instant::now();
     let _ = reporter.shutdown(Duration::from_secs(1));
     assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
@@ -378,20 +378,16 @@ fn data_sent_after_the_backend_appears_arrives() {
     let address = unused_address();
     let reporter = Reporter::start(config(address.to_string())).unwrap();
     reporter.report_segment(segment(0));
-    // The backend is absent: the first request fails, loses its batch, and the reporter backs off.
-    assert!(wait_until(Duration::from_secs(5), || reporter.counters().segments_lost_send_error == 1));
+    // The backend is absent: the reporter probes it, fails, and keeps the segment queued.
+    assert!(wait_until(Duration::from_secs(5), || reporter.counters().send_errors >= 2));
     let collector =
         sw_collector::start(CollectorConfig { http_addr: address, ..CollectorConfig::ephemeral() }).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut n = 1;
-    while Instant::now() < deadline && collector.store().segments().is_empty() {
-        reporter.report_segment(segment(n));
-        n += 1;
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let received = collector.store().segments();
-    assert!(!received.is_empty(), "nothing arrived after the backend came back");
-    assert!(received.iter().all(|s| s.trace_segment_id != "segment-0"), "the lost segment cannot arrive");
+    reporter.report_segment(segment(1));
+    // Probed about once a second: found soon, and what waited in the queue arrives.
+    assert!(wait_until(Duration::from_secs(10), || collector.store().segments().len() == 2));
+    let ids: Vec<String> = collector.store().segments().iter().map(|s| s.trace_segment_id.clone()).collect();
+    assert_eq!(ids, vec!["segment-0", "segment-1"]);
+    assert_eq!(reporter.counters().segments_lost_send_error, 0);
     // Management recovers too.
     assert!(wait_until(Duration::from_secs(5), || collector
         .store()

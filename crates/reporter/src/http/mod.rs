@@ -47,9 +47,10 @@ pub fn spawn(
             ));
             let profiling =
                 tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "http"));
+            let gate = crate::probe::Gate::new(vec![connector.target().socket_address()], timeout);
             let client = client::HttpClient::new(connector, timeout);
-            let sender =
-                sender::SegmentSender::new(client, config, counters, queues.segments, queues.flushes, queues.wake);
+            let (segments, flushes, wake) = (queues.segments, queues.flushes, queues.wake);
+            let sender = sender::SegmentSender::new(client, config, counters, segments, flushes, wake, gate);
             sender.run().await;
             management.abort();
             profiling.abort();

@@ -18,6 +18,7 @@ use super::client::HttpClient;
 use super::json::SegmentArray;
 use crate::backoff::Backoff;
 use crate::outage::OutageLog;
+use crate::probe::Gate;
 use crate::segments::{wait_for_work, FlushWaiter, TICK};
 use crate::{Counters, ReporterConfig};
 
@@ -37,6 +38,8 @@ pub struct SegmentSender {
     waiters: Vec<FlushWaiter>,
     /// Logs a backend outage once at its start and once at its end.
     outage: OutageLog,
+    /// Keeps segments queued while the backend does not accept connections.
+    gate: Gate,
 }
 
 impl SegmentSender {
@@ -47,8 +50,10 @@ impl SegmentSender {
         queue: mpsc::Receiver<EncodedSegment>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
         wake: Arc<Notify>,
+        gate: Gate,
     ) -> Self {
-        Self { client, config, counters, queue, flushes, wake, waiters: Vec::new(), outage: OutageLog::default() }
+        let outage = OutageLog::default();
+        Self { client, config, counters, queue, flushes, wake, waiters: Vec::new(), outage, gate }
     }
 
     /// Runs until every producer is gone and the queue is drained.
@@ -56,6 +61,18 @@ impl SegmentSender {
         let mut backoff = Backoff::new();
         loop {
             wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, TICK).await;
+            if self.queue.is_empty() {
+                if self.queue.is_closed() {
+                    break;
+                }
+                self.answer_flushes_if_drained();
+                continue;
+            }
+            if !self.gate.open("HTTP", &self.config.backend, &mut self.outage, &self.counters).await {
+                // Nothing can be sent now: a flush waiting for it fails at once.
+                self.waiters.clear();
+                continue;
+            }
             let first = match self.queue.try_recv() {
                 Ok(segment) => segment,
                 Err(TryRecvError::Empty) => {
@@ -73,6 +90,7 @@ impl SegmentSender {
                     self.answer_flushes_if_drained();
                 }
                 Err(error) => {
+                    self.gate.send_failed();
                     self.counters.send_errors.fetch_add(1, Relaxed);
                     self.counters.segments_lost_send_error.fetch_add(count, Relaxed);
                     // As with gRPC: what the flush waited for was lost, and dropping the

@@ -23,6 +23,15 @@ pub struct Target {
 }
 
 impl Target {
+    /// `host:port` to open a TCP connection to (IPv6 literals in brackets).
+    pub fn socket_address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     /// `http://host:port/prefix` or `https://...`, for log lines.
     pub fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
