@@ -2,6 +2,7 @@
 //! in one native call: the same tags, layer and peer as upstream's plugins, at a fraction
 //! of the cost of doing it attribute by attribute in Python.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 use sw_core::segment::set_tag;
@@ -16,7 +17,8 @@ fn is_plain(text: &str) -> bool {
 }
 
 /// An environ value as text (WSGI says `str`; some servers put ints in `REMOTE_PORT`).
-fn text(environ: &Bound<'_, PyDict>, key: &str) -> Option<String> {
+/// Keys are interned Python strings (`intern!`), whose hash is computed once.
+fn text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<String> {
     let value = environ.get_item(key).ok().flatten()?;
     if value.is_none() {
         return None;
@@ -30,9 +32,10 @@ fn text(environ: &Bound<'_, PyDict>, key: &str) -> Option<String> {
 /// `request.url` without its query, as werkzeug builds it, when that is certain from the
 /// environ alone; `None` when werkzeug's quoting or port rules could change the text.
 pub fn url_without_query(environ: &Bound<'_, PyDict>) -> Option<String> {
-    let path = text(environ, "SCRIPT_NAME").unwrap_or_default() + &text(environ, "PATH_INFO").unwrap_or_default();
-    let host = text(environ, "HTTP_HOST").filter(|h| !h.is_empty())?;
-    let scheme = text(environ, "wsgi.url_scheme").unwrap_or_else(|| "http".to_owned());
+    let py = environ.py();
+    let path = text(environ, intern!(py, "SCRIPT_NAME")).unwrap_or_default() + &text(environ, intern!(py, "PATH_INFO")).unwrap_or_default();
+    let host = text(environ, intern!(py, "HTTP_HOST")).filter(|h| !h.is_empty())?;
+    let scheme = text(environ, intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
     let default_port = match scheme.as_str() {
         "http" => ":80",
         "https" => ":443",
@@ -49,12 +52,13 @@ pub fn url_without_query(environ: &Bound<'_, PyDict>) -> Option<String> {
 /// Layer, peer (`REMOTE_ADDR:REMOTE_PORT`), `http.method` and `http.url` of a WSGI request;
 /// false when the URL needs werkzeug (the caller then tags it, keeping the tag order).
 pub fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str) -> PyResult<bool> {
+    let py = span.py();
     let mut s = span.try_borrow_mut()?;
     if s.noop {
         return Ok(true);
     }
     s.data.span_layer = SpanLayer::Http as i32;
-    if let (Some(addr), Some(port)) = (text(environ, "REMOTE_ADDR"), text(environ, "REMOTE_PORT")) {
+    if let (Some(addr), Some(port)) = (text(environ, intern!(py, "REMOTE_ADDR")), text(environ, intern!(py, "REMOTE_PORT"))) {
         s.data.peer = format!("{addr}:{port}");
     }
     set_tag(&mut s.data, "http.method".to_owned(), method.to_owned(), true);
