@@ -1,0 +1,38 @@
+"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL) with
+an agent started as in the benchmark, then a pause so the reporter's sending is counted too."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from flask_app import iteration_for, make_app
+
+
+def main() -> None:
+    backend, n, kind, downstream = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    stop = None
+    if kind != 'none':
+        from skywalking import agent, config
+
+        config.init(
+            agent_collector_backend_services=backend,
+            agent_name=f'instructions-{kind}',
+            agent_profile_active=False,
+            agent_meter_reporter_active=False,
+            agent_log_reporter_active=False,
+        )
+        agent.start()
+        stop = agent.agent.stop
+    iteration = iteration_for(make_app(downstream))
+    for i in range(200):
+        iteration(i)
+    for i in range(n):
+        iteration(i)
+    time.sleep(3)  # the reporter delivers meanwhile; its instructions count
+    if stop is not None:
+        stop()
+
+
+if __name__ == '__main__':
+    main()
