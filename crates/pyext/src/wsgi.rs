@@ -33,7 +33,8 @@ fn text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<String
 /// environ alone; `None` when werkzeug's quoting or port rules could change the text.
 pub fn url_without_query(environ: &Bound<'_, PyDict>) -> Option<String> {
     let py = environ.py();
-    let path = text(environ, intern!(py, "SCRIPT_NAME")).unwrap_or_default() + &text(environ, intern!(py, "PATH_INFO")).unwrap_or_default();
+    let path = text(environ, intern!(py, "SCRIPT_NAME")).unwrap_or_default()
+        + &text(environ, intern!(py, "PATH_INFO")).unwrap_or_default();
     let host = text(environ, intern!(py, "HTTP_HOST")).filter(|h| !h.is_empty())?;
     let scheme = text(environ, intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
     let default_port = match scheme.as_str() {
@@ -58,7 +59,9 @@ pub fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: 
         return Ok(true);
     }
     s.data.span_layer = SpanLayer::Http as i32;
-    if let (Some(addr), Some(port)) = (text(environ, intern!(py, "REMOTE_ADDR")), text(environ, intern!(py, "REMOTE_PORT"))) {
+    if let (Some(addr), Some(port)) =
+        (text(environ, intern!(py, "REMOTE_ADDR")), text(environ, intern!(py, "REMOTE_PORT")))
+    {
         s.data.peer = format!("{addr}:{port}");
     }
     set_tag(&mut s.data, "http.method".to_owned(), method.to_owned(), true);
