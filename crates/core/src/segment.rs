@@ -6,7 +6,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentObject, SegmentReference, SpanObject};
+use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference, SpanObject};
 
 use crate::encoded::{EncodedSegment, SegmentParts};
 use crate::ids::new_id;
@@ -95,7 +95,6 @@ impl Segment {
         self.finished.len()
     }
 
-    /// The wire form of the finished segment.
     /// The segment in wire form, encoded here (see [`EncodedSegment`] for why).
     #[must_use]
     pub fn encode(&self, service: &str, service_instance: &str) -> EncodedSegment {
@@ -107,19 +106,6 @@ impl Segment {
             service_instance,
             is_size_limited: self.size_limited,
         })
-    }
-
-    #[must_use]
-    pub fn into_proto(self, service: String, service_instance: String) -> SegmentObject {
-        let trace_id = self.related_traces.into_iter().next().unwrap_or_default();
-        SegmentObject {
-            trace_id,
-            trace_segment_id: self.segment_id,
-            spans: self.finished,
-            service,
-            service_instance,
-            is_size_limited: self.size_limited,
-        }
     }
 }
 
@@ -178,8 +164,7 @@ mod tests {
         assert!(!segment.size_limited);
         assert_eq!(segment.next_span_id(), None);
         assert!(segment.size_limited);
-        let proto = segment.into_proto("svc".into(), "inst".into());
-        assert!(proto.is_size_limited);
+        assert!(segment.encode("svc", "inst").decode().unwrap().is_size_limited);
     }
 
     #[test]
@@ -210,7 +195,6 @@ mod tests {
 
     #[test]
     fn segment_keeps_spans_in_finish_order_and_encodes() {
-        use prost::Message;
         let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
         let root = segment.next_span_id().unwrap();
         let child = segment.next_span_id().unwrap();
@@ -218,12 +202,10 @@ mod tests {
         segment.archive(SpanObject { span_id: root, parent_span_id: -1, ..Default::default() });
         let id = segment.segment_id.clone();
         let encoded = segment.encode("svc", "inst");
-        let proto = segment.into_proto("svc".into(), "inst".into());
-        let bytes = proto.encode_to_vec();
-        assert_eq!(encoded.bytes(), bytes.as_slice());
         assert_eq!(encoded.segment_id(), id);
-        let decoded = SegmentObject::decode(bytes.as_slice()).unwrap();
+        let decoded = encoded.decode().unwrap();
         assert_eq!(decoded.trace_segment_id, id);
+        assert_eq!((decoded.service.as_str(), decoded.service_instance.as_str()), ("svc", "inst"));
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
         assert_eq!(decoded.spans[1].parent_span_id, -1);
     }
