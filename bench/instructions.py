@@ -1,7 +1,11 @@
 """Instructions per W1/W2 request over no agent, by valgrind's callgrind: a measure of the
 agents' overhead that does not move with the machine's load (CPU-time runs do, a lot, on a
-shared machine). Each figure is (instructions with N2 requests - with N1) / (N2 - N1), every
-thread of the process counted, so start-up cancels out and the reporters' work is included.
+shared machine). Each figure is (instructions with N2 requests - with N1) / (N2 - N1), so
+start-up cancels out. The application thread (the request path) and the other threads (the
+reporters) are counted apart: under valgrind a process runs about 50 times slower, so a
+reporter that sends what queued every 50 ms sends one segment per send instead of dozens,
+and its count per request is far above what it costs at full speed (bench/run.py's CPU time
+includes it as it really is).
 
     python3 bench/instructions.py        # after bench/run.py prepared bench/.venvs and the collector
 """
@@ -13,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import run
 
@@ -21,12 +26,14 @@ CASES = {'w1': (1000, 3000, ''), 'w2': (300, 900, 'downstream')}
 KINDS = ('none', 'upstream', 'rs')
 
 
-def instructions(kind: str, n: int, backend: str, downstream: str) -> int:
+def instructions(kind: str, n: int, backend: str, downstream: str) -> tuple[int, int]:
+    """(application thread, all other threads) instructions of one run."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = subprocess.run(
+        subprocess.run(
             [
                 'valgrind',
                 '--tool=callgrind',
+                '--separate-threads=yes',
                 f'--callgrind-out-file={tmp}/cg.out',
                 str(run.venv_python(run.VENV_OF[kind])),
                 str(DRIVER),
@@ -39,8 +46,14 @@ def instructions(kind: str, n: int, backend: str, downstream: str) -> int:
             text=True,
             cwd=DRIVER.parent,
             check=True,
-        ).stderr
-    return int(re.search(r'Collected : (\d+)', out).group(1))
+        )
+        # One file per thread: cg.out-01 is the main (application) thread.
+        totals = {
+            path.name: int(re.search(r'^totals: (\d+)', path.read_text(), re.MULTILINE).group(1))
+            for path in Path(tmp).glob('cg.out-*')
+        }
+    main = totals.pop('cg.out-01')
+    return main, sum(totals.values())
 
 
 def main() -> None:
@@ -64,23 +77,27 @@ def main() -> None:
     try:
         time.sleep(1)
         print(
-            '| workload | no agent | apache-skywalking | skywalking-rs | overhead apache-skywalking | '
+            '| workload | threads | no agent | apache-skywalking | skywalking-rs | overhead apache-skywalking | '
             'overhead skywalking-rs | ratio |'
         )
-        print('|---|---:|---:|---:|---:|---:|---:|')
+        print('|---|---|---:|---:|---:|---:|---:|---:|')
         for name, (n1, n2, target) in CASES.items():
             url = f'http://127.0.0.1:{down_port}/' if target else ''
-            per = {}
+            app, rest = {}, {}
             for kind in KINDS:
-                a = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)
-                b = instructions(kind, n2, f'127.0.0.1:{grpc_port}', url)
-                per[kind] = (b - a) // (n2 - n1)
-            up, rs = per['upstream'] - per['none'], per['rs'] - per['none']
-            print(
-                f'| {name} | {per["none"]:,} | {per["upstream"]:,} | {per["rs"]:,} | +{up:,} | +{rs:,} | '
-                f'{rs / up:.3f}x |',
-                flush=True,
-            )
+                a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)
+                b_app, b_rest = instructions(kind, n2, f'127.0.0.1:{grpc_port}', url)
+                app[kind] = (b_app - a_app) // (n2 - n1)
+                rest[kind] = (b_rest - a_rest) // (n2 - n1)
+            total = {kind: app[kind] + rest[kind] for kind in KINDS}
+            for label, per in (('application', app), ('other threads', rest), ('all', total)):
+                up, rs = per['upstream'] - per['none'], per['rs'] - per['none']
+                ratio = f'{rs / up:.3f}x' if up > 0 else '-'
+                print(
+                    f'| {name} | {label} | {per["none"]:,} | {per["upstream"]:,} | {per["rs"]:,} | {up:+,} | {rs:+,} | '
+                    f'{ratio} |',
+                    flush=True,
+                )
     finally:
         collector.terminate()
         downstream.terminate()

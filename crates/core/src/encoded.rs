@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use prost::bytes::BufMut;
-use prost::encoding::{encode_key, encode_varint, message, WireType};
+use prost::encoding::{encode_key, encode_varint, WireType};
 use prost::{DecodeError, Message};
 use sw_proto::v3::{SegmentObject, SpanObject};
 
@@ -35,6 +35,8 @@ pub struct SegmentParts<'a> {
     pub trace_id: &'a str,
     pub segment_id: &'a str,
     pub spans: &'a [SpanObject],
+    /// One more span after `spans` (the one whose end finished the segment).
+    pub last: Option<&'a SpanObject>,
     pub service: &'a str,
     pub service_instance: &'a str,
     pub is_size_limited: bool,
@@ -47,7 +49,8 @@ impl EncodedSegment {
     pub fn encode(parts: &SegmentParts<'_>) -> Self {
         // Sized by an estimate, not by `encoded_len`: prost measures every span again as it
         // writes its length prefix, and measuring twice costs more than a rare regrowth.
-        let estimate = 2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * parts.spans.len();
+        let count = parts.spans.len() + usize::from(parts.last.is_some());
+        let estimate = 2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * count;
         let mut bytes = Vec::with_capacity(estimate);
         put_str(TRACE_ID, parts.trace_id, &mut bytes);
         let id_end = {
@@ -55,7 +58,9 @@ impl EncodedSegment {
             bytes.len()
         };
         let segment_id = id_end - parts.segment_id.len()..id_end;
-        message::encode_repeated(SPANS, parts.spans, &mut bytes);
+        for span in parts.spans.iter().chain(parts.last) {
+            put_message(SPANS, span, &mut bytes);
+        }
         put_str(SERVICE, parts.service, &mut bytes);
         put_str(SERVICE_INSTANCE, parts.service_instance, &mut bytes);
         if parts.is_size_limited {
@@ -96,6 +101,7 @@ impl From<&SegmentObject> for EncodedSegment {
             trace_id: &segment.trace_id,
             segment_id: &segment.trace_segment_id,
             spans: &segment.spans,
+            last: None,
             service: &segment.service,
             service_instance: &segment.service_instance,
             is_size_limited: segment.is_size_limited,
@@ -106,6 +112,28 @@ impl From<&SegmentObject> for EncodedSegment {
 impl From<SegmentObject> for EncodedSegment {
     fn from(segment: SegmentObject) -> Self {
         Self::from(&segment)
+    }
+}
+
+/// A message field, as prost's `message::encode` writes it, in one pass: prost measures
+/// the message first for its length prefix, which walks every field twice. Here the body
+/// is written after room for a two-byte length, and the prefix fixed up afterwards.
+fn put_message(tag: u32, value: &SpanObject, buf: &mut Vec<u8>) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    let at = buf.len();
+    buf.extend_from_slice(&[0, 0]);
+    value.encode_raw(buf);
+    let len = buf.len() - at - 2;
+    if len < 0x80 {
+        buf[at] = len as u8;
+        buf.remove(at + 1);
+    } else if len < 0x4000 {
+        buf[at] = (len & 0x7f) as u8 | 0x80;
+        buf[at + 1] = (len >> 7) as u8;
+    } else {
+        let mut prefix = Vec::with_capacity(4);
+        encode_varint(len as u64, &mut prefix);
+        buf.splice(at..at + 2, prefix);
     }
 }
 
@@ -147,7 +175,10 @@ mod tests {
     #[test]
     fn bytes_are_what_prost_writes_for_the_same_message() {
         for (limited, instance) in [(false, "inst"), (true, "inst"), (false, ""), (true, &*"i".repeat(300))] {
-            let proto = sample(limited, instance);
+            let mut proto = sample(limited, instance);
+            // Spans whose length prefix takes one, two and three bytes.
+            proto.spans.push(SpanObject { operation_name: "m".repeat(200), ..Default::default() });
+            proto.spans.push(SpanObject { peer: "p".repeat(20_000), ..Default::default() });
             let encoded = EncodedSegment::from(&proto);
             assert_eq!(encoded.bytes(), proto.encode_to_vec().as_slice());
             assert_eq!(encoded.decode().unwrap(), proto);

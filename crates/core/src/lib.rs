@@ -3,6 +3,7 @@
 
 pub mod correlation;
 pub mod encoded;
+pub mod http_url;
 pub mod ids;
 pub mod ignore;
 pub mod sampler;

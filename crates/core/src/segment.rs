@@ -26,9 +26,11 @@ pub fn now_ms() -> i64 {
 pub struct Segment {
     /// This segment's id.
     pub segment_id: String,
-    /// Trace ids this segment belongs to; the first is the one reported.
-    pub related_traces: Vec<String>,
-    /// Whether `related_traces[0]` came from a caller rather than being generated here.
+    /// The trace id reported with this segment.
+    trace_id: String,
+    /// Further traces this segment joined after the first (rare: no allocation until then).
+    more_traces: Vec<String>,
+    /// Whether `trace_id` came from a caller rather than being generated here.
     related: bool,
     next_span_id: i32,
     span_limit: usize,
@@ -43,7 +45,8 @@ impl Segment {
     pub fn new(span_limit: usize) -> Self {
         Self {
             segment_id: new_id(),
-            related_traces: vec![new_id()],
+            trace_id: new_id(),
+            more_traces: Vec::new(),
             related: false,
             next_span_id: 0,
             span_limit,
@@ -55,7 +58,14 @@ impl Segment {
     /// The trace id reported with this segment.
     #[must_use]
     pub fn trace_id(&self) -> &str {
-        self.related_traces.first().map_or("", String::as_str)
+        &self.trace_id
+    }
+
+    /// Every trace this segment belongs to, the reported one first (upstream's
+    /// `segment.related_traces`).
+    #[must_use]
+    pub fn related_traces(&self) -> Vec<String> {
+        std::iter::once(&self.trace_id).chain(&self.more_traces).cloned().collect()
     }
 
     /// Takes the next span id, or `None` once the span limit is reached (the segment is
@@ -73,15 +83,21 @@ impl Segment {
     /// Joins the trace of a caller: the first relation replaces the generated id (so the
     /// whole distributed trace shares one id), later ones are appended.
     pub fn relate(&mut self, trace_id: &str) {
-        if trace_id.is_empty() || self.related_traces.iter().any(|t| t == trace_id) {
+        if trace_id.is_empty() || self.trace_id == trace_id || self.more_traces.iter().any(|t| t == trace_id) {
             return;
         }
         if self.related {
-            self.related_traces.push(trace_id.to_owned());
+            self.more_traces.push(trace_id.to_owned());
         } else {
-            self.related_traces[0] = trace_id.to_owned();
+            trace_id.clone_into(&mut self.trace_id);
             self.related = true;
         }
+    }
+
+    /// (trace id, segment id), moved out of a segment that is done with.
+    #[must_use]
+    pub fn into_ids(self) -> (String, String) {
+        (self.trace_id, self.segment_id)
     }
 
     /// Records a finished span.
@@ -98,10 +114,23 @@ impl Segment {
     /// The segment in wire form, encoded here (see [`EncodedSegment`] for why).
     #[must_use]
     pub fn encode(&self, service: &str, service_instance: &str) -> EncodedSegment {
+        self.encode_parts(None, service, service_instance)
+    }
+
+    /// The segment in wire form with `last`, the span whose end finishes it, after the
+    /// archived spans: the span need not be moved into the segment (and copied back for
+    /// the caller, who may still read it).
+    #[must_use]
+    pub fn encode_finished_by(&self, last: &SpanObject, service: &str, service_instance: &str) -> EncodedSegment {
+        self.encode_parts(Some(last), service, service_instance)
+    }
+
+    fn encode_parts(&self, last: Option<&SpanObject>, service: &str, service_instance: &str) -> EncodedSegment {
         EncodedSegment::encode(&SegmentParts {
-            trace_id: self.trace_id(),
+            trace_id: &self.trace_id,
             segment_id: &self.segment_id,
             spans: &self.finished,
+            last,
             service,
             service_instance,
             is_size_limited: self.size_limited,
@@ -176,7 +205,8 @@ mod tests {
         assert_eq!(segment.trace_id(), "caller-trace");
         segment.relate("other-trace");
         segment.relate("caller-trace");
-        assert_eq!(segment.related_traces, vec!["caller-trace", "other-trace"]);
+        assert_eq!(segment.related_traces(), vec!["caller-trace", "other-trace"]);
+        assert_eq!(segment.into_ids().0, "caller-trace");
     }
 
     #[test]
@@ -208,6 +238,20 @@ mod tests {
         assert_eq!((decoded.service.as_str(), decoded.service_instance.as_str()), ("svc", "inst"));
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
         assert_eq!(decoded.spans[1].parent_span_id, -1);
+    }
+
+    #[test]
+    fn the_finishing_span_is_encoded_last_without_being_archived() {
+        let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
+        let root = segment.next_span_id().unwrap();
+        let child = segment.next_span_id().unwrap();
+        segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
+        let last =
+            SpanObject { span_id: root, parent_span_id: -1, operation_name: "/root".into(), ..Default::default() };
+        let decoded = segment.encode_finished_by(&last, "svc", "inst").decode().unwrap();
+        assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
+        assert_eq!(decoded.spans[1], last);
+        assert_eq!(segment.finished_len(), 1);
     }
 
     #[test]

@@ -274,6 +274,7 @@ fn clone_settings(settings: &Settings) -> Settings {
         span_limit: settings.span_limit,
         correlation_max_elements: settings.correlation_max_elements,
         correlation_max_value_len: settings.correlation_max_value_len,
+        http_ignore_methods: settings.http_ignore_methods.clone(),
         profiler: None,
         tracing_enabled: settings.tracing_enabled,
         updates: None,

@@ -115,7 +115,7 @@ pub fn noop_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
 
 /// A span that records nothing but still takes part in the active stack, so that
 /// everything under an ignored or unsampled span is not traced either.
-fn noop_span(py: Python<'_>, kind: Kind, op: String) -> PyResult<Bound<'_, Span>> {
+pub(crate) fn noop_span(py: Python<'_>, kind: Kind, op: String) -> PyResult<Bound<'_, Span>> {
     let data = SpanObject { operation_name: op, span_id: -1, parent_span_id: -1, ..SpanObject::default() };
     span::create(py, Span::new(kind, noop_context(py)?, data, true))
 }
@@ -201,45 +201,62 @@ pub fn join_caller(
     Ok(())
 }
 
-/// Called when a span of `context` finished: archive it, and send the segment once no
-/// span of it runs any more.
-pub fn span_finished(context: &Bound<'_, SpanContext>, data: SpanObject) -> PyResult<()> {
+/// Called when a span of `context` finished. While other spans of the segment run, the
+/// span's data moves into the segment; when it was the last, the segment is encoded with
+/// it and sent, and `data` stays with the span whole. Either way the caller can still read
+/// the name, ids, times and error flag from `data`.
+pub fn span_finished(context: &Bound<'_, SpanContext>, data: &mut SpanObject) -> PyResult<()> {
     let mut c = context.try_borrow_mut()?;
-    let Some(segment) = c.segment.as_mut() else {
+    if c.segment.is_none() {
         // The segment was already sent (a span outlived it): nothing can carry this span.
         return Ok(());
-    };
-    segment.archive(data);
-    c.nspans = c.nspans.saturating_sub(1);
-    if c.nspans == 0 {
-        if let Some(segment) = c.segment.take() {
-            c.sent_ids = Some((segment.trace_id().to_owned(), segment.segment_id.clone()));
-            if let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()) {
-                handle.profiler.segment_finished(&segment.segment_id);
-            }
-            // Encoded here, on the application thread: see `sw_core::encoded` for why.
-            let encoded = segment.encode(&c.settings.service, &c.settings.instance);
-            drop(c);
-            drop(segment);
-            agent::report(encoded);
-        }
     }
+    c.nspans = c.nspans.saturating_sub(1);
+    if c.nspans > 0 {
+        let archived = take_keeping_summary(data);
+        if let Some(segment) = c.segment.as_mut() {
+            segment.archive(archived);
+        }
+        return Ok(());
+    }
+    let Some(segment) = c.segment.take() else { return Ok(()) };
+    if let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()) {
+        handle.profiler.segment_finished(&segment.segment_id);
+    }
+    // Encoded here, on the application thread: see `sw_core::encoded` for why.
+    let encoded = segment.encode_finished_by(data, &c.settings.service, &c.settings.instance);
+    c.sent_ids = Some(segment.into_ids());
+    drop(c);
+    agent::report(encoded);
     Ok(())
 }
 
-struct Opening {
-    kind: Kind,
-    op: String,
-    peer: String,
-    component: Option<i32>,
-    inherit: Option<i32>,
-    caller: Option<Sw8>,
-    correlation: String,
+/// Moves `data` out, leaving behind what callers commonly read after a span ends.
+fn take_keeping_summary(data: &mut SpanObject) -> SpanObject {
+    let archived = std::mem::take(data);
+    data.operation_name.clone_from(&archived.operation_name);
+    data.span_id = archived.span_id;
+    data.parent_span_id = archived.parent_span_id;
+    data.start_time = archived.start_time;
+    data.end_time = archived.end_time;
+    data.is_error = archived.is_error;
+    data.span_type = archived.span_type;
+    archived
+}
+
+pub(crate) struct Opening {
+    pub kind: Kind,
+    pub op: String,
+    pub peer: String,
+    pub component: Option<i32>,
+    pub inherit: Option<i32>,
+    pub caller: Option<Sw8>,
+    pub correlation: String,
 }
 
 /// Opens a span in `context`, applying upstream's rules in order: no-op contexts,
 /// ignore rules, a full queue, span reuse through `inherit`, sampling, the span limit.
-fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'py, Span>> {
+pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'py, Span>> {
     let py = context.py();
     let settings = context.borrow().settings.clone();
     if context.borrow().noop || !settings.tracing_enabled || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
@@ -401,6 +418,19 @@ impl SpanContext {
         open(slf, opening)
     }
 
+    /// Opens the exit span of an outgoing HTTP request to `url`, as HTTP client plugins
+    /// record it (see `http_client::open_exit_span`).
+    #[pyo3(signature = (url, method, component, inject_on_send = false))]
+    fn new_http_exit_span<'py>(
+        slf: &Bound<'py, Self>,
+        url: &Bound<'py, PyAny>,
+        method: &Bound<'py, PyAny>,
+        component: i32,
+        inject_on_send: bool,
+    ) -> PyResult<Bound<'py, Span>> {
+        crate::http_client::open_exit_span(slf, url, method, component, inject_on_send)
+    }
+
     /// Opens a local span.
     fn new_local_span<'py>(slf: &Bound<'py, Self>, op: String) -> PyResult<Bound<'py, Span>> {
         open(
@@ -505,7 +535,7 @@ impl SpanContext {
             self.segment_mut();
         }
         match &self.segment {
-            Some(s) => SegmentInfo { segment_id: s.segment_id.clone(), related_traces: s.related_traces.clone() },
+            Some(s) => SegmentInfo { segment_id: s.segment_id.clone(), related_traces: s.related_traces() },
             None => {
                 let (trace, segment) = self.sent_ids.clone().unwrap_or_default();
                 SegmentInfo { segment_id: segment, related_traces: vec![trace] }

@@ -12,6 +12,7 @@ mod collector;
 mod context;
 mod error;
 mod greenlet;
+mod http_client;
 mod logger;
 mod profiling;
 mod settings;
@@ -47,5 +48,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stack::capture_current_stack, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_correlation, m)?)?;
     m.add_function(wrap_pyfunction!(wsgi::wsgi_url, m)?)?;
+    m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
     Ok(())
 }

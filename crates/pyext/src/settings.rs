@@ -22,6 +22,8 @@ pub struct Settings {
     pub span_limit: usize,
     pub correlation_max_elements: usize,
     pub correlation_max_value_len: usize,
+    /// `plugin_http_ignore_method`, upper-cased: HTTP requests with these methods are not traced.
+    pub http_ignore_methods: Vec<String>,
     /// The trace profiler, when `agent_profile_active`.
     pub profiler: Option<std::sync::Arc<ProfilerHandle>>,
     /// False when dynamic configuration turned tracing off (`agent.active=false`).
@@ -68,11 +70,19 @@ impl Settings {
             span_limit: usize::try_from(span_limit).unwrap_or(local.span_limit).max(1),
             correlation_max_elements: self.correlation_max_elements,
             correlation_max_value_len: self.correlation_max_value_len,
+            http_ignore_methods: self.http_ignore_methods.clone(),
             profiler: self.profiler.clone(),
             tracing_enabled: !get("agent.active").is_some_and(|v| v.eq_ignore_ascii_case("false")),
             updates: self.updates.clone(),
             local: self.local.clone(),
         }
+    }
+}
+
+impl Settings {
+    /// True when requests with HTTP `method` (upper-cased) must not be traced.
+    pub fn ignores_http_method(&self, method: &str) -> bool {
+        self.http_ignore_methods.iter().any(|m| m == method)
     }
 }
 
@@ -86,6 +96,7 @@ impl Default for Settings {
             span_limit: DEFAULT_SPAN_LIMIT,
             correlation_max_elements: 3,
             correlation_max_value_len: 128,
+            http_ignore_methods: Vec::new(),
             profiler: None,
             tracing_enabled: true,
             updates: None,
@@ -131,6 +142,11 @@ impl Settings {
             span_limit: local.span_limit,
             correlation_max_elements: count(config, "correlation_element_max_number", 3)?,
             correlation_max_value_len: count(config, "correlation_value_max_length", 128)?,
+            http_ignore_methods: option(config, "plugin_http_ignore_method", String::new())?
+                .split(',')
+                .map(|m| m.trim().to_uppercase())
+                .filter(|m| !m.is_empty())
+                .collect(),
             profiler: None,
             tracing_enabled: true,
             updates: None,

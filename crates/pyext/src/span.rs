@@ -54,6 +54,9 @@ pub struct Span {
     pub inherit: Option<i32>,
     pub noop: bool,
     pub finished: bool,
+    /// Exit spans of HTTP clients built on `http.client`: the agent writes this span's
+    /// trace headers into each request sent while it is active (`http_client`).
+    pub inject_on_send: bool,
 }
 
 /// Marker subclass for entry spans.
@@ -75,7 +78,7 @@ fn support(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 
 impl Span {
     pub fn new(kind: Kind, context: Py<SpanContext>, data: SpanObject, noop: bool) -> Self {
-        Self { data, kind, context, depth: 0, prev: None, inherit: None, noop, finished: false }
+        Self { data, kind, context, depth: 0, prev: None, inherit: None, noop, finished: false, inject_on_send: false }
     }
 
     fn reset_entry(&mut self) {
@@ -154,23 +157,15 @@ pub fn stop(span: &Bound<'_, Span>) -> PyResult<bool> {
         s.data.end_time = now_ms();
     }
     unlink(py, span);
-    let (context, data) = {
-        let mut s = span.try_borrow_mut()?;
-        if s.noop {
-            return Ok(true);
-        }
-        // Keep what callers commonly read after the span ends; move the rest.
-        let mut data = std::mem::take(&mut s.data);
-        s.data.operation_name.clone_from(&data.operation_name);
-        s.data.span_id = data.span_id;
-        s.data.parent_span_id = data.parent_span_id;
-        s.data.start_time = data.start_time;
-        s.data.end_time = data.end_time;
-        s.data.is_error = data.is_error;
-        data.span_type = s.kind.wire() as i32;
-        (s.context.clone_ref(py), data)
-    };
-    context::span_finished(context.bind(py), data)?;
+    let mut s = span.try_borrow_mut()?;
+    if s.noop {
+        return Ok(true);
+    }
+    s.data.span_type = s.kind.wire() as i32;
+    let context = s.context.clone_ref(py);
+    // The span stays borrowed: finishing touches only its context, the segment and the
+    // reporter's queue, never Python code that could reach this span.
+    context::span_finished(context.bind(py), &mut s.data)?;
     Ok(true)
 }
 
@@ -461,7 +456,7 @@ impl Span {
 }
 
 /// A Python value as text: a `str` as it is, anything else through `str()`.
-fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
+pub(crate) fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
     match value.downcast::<PyString>() {
         Ok(s) => Ok(s.to_str()?.to_owned()),
         Err(_) => Ok(value.str()?.to_str()?.to_owned()),
@@ -469,7 +464,7 @@ fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
 }
 
 /// The outgoing `sw8` and `sw8-correlation` values of an exit span.
-fn headers(span: &Bound<'_, Span>) -> PyResult<(String, String)> {
+pub(crate) fn headers(span: &Bound<'_, Span>) -> PyResult<(String, String)> {
     let py = span.py();
     let s = span.borrow();
     if s.noop {

@@ -30,6 +30,16 @@ def sw_urlparse(url) -> ParseResult:
     return parsed._replace(netloc=netloc)
 
 
+def http_url_parts(url) -> tuple[str, str, str]:
+    """(path or ``/``, netloc, URL) of an outgoing request, credentials removed: the operation
+    name, peer and ``http.url`` HTTP client plugins record. The native core asks this only
+    for URLs it cannot split itself with certainty (`sw_core::http_url`)."""
+    if isinstance(url, (bytes, bytearray)):
+        url = bytes(url).decode('utf-8', 'replace')  # as requests decodes a bytes URL
+    parsed = sw_urlparse(str(url))
+    return parsed.path or '/', parsed.netloc, parsed.geturl()
+
+
 def sw_filter(target: str) -> str:
     """`target` with ``scheme://user:password@`` turned into ``scheme://`` in safe mode."""
     if config.agent_log_reporter_safe_mode:

@@ -1,0 +1,150 @@
+//! Outgoing HTTP requests: the exit span HTTP client plugins open, and the trace headers
+//! written into a request as `http.client` sends it.
+//!
+//! Headers handed to a client library as a dict go through all of its header handling
+//! (`requests` merges, validates with regular expressions, and `urllib3` and `http.client`
+//! validate again): about 100,000 instructions per request for `sw8` and
+//! `sw8-correlation`, more than the rest of the agent's work on that request. Clients built
+//! on `http.client` can instead mark their exit span `inject_on_send`; a hook on
+//! `HTTPConnection.endheaders` (`skywalking.trace.http_wire`) then calls
+//! [`write_trace_headers`], which adds the two header lines to the request being sent, or
+//! replaces them when the caller set its own (as upstream's dict update did).
+
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyBytes, PyList, PyString};
+use sw_core::http_url;
+use sw_core::segment::set_tag;
+use sw_proto::v3::SpanLayer;
+
+use crate::active;
+use crate::agent;
+use crate::context::{self, Opening, SpanContext};
+use crate::span::{self, Kind, Span};
+
+static URL_PARTS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+
+/// `(path or '/', netloc, url)` from Python's `urlparse` without credentials, for the URLs
+/// [`http_url::split_plain`] leaves to it.
+fn parts_from_python(url: &Bound<'_, PyAny>) -> PyResult<(String, String, String)> {
+    let py = url.py();
+    let function = URL_PARTS
+        .get_or_try_init(py, || py.import("skywalking.utils.filter")?.getattr("http_url_parts").map(Bound::unbind))?;
+    function.bind(py).call1((url,))?.extract()
+}
+
+/// Operation name, peer and `http.url` of a request to `url`.
+fn url_parts(url: &Bound<'_, PyAny>) -> PyResult<(String, String, String)> {
+    if let Ok(text) = url.downcast::<PyString>() {
+        let text = text.to_str()?;
+        if let Some(parts) = http_url::split_plain(text) {
+            return Ok((parts.path.to_owned(), parts.netloc.to_owned(), text.to_owned()));
+        }
+    }
+    parts_from_python(url)
+}
+
+/// Opens the exit span of a request with `method` to `url`: operation name the URL's path,
+/// peer its host and port, layer HTTP, tags `http.method` and `http.url` (as upstream's
+/// `requests` and `urllib` plugins record them). A method in `plugin_http_ignore_method`,
+/// or a URL Python cannot parse, gives a `NoopSpan`: the request goes ahead untraced.
+/// With `inject_on_send`, the span's headers are written into each request `http.client`
+/// sends while it is active.
+pub fn open_exit_span<'py>(
+    context: &Bound<'py, SpanContext>,
+    url: &Bound<'py, PyAny>,
+    method: &Bound<'py, PyAny>,
+    component: i32,
+    inject_on_send: bool,
+) -> PyResult<Bound<'py, Span>> {
+    let py = context.py();
+    let method = span::text(method)?.to_uppercase();
+    let span = if agent::settings().ignores_http_method(&method) {
+        context::noop_span(py, Kind::Exit, String::new())?
+    } else {
+        match url_parts(url) {
+            Ok((op, peer, url)) => {
+                let opening = Opening {
+                    kind: Kind::Exit,
+                    op,
+                    peer,
+                    component: Some(component),
+                    inherit: None,
+                    caller: None,
+                    correlation: String::new(),
+                };
+                let span = context::open(context, opening)?;
+                let mut s = span.try_borrow_mut()?;
+                if !s.noop {
+                    s.data.span_layer = SpanLayer::Http as i32;
+                    set_tag(&mut s.data, "http.method".to_owned(), method, true);
+                    set_tag(&mut s.data, "http.url".to_owned(), url, true);
+                }
+                drop(s);
+                span
+            }
+            Err(error) => {
+                log::debug!("not tracing a request to an unparsable URL: {error}");
+                context::noop_span(py, Kind::Exit, String::new())?
+            }
+        }
+    };
+    // A NoopSpan sends its header too, as upstream's does: the called agent then does not
+    // trace the request either.
+    let mut s = span.try_borrow_mut()?;
+    s.inject_on_send = inject_on_send && s.kind == Kind::Exit;
+    drop(s);
+    Ok(span)
+}
+
+/// Writes the active exit span's `sw8-correlation` and `sw8` header lines into `buffer`,
+/// the header lines `http.client` is about to send, when that span asked for it
+/// (`inject_on_send`). Never raises: a request is sent untraced rather than broken.
+#[pyfunction]
+pub fn write_trace_headers(buffer: &Bound<'_, PyList>) {
+    let Some(span) = active::get(buffer.py()) else { return };
+    match span.try_borrow() {
+        Ok(s) if s.inject_on_send && !s.finished => {}
+        _ => return,
+    }
+    let Ok((sw8, correlation)) = span::headers(&span) else { return };
+    let written = put_header(buffer, sw_core::correlation::HEADER, &correlation)
+        .and_then(|()| put_header(buffer, sw_core::sw8::HEADER, &sw8));
+    if let Err(error) = written {
+        log::debug!("could not write trace headers into a request: {error}");
+    }
+}
+
+/// Replaces the header line `name: ...` in `buffer` (names compare case-insensitively,
+/// the request line at index 0 is skipped), or appends one.
+fn put_header(buffer: &Bound<'_, PyList>, name: &str, value: &str) -> PyResult<()> {
+    let py = buffer.py();
+    let line = PyBytes::new(py, format!("{name}: {value}").as_bytes());
+    for (index, item) in buffer.iter().enumerate().skip(1) {
+        let Ok(existing) = item.downcast::<PyBytes>() else { continue };
+        if is_header(existing.as_bytes(), name) {
+            return buffer.set_item(index, line);
+        }
+    }
+    buffer.append(line)
+}
+
+/// True when `line` is a header line named `name` (`Name:` in any case).
+fn is_header(line: &[u8], name: &str) -> bool {
+    line.len() > name.len() && line[name.len()] == b':' && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_header;
+
+    #[test]
+    fn header_names_match_case_insensitively_up_to_the_colon() {
+        assert!(is_header(b"sw8: 1-abc", "sw8"));
+        assert!(is_header(b"SW8:x", "sw8"));
+        assert!(is_header(b"Sw8-Correlation: ", "sw8-correlation"));
+        assert!(!is_header(b"sw8-correlation: ", "sw8"));
+        assert!(!is_header(b"sw8", "sw8"));
+        assert!(!is_header(b"x-sw8: 1", "sw8"));
+    }
+}
