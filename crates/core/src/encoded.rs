@@ -59,7 +59,7 @@ impl EncodedSegment {
         };
         let segment_id = id_end - parts.segment_id.len()..id_end;
         for span in parts.spans.iter().chain(parts.last) {
-            put_message(SPANS, span, &mut bytes);
+            crate::span_encoding::put_span_field(SPANS, span, &mut bytes);
         }
         put_str(SERVICE, parts.service, &mut bytes);
         put_str(SERVICE_INSTANCE, parts.service_instance, &mut bytes);
@@ -112,28 +112,6 @@ impl From<&SegmentObject> for EncodedSegment {
 impl From<SegmentObject> for EncodedSegment {
     fn from(segment: SegmentObject) -> Self {
         Self::from(&segment)
-    }
-}
-
-/// A message field, as prost's `message::encode` writes it, in one pass: prost measures
-/// the message first for its length prefix, which walks every field twice. Here the body
-/// is written after room for a two-byte length, and the prefix fixed up afterwards.
-fn put_message(tag: u32, value: &SpanObject, buf: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    let at = buf.len();
-    buf.extend_from_slice(&[0, 0]);
-    value.encode_raw(buf);
-    let len = buf.len() - at - 2;
-    if len < 0x80 {
-        buf[at] = len as u8;
-        buf.remove(at + 1);
-    } else if len < 0x4000 {
-        buf[at] = (len & 0x7f) as u8 | 0x80;
-        buf[at + 1] = (len >> 7) as u8;
-    } else {
-        let mut prefix = Vec::with_capacity(4);
-        encode_varint(len as u64, &mut prefix);
-        buf.splice(at..at + 2, prefix);
     }
 }
 

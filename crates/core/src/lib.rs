@@ -8,4 +8,5 @@ pub mod ids;
 pub mod ignore;
 pub mod sampler;
 pub mod segment;
+mod span_encoding;
 pub mod sw8;

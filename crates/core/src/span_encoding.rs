@@ -1,0 +1,168 @@
+//! `SpanObject` written by hand, byte for byte as prost writes it, for the one message the
+//! agent encodes on every request's path. prost measures each nested message before
+//! writing it (every field visited twice) and writes through generic buffer calls; here
+//! the scalar fields, strings and tags go straight into the `Vec`, and a message's length
+//! prefix is fixed up after its body is written. References and logs, rare, go to prost.
+
+use prost::encoding::{encode_key, encode_varint, message, WireType};
+use sw_proto::v3::{KeyStringValuePair, SpanObject};
+
+/// Writes `span` as field `tag` of the enclosing message (a length-delimited field).
+pub fn put_span_field(tag: u32, span: &SpanObject, buf: &mut Vec<u8>) {
+    key(tag, WireType::LengthDelimited, buf);
+    let at = open_length(buf);
+    put_span(span, buf);
+    close_length(at, buf);
+}
+
+fn put_span(span: &SpanObject, buf: &mut Vec<u8>) {
+    int(1, i64::from(span.span_id), buf);
+    int(2, i64::from(span.parent_span_id), buf);
+    int(3, span.start_time, buf);
+    int(4, span.end_time, buf);
+    for reference in &span.refs {
+        message::encode(5, reference, buf);
+    }
+    string(6, &span.operation_name, buf);
+    string(7, &span.peer, buf);
+    int(8, i64::from(span.span_type), buf);
+    int(9, i64::from(span.span_layer), buf);
+    int(10, i64::from(span.component_id), buf);
+    int(11, i64::from(span.is_error), buf);
+    for tag in &span.tags {
+        put_pair(12, tag, buf);
+    }
+    for log in &span.logs {
+        message::encode(13, log, buf);
+    }
+    int(14, i64::from(span.skip_analysis), buf);
+}
+
+fn put_pair(tag: u32, pair: &KeyStringValuePair, buf: &mut Vec<u8>) {
+    key(tag, WireType::LengthDelimited, buf);
+    let at = open_length(buf);
+    string(1, &pair.key, buf);
+    string(2, &pair.value, buf);
+    close_length(at, buf);
+}
+
+/// An int32/int64/enum/bool field; zero is the default and, as in prost, not written.
+/// Negative values are sign-extended to ten bytes, as protobuf requires for int32.
+fn int(tag: u32, value: i64, buf: &mut Vec<u8>) {
+    if value != 0 {
+        key(tag, WireType::Varint, buf);
+        varint(value as u64, buf);
+    }
+}
+
+fn string(tag: u32, value: &str, buf: &mut Vec<u8>) {
+    if !value.is_empty() {
+        key(tag, WireType::LengthDelimited, buf);
+        varint(value.len() as u64, buf);
+        buf.extend_from_slice(value.as_bytes());
+    }
+}
+
+fn key(tag: u32, wire_type: WireType, buf: &mut Vec<u8>) {
+    // Every field number here is below 16: the key is one byte.
+    if tag < 16 {
+        buf.push((tag << 3) as u8 | wire_type as u8);
+    } else {
+        encode_key(tag, wire_type, buf);
+    }
+}
+
+fn varint(mut value: u64, buf: &mut Vec<u8>) {
+    while value >= 0x80 {
+        buf.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+/// Leaves room for a two-byte length prefix; returns where it starts.
+fn open_length(buf: &mut Vec<u8>) -> usize {
+    buf.extend_from_slice(&[0, 0]);
+    buf.len() - 2
+}
+
+/// Writes the length of what follows the room left at `at`, in as many bytes as prost
+/// would (one below 128, two below 16384, more for larger messages, moved into place).
+fn close_length(at: usize, buf: &mut Vec<u8>) {
+    let len = buf.len() - at - 2;
+    if len < 0x80 {
+        buf[at] = len as u8;
+        buf.remove(at + 1);
+    } else if len < 0x4000 {
+        buf[at] = (len & 0x7f) as u8 | 0x80;
+        buf[at + 1] = (len >> 7) as u8;
+    } else {
+        let mut prefix = Vec::with_capacity(10);
+        encode_varint(len as u64, &mut prefix);
+        buf.splice(at..at + 2, prefix);
+    }
+}
+
+/// What prost writes for the same field, for the tests.
+#[cfg(test)]
+fn prost_span_field(tag: u32, span: &SpanObject) -> Vec<u8> {
+    let mut buf = Vec::new();
+    message::encode(tag, span, &mut buf);
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sw_proto::v3::{Log, SegmentReference};
+
+    fn mine(span: &SpanObject) -> Vec<u8> {
+        let mut buf = vec![0xaa]; // something before, as in a real segment
+        put_span_field(3, span, &mut buf);
+        buf.remove(0);
+        buf
+    }
+
+    fn pair(key: &str, value: &str) -> KeyStringValuePair {
+        KeyStringValuePair { key: key.into(), value: value.into() }
+    }
+
+    #[test]
+    fn same_bytes_as_prost() {
+        let full = SpanObject {
+            span_id: 3,
+            parent_span_id: -1,
+            start_time: 1_764_200_000_123,
+            end_time: 1_764_200_000_456,
+            refs: vec![SegmentReference {
+                ref_type: 1,
+                trace_id: "t".into(),
+                parent_span_id: -5,
+                ..Default::default()
+            }],
+            operation_name: "/users/é".into(),
+            peer: "127.0.0.1:8080".into(),
+            span_type: 1,
+            span_layer: 3,
+            component_id: 7002,
+            is_error: true,
+            tags: vec![pair("http.method", "GET"), pair("", ""), pair("k", "")],
+            logs: vec![Log { time: 5, data: vec![pair("Traceback", "boom")] }],
+            skip_analysis: true,
+        };
+        let cases = [
+            SpanObject::default(),
+            SpanObject { span_id: -1, parent_span_id: i32::MIN, start_time: -7, ..Default::default() },
+            SpanObject { span_id: i32::MAX, end_time: i64::MAX, component_id: -3, ..Default::default() },
+            full.clone(),
+            // Length prefixes of one, two and three bytes, for the span and for a tag.
+            SpanObject { operation_name: "x".repeat(100), ..Default::default() },
+            SpanObject { operation_name: "x".repeat(126), ..Default::default() },
+            SpanObject { operation_name: "x".repeat(300), ..Default::default() },
+            SpanObject { peer: "p".repeat(20_000), tags: vec![pair("big", &"v".repeat(17_000))], ..full },
+        ];
+        for span in &cases {
+            assert_eq!(mine(span), prost_span_field(3, span), "{span:?}");
+        }
+    }
+}
