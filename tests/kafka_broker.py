@@ -117,6 +117,8 @@ class KafkaTestBroker:
         self.records: list[ProducedRecord] = []
         self.requests: list[tuple[int, int, str]] = []
         self.errors: list[str] = []
+        #: Connections closed before any TLS handshake: the agent's reachability probes.
+        self.probes = 0
         self._lock = threading.Lock()
         self._offsets: dict[tuple[str, int], int] = {}
         self._requested_port = port
@@ -138,6 +140,11 @@ class KafkaTestBroker:
             def handle(self) -> None:
                 try:
                     sock = broker.tls.wrap_socket(self.request, server_side=True) if broker.tls else self.request
+                except ssl.SSLEOFError:
+                    # Closed before a handshake began: the agent's reachability probe (a bare
+                    # TCP connect, as load balancers' health checks), not a TLS failure.
+                    broker.probes += 1
+                    return
                 except (OSError, ssl.SSLError) as error:
                     broker.errors.append(f'TLS handshake failed: {error}')
                     return

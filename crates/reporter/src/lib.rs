@@ -13,6 +13,7 @@ mod counters;
 mod error;
 mod grpc;
 mod http;
+mod inbox;
 mod kafka;
 mod management;
 mod meters;

@@ -9,8 +9,15 @@ use std::time::{Duration, Instant};
 use sw_collector::CollectorConfig;
 use sw_proto::v3::trace_segment_report_service_server::{TraceSegmentReportService, TraceSegmentReportServiceServer};
 use sw_proto::v3::{Commands, SegmentCollection, SegmentObject, SpanObject};
-use sw_reporter::{Reporter, ReporterConfig};
+use sw_reporter::{Protocol, Reporter, ReporterConfig};
 use tokio_stream::StreamExt;
+
+mod common;
+use common::{unused_address, wait_until};
+
+fn config(backend: SocketAddr) -> ReporterConfig {
+    common::test_config(backend.to_string(), Protocol::Grpc)
+}
 
 fn segment(n: usize) -> SegmentObject {
     SegmentObject {
@@ -21,35 +28,6 @@ fn segment(n: usize) -> SegmentObject {
         service_instance: "instance-1".into(),
         is_size_limited: false,
     }
-}
-
-fn config(backend: SocketAddr) -> ReporterConfig {
-    ReporterConfig {
-        backend: backend.to_string(),
-        service: "reporter-test".into(),
-        instance: "instance-1".into(),
-        properties: vec![("language".into(), "python".into()), ("OS Name".into(), "posix".into())],
-        heartbeat_period: Duration::from_millis(200),
-        stream_idle: Duration::from_millis(100),
-        call_timeout: Duration::from_secs(2),
-        ..ReporterConfig::default()
-    }
-}
-
-/// An address nothing listens on.
-fn unused_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
 }
 
 #[test]

@@ -20,6 +20,13 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{ServerConfig, ServerConnection, StreamOwned};
 
+mod common;
+use common::{make_certificates, unused_address, wait_until};
+
+fn config(backend: String) -> ReporterConfig {
+    common::test_config(backend, Protocol::Http)
+}
+
 fn kv(key: &str, value: &str) -> KeyStringValuePair {
     KeyStringValuePair { key: key.into(), value: value.into() }
 }
@@ -101,36 +108,6 @@ fn segment(n: usize) -> SegmentObject {
         service_instance: "instance-1".into(),
         is_size_limited: n.is_multiple_of(4),
     }
-}
-
-fn config(backend: String) -> ReporterConfig {
-    ReporterConfig {
-        backend,
-        protocol: Protocol::Http,
-        service: "reporter-test".into(),
-        instance: "instance-1".into(),
-        properties: vec![("language".into(), "python".into()), ("OS Name".into(), "posix".into())],
-        heartbeat_period: Duration::from_millis(200),
-        stream_idle: Duration::from_millis(100),
-        call_timeout: Duration::from_secs(2),
-        ..ReporterConfig::default()
-    }
-}
-
-/// An address nothing listens on.
-fn unused_address() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    done()
 }
 
 #[test]
@@ -470,21 +447,6 @@ fn a_bad_backend_address_is_refused_at_start() {
 const TLS_DIR: &str = "SW_TEST_HTTPS_DIR";
 const TLS_EXPECT: &str = "SW_TEST_HTTPS_EXPECT";
 
-fn make_certificates(dir: &Path) {
-    let script = r#"set -e
-for ca in ca other-ca; do
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout $ca.key -out $ca.pem -subj /CN=sw-$ca -days 2 \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-done
-openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null
-printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext.cnf
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-  -extfile ext.cnf 2>/dev/null
-"#;
-    let status = Command::new("bash").arg("-c").arg(script).current_dir(dir).status().expect("bash runs");
-    assert!(status.success(), "openssl could not make the test certificates");
-}
-
 fn run_child(dir: &Path, trusted_ca: &str, expect: &str) {
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "https_child", "--ignored", "--nocapture", "--test-threads=1"])
@@ -502,7 +464,7 @@ fn run_child(dir: &Path, trusted_ca: &str, expect: &str) {
 fn https_to_a_trusted_server_works_and_an_untrusted_one_is_refused() {
     let dir: PathBuf = std::env::temp_dir().join(format!("sw-http-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    make_certificates(&dir);
+    make_certificates(&dir, &["ca", "other-ca"]);
     run_child(&dir, "ca.pem", "sent");
     run_child(&dir, "other-ca.pem", "refused");
     let _ = std::fs::remove_dir_all(&dir);

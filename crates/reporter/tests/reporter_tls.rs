@@ -3,8 +3,6 @@
 //! points the root store at that CA through `SSL_CERT_FILE` (read by rustls-native-certs).
 //! It lives in its own test binary because it sets a process-wide environment variable.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,6 +11,8 @@ use sw_proto::v3::{Commands, SegmentCollection, SegmentObject};
 use sw_reporter::{Reporter, ReporterConfig};
 use tokio_stream::StreamExt;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+mod common;
 
 #[derive(Default, Clone)]
 struct Counter(Arc<Mutex<usize>>);
@@ -38,24 +38,11 @@ impl TraceSegmentReportService for Counter {
     }
 }
 
-fn make_certificates(dir: &Path) {
-    let script = r#"set -e
-openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -subj /CN=sw-test-ca -days 2 \
-  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null
-printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext.cnf
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 \
-  -extfile ext.cnf 2>/dev/null
-"#;
-    let status = Command::new("bash").arg("-c").arg(script).current_dir(dir).status().expect("bash runs");
-    assert!(status.success(), "openssl could not make the test certificates");
-}
-
 #[test]
 fn segments_travel_over_tls_and_an_untrusted_server_is_refused() {
     let dir = std::env::temp_dir().join(format!("sw-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    make_certificates(&dir);
+    common::make_certificates(&dir, &["ca"]);
     // SAFETY-free: this test binary has a single test, so nothing reads the env concurrently.
     unsafe { std::env::set_var("SSL_CERT_FILE", dir.join("ca.pem")) };
 

@@ -8,7 +8,6 @@ without the cost of `requests`' header handling.
 from __future__ import annotations
 
 from skywalking import Component
-from skywalking.trace import http_wire
 from skywalking.trace.context import get_context
 
 link_vector = ['https://requests.readthedocs.io']
@@ -20,6 +19,10 @@ version_rule = {'name': 'requests', 'rules': ['>=2.20']}
 
 def install() -> None:
     from requests import Session
+
+    # Imported here, not at the top: plugin modules are read at start for their metadata,
+    # and `http.client` brings in `ssl` (several MiB) in processes that never send HTTP.
+    from skywalking.trace import http_wire
 
     if getattr(Session, '_sw_patched', False):
         return

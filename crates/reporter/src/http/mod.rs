@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use tokio::runtime::Runtime;
 use tokio::sync::watch;
 
+use crate::inbox::{Link, SegmentInbox};
 use crate::{Counters, Queues, ReporterConfig, ReporterError};
 
 /// Checks the backend address (and loads TLS roots for HTTPS), then starts the reporter
@@ -47,10 +48,11 @@ pub fn spawn(
             ));
             let profiling =
                 tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "http"));
-            let gate = crate::probe::Gate::new(vec![connector.target().socket_address()], timeout);
+            let address = connector.target().socket_address();
+            let link = Link::new("HTTP", config.backend.clone(), vec![address], timeout, counters);
+            let inbox = SegmentInbox::new(queues.segments, queues.flushes, queues.wake);
             let client = client::HttpClient::new(connector, timeout);
-            let (segments, flushes, wake) = (queues.segments, queues.flushes, queues.wake);
-            let sender = sender::SegmentSender::new(client, config, counters, segments, flushes, wake, gate);
+            let sender = sender::SegmentSender::new(client, config, inbox, link);
             sender.run().await;
             management.abort();
             profiling.abort();

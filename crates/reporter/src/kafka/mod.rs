@@ -35,6 +35,7 @@ use tokio::sync::watch;
 
 pub use config::{Acks, KafkaConfig, KafkaTopics, SaslPlain, SecurityProtocol, ENV_PREFIX};
 
+use crate::inbox::{Link, SegmentInbox};
 use crate::{Counters, Queues, ReporterConfig, ReporterError};
 
 /// Prepares the connections' TLS settings, then starts the reporter thread running the
@@ -65,8 +66,10 @@ pub fn spawn(
             if config.meters_active {
                 tasks.push(tokio::spawn(management::report_meters(producer(), config.clone(), counters.clone(), stop)));
             }
-            let sender =
-                sender::SegmentSender::new(producer(), config, counters, queues.segments, queues.flushes, queues.wake);
+            let brokers = config.kafka.bootstrap_servers.clone();
+            let link = Link::new("Kafka", brokers.join(","), brokers, config.kafka.request_timeout, counters);
+            let inbox = SegmentInbox::new(queues.segments, queues.flushes, queues.wake);
+            let sender = sender::SegmentSender::new(producer(), config, inbox, link);
             sender.run().await;
             for task in tasks {
                 task.abort();

@@ -3,22 +3,18 @@
 //! A batch starts with the first waiting segment and takes what is already queued, plus
 //! what arrives within `linger_ms` (kafka-python's batching knob), up to about
 //! `max_request_size` bytes; the producer splits it by partition and `batch_size`. What a
-//! failed send loses is counted, and the loop backs off; outages are logged once.
+//! failed send loses is counted, and the loop backs off; outages are logged once. While
+//! no bootstrap server accepts connections, segments stay queued (`probe`).
 
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
 
 use sw_core::encoded::EncodedSegment;
-use tokio::sync::mpsc::error::TryRecvError;
-use tokio::sync::{mpsc, Notify};
-use tokio::time::{sleep, Instant};
+use tokio::time::Instant;
 
 use super::producer::Producer;
 use super::records::Record;
-use crate::backoff::Backoff;
-use crate::outage::OutageLog;
-use crate::segments::{wait_for_work, FlushWaiter, TICK};
-use crate::{Counters, ReporterConfig};
+use crate::inbox::{Link, SegmentInbox};
+use crate::ReporterConfig;
 
 /// Most segments in one batch, so one slow send does not hold too many.
 pub const MAX_BATCH: usize = 500;
@@ -26,68 +22,28 @@ pub const MAX_BATCH: usize = 500;
 pub struct SegmentSender {
     producer: Producer,
     config: ReporterConfig,
-    counters: Arc<Counters>,
-    queue: mpsc::Receiver<EncodedSegment>,
-    flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-    wake: Arc<Notify>,
-    waiters: Vec<FlushWaiter>,
-    /// Logs a broker outage once at its start and once at its end.
-    outage: OutageLog,
-    /// The bootstrap servers, for log lines.
-    brokers: String,
+    inbox: SegmentInbox,
+    link: Link,
 }
 
 impl SegmentSender {
-    pub fn new(
-        producer: Producer,
-        config: ReporterConfig,
-        counters: Arc<Counters>,
-        queue: mpsc::Receiver<EncodedSegment>,
-        flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-        wake: Arc<Notify>,
-    ) -> Self {
-        let brokers = config.kafka.bootstrap_servers.join(",");
-        let outage = OutageLog::default();
-        Self { producer, config, counters, queue, flushes, wake, waiters: Vec::new(), outage, brokers }
+    pub fn new(producer: Producer, config: ReporterConfig, inbox: SegmentInbox, link: Link) -> Self {
+        Self { producer, config, inbox, link }
     }
 
     /// Runs until every producer is gone and the queue is drained.
     pub async fn run(mut self) {
-        let mut backoff = Backoff::new();
-        loop {
-            wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, TICK).await;
-            let first = match self.queue.try_recv() {
-                Ok(segment) => segment,
-                Err(TryRecvError::Empty) => {
-                    self.answer_flushes_if_drained();
-                    continue;
-                }
-                Err(TryRecvError::Disconnected) => break,
-            };
+        while let Some(first) = self.inbox.next(&mut self.link).await {
             let records = self.collect(first).await;
             let topic = self.config.kafka.topics.segment.clone();
             let delivery = self.producer.send(&topic, records).await;
-            self.counters.segments_sent.fetch_add(delivery.delivered, Relaxed);
-            self.counters.segments_lost_send_error.fetch_add(delivery.lost, Relaxed);
+            let counters = self.link.counters();
+            counters.segments_sent.fetch_add(delivery.delivered, Relaxed);
+            counters.segments_lost_send_error.fetch_add(delivery.lost, Relaxed);
             match delivery.error.filter(|_| delivery.lost > 0) {
-                None => {
-                    backoff.reset();
-                    self.outage.recovered("Kafka", &self.brokers, &self.counters);
-                    self.answer_flushes_if_drained();
-                }
-                Some(error) => {
-                    self.counters.send_errors.fetch_add(1, Relaxed);
-                    // As with gRPC: what the flush waited for was lost, and dropping the
-                    // waiters tells them so at once (a flush answers true only when sent).
-                    self.waiters.clear();
-                    let wait = backoff.next_wait();
-                    self.outage.failed("Kafka", &self.brokers, &error, wait, &self.counters);
-                    sleep(wait).await;
-                }
+                None => self.inbox.delivered(&mut self.link),
+                Some(error) => self.inbox.lost(&mut self.link, &error).await,
             }
-        }
-        for waiter in self.waiters.drain(..) {
-            let _ = waiter.send(());
         }
     }
 
@@ -98,31 +54,12 @@ impl SegmentSender {
         let mut records = vec![record(first)];
         let mut bytes = records[0].size_bound();
         while records.len() < MAX_BATCH && bytes < max_bytes {
-            let segment = match self.queue.try_recv() {
-                Ok(segment) => segment,
-                Err(TryRecvError::Disconnected) => break,
-                Err(TryRecvError::Empty) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if !self.waiters.is_empty() || left.is_zero() {
-                        break;
-                    }
-                    wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, left).await;
-                    continue;
-                }
-            };
+            let Some(segment) = self.inbox.next_within(deadline).await else { break };
             let record = record(segment);
             bytes += record.size_bound();
             records.push(record);
         }
         records
-    }
-
-    fn answer_flushes_if_drained(&mut self) {
-        if self.queue.is_empty() {
-            for waiter in self.waiters.drain(..) {
-                let _ = waiter.send(());
-            }
-        }
     }
 }
 
