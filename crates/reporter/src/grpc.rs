@@ -54,7 +54,12 @@ pub fn spawn(
     let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
         runtime.block_on(async move {
             let mut tasks = vec![
-                tokio::spawn(management::run(management_client, config.clone(), c.clone(), stopped.clone())),
+                tokio::spawn(management::run(
+                    management::GrpcManagement { client: management_client, call_timeout: config.call_timeout },
+                    config.clone(),
+                    c.clone(),
+                    stopped.clone(),
+                )),
                 tokio::spawn(cds::poll(cds_client, config.clone(), c.clone(), updates, stopped.clone())),
                 tokio::spawn(profile::send_snapshots(
                     profile_client.clone(),

@@ -40,7 +40,7 @@ pub fn spawn(
     let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
         runtime.block_on(async move {
             let timeout = config.call_timeout;
-            let management = tokio::spawn(management::run(
+            let management = tokio::spawn(crate::management::run(
                 client::HttpClient::new(connector.clone(), timeout),
                 config.clone(),
                 counters.clone(),

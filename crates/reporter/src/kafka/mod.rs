@@ -60,7 +60,16 @@ pub fn spawn(
         runtime.block_on(async move {
             let producer = || producer::Producer::new(connector.clone());
             let mut tasks = vec![
-                tokio::spawn(management::run(producer(), config.clone(), counters.clone(), stop.clone())),
+                tokio::spawn(crate::management::run(
+                    management::KafkaManagement {
+                        producer: producer(),
+                        topic: config.kafka.topics.management.clone(),
+                        instance: config.instance.clone(),
+                    },
+                    config.clone(),
+                    counters.clone(),
+                    stop.clone(),
+                )),
                 tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "kafka")),
             ];
             if config.meters_active {
