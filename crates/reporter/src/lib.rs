@@ -9,6 +9,7 @@ mod backoff;
 mod cds;
 mod channel;
 mod config;
+mod connect;
 mod counters;
 mod error;
 mod grpc;

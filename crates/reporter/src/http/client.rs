@@ -13,7 +13,6 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{CONTENT_TYPE, HOST, USER_AGENT};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_rustls::rustls::pki_types::ServerName;
@@ -32,22 +31,9 @@ const AGENT: &str = concat!("skywalking-rs/", env!("CARGO_PKG_VERSION"));
 /// Why a request failed; `Display` is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// No TCP connection.
-    #[error("cannot connect to {address}: {source}")]
-    Connect {
-        /// `host:port`.
-        address: String,
-        /// The operating system's reason.
-        source: std::io::Error,
-    },
-    /// The TLS handshake failed (certificate not trusted, wrong name, no common protocol).
-    #[error("TLS handshake with {host} failed: {source}")]
-    Tls {
-        /// The server name checked against the certificate.
-        host: String,
-        /// rustls's reason.
-        source: std::io::Error,
-    },
+    /// No connection (TCP or TLS).
+    #[error(transparent)]
+    Connect(#[from] crate::connect::ConnectError),
     /// The connection broke or the answer was not HTTP.
     #[error("HTTP exchange failed: {0}")]
     Http(String),
@@ -78,7 +64,7 @@ impl From<hyper::Error> for SendError {
 #[derive(Clone)]
 pub struct Connector {
     target: Arc<Target>,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
+    tls: Option<TlsConnector>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -92,11 +78,12 @@ impl Connector {
     /// (or `SSL_CERT_FILE` / `SSL_CERT_DIR`), so a missing trust store fails at start.
     pub fn new(target: Target) -> Result<Self, ReporterError> {
         let tls = if target.tls {
-            let name = ServerName::try_from(target.host.clone()).map_err(|e| ReporterError::InvalidBackend {
+            // Checked here so that a bad name fails at start, not at every connection.
+            ServerName::try_from(target.host.clone()).map_err(|e| ReporterError::InvalidBackend {
                 address: target.authority.clone(),
                 reason: format!("not a valid TLS server name: {e}"),
             })?;
-            Some((TlsConnector::from(crate::tls::client_config(None, &[b"http/1.1"])?), name))
+            Some(TlsConnector::from(crate::tls::client_config(None, &[b"http/1.1"])?))
         } else {
             None
         };
@@ -109,20 +96,11 @@ impl Connector {
 
     /// Opens a connection and starts hyper's task that drives it.
     async fn connect(&self) -> Result<Connection, SendError> {
-        let address = format!("{}:{}", self.target.host, self.target.port);
-        let tcp = TcpStream::connect((self.target.host.as_str(), self.target.port))
-            .await
-            .map_err(|source| SendError::Connect { address, source })?;
-        // Requests are written whole; waiting for more bytes only adds latency.
-        let _ = tcp.set_nodelay(true);
+        let tcp = crate::connect::tcp(&self.target.host, self.target.port).await?;
         match &self.tls {
             None => handshake(TokioIo::new(tcp)).await,
-            Some((connector, name)) => {
-                let stream = connector
-                    .connect(name.clone(), tcp)
-                    .await
-                    .map_err(|source| SendError::Tls { host: self.target.host.clone(), source })?;
-                handshake(TokioIo::new(stream)).await
+            Some(connector) => {
+                handshake(TokioIo::new(crate::connect::tls(connector, &self.target.host, tcp).await?)).await
             }
         }
     }

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use super::config::KafkaConfig;
@@ -62,24 +60,10 @@ impl Connector {
 
     async fn open(&self, address: &str) -> Result<Connection, KafkaError> {
         let (host, port) = split_address(address);
-        let tcp = TcpStream::connect((host, port))
-            .await
-            .map_err(|source| KafkaError::Connect { address: address.to_owned(), source })?;
-        // Requests are written whole; waiting for more bytes only adds latency.
-        let _ = tcp.set_nodelay(true);
+        let tcp = crate::connect::tcp(host, port).await?;
         let stream: Box<dyn Io> = match &self.tls {
             None => Box::new(tcp),
-            Some(connector) => {
-                let name = ServerName::try_from(host.to_owned()).map_err(|e| KafkaError::Tls {
-                    host: host.to_owned(),
-                    source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-                })?;
-                let stream = connector
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|source| KafkaError::Tls { host: host.to_owned(), source })?;
-                Box::new(stream)
-            }
+            Some(connector) => Box::new(crate::connect::tls(connector, host, tcp).await?),
         };
         let mut connection = Connection {
             address: address.to_owned(),

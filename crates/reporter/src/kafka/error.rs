@@ -5,22 +5,9 @@ use std::time::Duration;
 /// A failed exchange with a broker, or a broker's error code.
 #[derive(Debug, thiserror::Error)]
 pub enum KafkaError {
-    /// No TCP connection to any of these brokers.
-    #[error("cannot connect to {address}: {source}")]
-    Connect {
-        /// `host:port`.
-        address: String,
-        /// The operating system's reason.
-        source: std::io::Error,
-    },
-    /// The TLS handshake failed.
-    #[error("TLS handshake with {host} failed: {source}")]
-    Tls {
-        /// The server name checked against the certificate.
-        host: String,
-        /// rustls's reason.
-        source: std::io::Error,
-    },
+    /// No connection (TCP or TLS).
+    #[error(transparent)]
+    Connect(#[from] crate::connect::ConnectError),
     /// The connection broke mid-exchange.
     #[error("connection to {address} failed: {source}")]
     Io {
