@@ -81,3 +81,13 @@ def test_method_is_upper_cased_and_any_type_is_text():
     assert dict(span.tags)['http.method'] == 'PATCH'
     assert span.layer == 3  # Http
     assert span.component == Component.Requests
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError('no text')
+
+
+def test_a_method_without_text_never_raises_from_the_agent():
+    span = get_context().new_http_exit_span('http://h/p', Unprintable(), Component.Requests)
+    assert dict(span.tags)['http.method'] == ''

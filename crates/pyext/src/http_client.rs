@@ -58,7 +58,8 @@ pub fn open_exit_span<'py>(
     inject_on_send: bool,
 ) -> PyResult<Bound<'py, Span>> {
     let py = context.py();
-    let method = span::text(method)?.to_uppercase();
+    // A method whose `str()` raises is the client library's to report, not the agent's.
+    let method = span::text(method).map(|m| m.to_uppercase()).unwrap_or_default();
     let span = if agent::settings().ignores_http_method(&method) {
         context::noop_span(py, Kind::Exit, String::new())?
     } else {
