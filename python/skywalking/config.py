@@ -580,6 +580,10 @@ def _coerce(spec: OptionSpec, value):
         if isinstance(value, str):
             return value.split(',')
         return [str(item) for item in value]
+    if isinstance(value, (list, tuple)):
+        # Comma-separated text options (ignore paths, suffixes, methods) also take a list,
+        # as finalize() does; the core reads them as text.
+        value = ','.join(str(item) for item in value)
     return _fold('' if value is None else str(value), spec.case)
 
 

@@ -201,6 +201,8 @@ def test_sasl_ssl_with_a_private_ca(services, collector, tmp_path):
 
         assert broker.wait_for(lambda: broker.produced(SEGMENTS)), f'{broker.errors}\n{services.logs()}'
         assert not broker.errors, broker.errors
+        # The sender checked the broker was reachable (a bare TCP connect) before sending.
+        assert broker.probes >= 1
     finally:
         broker.stop()
 

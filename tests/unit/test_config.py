@@ -335,6 +335,15 @@ def test_snapshot_replaces_unusable_values_by_the_default(cfg, agent_records):
     assert 'agent_collector_heartbeat_period' in warnings[0]
 
 
+def test_comma_separated_options_given_as_lists_reach_the_core_as_text(cfg):
+    # finalize() accepts lists for these; the native core reads the snapshot, which must
+    # say the same thing (not "['get', 'Options']").
+    cfg.init(plugin_http_ignore_method=['get', 'Options'], agent_trace_ignore_path=('/health', '/ping/**'))
+    snap = cfg.snapshot()
+    assert snap['plugin_http_ignore_method'] == 'GET,OPTIONS'
+    assert snap['agent_trace_ignore_path'] == '/health,/ping/**'
+
+
 # --- finalize ---------------------------------------------------------------------------
 
 
