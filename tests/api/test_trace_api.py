@@ -235,3 +235,66 @@ def test_span_limit_marks_the_segment(reported):
                 pass
     [segment] = reported()
     assert len(segment['spans']) == 300
+
+
+def test_a_parent_stopped_before_its_child_leaves_the_child_active(reported):
+    parent = get_context().new_local_span('parent').start()
+    child = get_context().new_local_span('child').start()
+    parent.stop()  # out of order: the child still runs
+    assert get_context().active_span is child
+    with get_context().new_local_span('grandchild') as grandchild:
+        assert grandchild.pid == child.sid
+    child.stop()
+    assert get_context().active_span is None
+    with get_context().new_local_span('next-trace'):
+        pass
+    segments = reported()
+    assert len(segments) == 2
+    first = next(s for s in segments if len(s['spans']) == 3)
+    assert [s['operationName'] for s in first['spans']] == ['parent', 'grandchild', 'child']
+    [after] = [s for s in segments if s is not first]
+    assert after['spans'][0]['parentSpanId'] == -1 and not after['spans'][0].get('refs')
+
+
+def test_a_span_stopped_in_another_context_does_not_disturb_either(reported):
+    import contextvars
+
+    outer = get_context().new_local_span('outer').start()
+    started = {}
+
+    def start_inner():
+        started['span'] = get_context().new_local_span('inner').start()
+
+    other = contextvars.copy_context()
+    other.run(start_inner)
+    inner = started['span']
+    assert get_context().active_span is outer, 'starting in a copied context leaves this one alone'
+    inner.stop()  # here, not in the context that started it
+    assert get_context().active_span is outer
+    assert other.run(lambda: get_context().active_span) is outer, 'the copy falls back to its parent span'
+    outer.stop()
+    assert get_context().active_span is None
+    [segment] = reported()
+    assert [s['operationName'] for s in segment['spans']] == ['inner', 'outer']
+
+
+def test_an_asyncio_task_that_outlives_its_parent_span_refers_to_it(reported):
+    async def late_child():
+        await asyncio.sleep(0.02)
+        with get_context().new_local_span('late'):
+            pass
+
+    async def main():
+        with get_context().new_entry_span('/parent') as parent:
+            task = asyncio.ensure_future(late_child())
+            segment_id = get_context().segment.segment_id
+        assert get_context().active_span is None
+        await task
+        return parent, segment_id
+
+    parent, parent_segment = asyncio.run(main())
+    segments = reported()
+    late = next(s for s in segments if s['spans'][0]['operationName'] == 'late')
+    [ref] = late['spans'][0]['refs']
+    assert ref['refType'] == 'CrossThread'
+    assert (ref['parentTraceSegmentId'], ref['parentSpanId']) == (parent_segment, parent.sid)

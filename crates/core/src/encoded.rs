@@ -1,16 +1,14 @@
 //! A finished segment in its wire form: the bytes of a `SegmentObject`.
 //!
-//! Segments are encoded on the thread that finished them, so the many small allocations
-//! of a segment (ids, names, tags) are freed where they were made, and what crosses to the
-//! reporter thread is one buffer: cheaper for both threads, and a queued segment takes a
-//! few hundred bytes instead of a tree of objects. gRPC and Kafka send these bytes as they
-//! are; the HTTP reporter decodes them to write JSON.
-
-use std::ops::Range;
+//! Segments are encoded on the thread that finished them, straight into the reporter's
+//! queue (see `sw_reporter`'s segment queue): the many small allocations of a segment (ids,
+//! names, tags) are freed where they were made, nothing is allocated per segment to carry
+//! it across threads, and a queued segment takes a few hundred bytes instead of a tree of
+//! objects. gRPC and Kafka send these bytes as they are; the HTTP reporter decodes them to
+//! write JSON.
 
 use prost::bytes::BufMut;
-use prost::encoding::{encode_key, encode_varint, WireType};
-use prost::{DecodeError, Message};
+use prost::encoding::{decode_varint, encode_key, encode_varint, WireType};
 use sw_proto::v3::{SegmentObject, SpanObject};
 
 /// Field numbers of `SegmentObject` (`proto/language-agent/Tracing.proto`).
@@ -22,13 +20,6 @@ const SERVICE_INSTANCE: u32 = 5;
 const IS_SIZE_LIMITED: u32 = 6;
 /// Key, length and 32 characters of an id field.
 const ID_FIELD: usize = 34;
-
-/// The encoded bytes of one `SegmentObject`, and where its segment id lies in them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncodedSegment {
-    bytes: Vec<u8>,
-    segment_id: Range<usize>,
-}
 
 /// The parts of a segment, borrowed, in field order.
 pub struct SegmentParts<'a> {
@@ -42,77 +33,61 @@ pub struct SegmentParts<'a> {
     pub is_size_limited: bool,
 }
 
-impl EncodedSegment {
-    /// Encodes exactly as prost encodes the same `SegmentObject` (empty fields omitted),
-    /// without building one.
-    #[must_use]
-    pub fn encode(parts: &SegmentParts<'_>) -> Self {
-        // Sized by an estimate, not by `encoded_len`: prost measures every span again as it
-        // writes its length prefix, and measuring twice costs more than a rare regrowth.
-        let count = parts.spans.len() + usize::from(parts.last.is_some());
-        let estimate = 2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * count;
-        let mut bytes = Vec::with_capacity(estimate);
-        put_str(TRACE_ID, parts.trace_id, &mut bytes);
-        let id_end = {
-            put_str(TRACE_SEGMENT_ID, parts.segment_id, &mut bytes);
-            bytes.len()
+/// Appends the bytes of the `SegmentObject` made of `parts` to `buf`, exactly as prost
+/// encodes the same message (empty fields omitted), without building one.
+pub fn encode_segment(parts: &SegmentParts<'_>, buf: &mut Vec<u8>) {
+    // Sized by an estimate, not by `encoded_len`: prost measures every span again as it
+    // writes its length prefix, and measuring twice costs more than a rare regrowth.
+    let count = parts.spans.len() + usize::from(parts.last.is_some());
+    buf.reserve(2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * count);
+    put_str(TRACE_ID, parts.trace_id, buf);
+    put_str(TRACE_SEGMENT_ID, parts.segment_id, buf);
+    for span in parts.spans.iter().chain(parts.last) {
+        crate::span_encoding::put_span_field(SPANS, span, buf);
+    }
+    put_str(SERVICE, parts.service, buf);
+    put_str(SERVICE_INSTANCE, parts.service_instance, buf);
+    if parts.is_size_limited {
+        encode_key(IS_SIZE_LIMITED, WireType::Varint, buf);
+        buf.put_u8(1);
+    }
+}
+
+/// Appends the bytes of `segment` to `buf`: what [`encode_segment`] writes for its parts.
+pub fn encode_message(segment: &SegmentObject, buf: &mut Vec<u8>) {
+    let parts = SegmentParts {
+        trace_id: &segment.trace_id,
+        segment_id: &segment.trace_segment_id,
+        spans: &segment.spans,
+        last: None,
+        service: &segment.service,
+        service_instance: &segment.service_instance,
+        is_size_limited: segment.is_size_limited,
+    };
+    encode_segment(&parts, buf);
+}
+
+/// The segment id in the bytes of an encoded `SegmentObject` (the Kafka record key), or ""
+/// when there is none. [`encode_segment`] writes the trace id and the segment id first, so
+/// only those few bytes are read.
+#[must_use]
+pub fn segment_id_of(mut bytes: &[u8]) -> &str {
+    while !bytes.is_empty() {
+        let Ok(key) = decode_varint(&mut bytes) else { return "" };
+        let field = key >> 3;
+        if key & 7 != WireType::LengthDelimited as u64 || field > u64::from(TRACE_SEGMENT_ID) {
+            return "";
+        }
+        let Ok(len) = decode_varint(&mut bytes) else { return "" };
+        let Some((value, rest)) = usize::try_from(len).ok().and_then(|len| bytes.split_at_checked(len)) else {
+            return "";
         };
-        let segment_id = id_end - parts.segment_id.len()..id_end;
-        for span in parts.spans.iter().chain(parts.last) {
-            crate::span_encoding::put_span_field(SPANS, span, &mut bytes);
+        if field == u64::from(TRACE_SEGMENT_ID) {
+            return std::str::from_utf8(value).unwrap_or_default();
         }
-        put_str(SERVICE, parts.service, &mut bytes);
-        put_str(SERVICE_INSTANCE, parts.service_instance, &mut bytes);
-        if parts.is_size_limited {
-            encode_key(IS_SIZE_LIMITED, WireType::Varint, &mut bytes);
-            bytes.put_u8(1);
-        }
-        Self { bytes, segment_id }
+        bytes = rest;
     }
-
-    /// The `SegmentObject` bytes, ready for a gRPC message or a Kafka record value.
-    #[must_use]
-    pub fn bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// The bytes, without copying them.
-    #[must_use]
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
-    }
-
-    /// The segment id (the Kafka record key).
-    #[must_use]
-    pub fn segment_id(&self) -> &str {
-        // The range was written from a `&str`, so it is valid UTF-8 on char boundaries.
-        self.bytes.get(self.segment_id.clone()).and_then(|id| std::str::from_utf8(id).ok()).unwrap_or_default()
-    }
-
-    /// Back to the message, for transports that need its fields (HTTP JSON).
-    pub fn decode(&self) -> Result<SegmentObject, DecodeError> {
-        SegmentObject::decode(self.bytes.as_slice())
-    }
-}
-
-impl From<&SegmentObject> for EncodedSegment {
-    fn from(segment: &SegmentObject) -> Self {
-        Self::encode(&SegmentParts {
-            trace_id: &segment.trace_id,
-            segment_id: &segment.trace_segment_id,
-            spans: &segment.spans,
-            last: None,
-            service: &segment.service,
-            service_instance: &segment.service_instance,
-            is_size_limited: segment.is_size_limited,
-        })
-    }
-}
-
-impl From<SegmentObject> for EncodedSegment {
-    fn from(segment: SegmentObject) -> Self {
-        Self::from(&segment)
-    }
+    ""
 }
 
 /// A proto3 string field; empty strings are the default and, as prost does, not written.
@@ -128,6 +103,7 @@ fn put_str(tag: u32, value: &str, buf: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
     use sw_proto::v3::KeyStringValuePair;
 
     fn sample(limited: bool, instance: &str) -> SegmentObject {
@@ -150,6 +126,12 @@ mod tests {
         }
     }
 
+    fn encoded(segment: &SegmentObject) -> Vec<u8> {
+        let mut buf = Vec::new();
+        encode_message(segment, &mut buf);
+        buf
+    }
+
     #[test]
     fn bytes_are_what_prost_writes_for_the_same_message() {
         for (limited, instance) in [(false, "inst"), (true, "inst"), (false, ""), (true, &*"i".repeat(300))] {
@@ -157,20 +139,34 @@ mod tests {
             // Spans whose length prefix takes one, two and three bytes.
             proto.spans.push(SpanObject { operation_name: "m".repeat(200), ..Default::default() });
             proto.spans.push(SpanObject { peer: "p".repeat(20_000), ..Default::default() });
-            let encoded = EncodedSegment::from(&proto);
-            assert_eq!(encoded.bytes(), proto.encode_to_vec().as_slice());
-            assert_eq!(encoded.decode().unwrap(), proto);
+            let bytes = encoded(&proto);
+            assert_eq!(bytes, proto.encode_to_vec());
+            assert_eq!(SegmentObject::decode(bytes.as_slice()).unwrap(), proto);
         }
     }
 
     #[test]
+    fn appends_after_what_the_buffer_holds() {
+        let mut buf = b"head".to_vec();
+        encode_message(&sample(false, "inst"), &mut buf);
+        assert_eq!(&buf[..4], b"head");
+        assert_eq!(&buf[4..], sample(false, "inst").encode_to_vec().as_slice());
+    }
+
+    #[test]
     fn segment_id_is_found_in_the_bytes() {
-        let encoded = EncodedSegment::from(sample(false, "inst"));
-        assert_eq!(encoded.segment_id(), "fedcba9876543210fedcba9876543210");
-        let empty = EncodedSegment::from(SegmentObject { trace_id: "t".into(), ..Default::default() });
-        assert_eq!(empty.segment_id(), "");
+        assert_eq!(segment_id_of(&encoded(&sample(false, "inst"))), "fedcba9876543210fedcba9876543210");
+        assert_eq!(segment_id_of(&encoded(&SegmentObject { trace_id: "t".into(), ..Default::default() })), "");
         let long = "x".repeat(200);
-        let odd = EncodedSegment::from(SegmentObject { trace_segment_id: long.clone(), ..Default::default() });
-        assert_eq!(odd.segment_id(), long);
+        let odd = SegmentObject { trace_segment_id: long.clone(), ..Default::default() };
+        assert_eq!(segment_id_of(&encoded(&odd)), long);
+    }
+
+    #[test]
+    fn segment_id_of_garbage_is_empty_not_a_panic() {
+        for bytes in [&b""[..], b"\x0a", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", b"\x12\x05ab", b"\x08\x01"] {
+            assert_eq!(segment_id_of(bytes), "");
+        }
+        assert_eq!(segment_id_of(b"\x12\x02\xff\xfe"), "", "an id that is not UTF-8");
     }
 }

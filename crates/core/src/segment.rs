@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference, SpanObject};
 
-use crate::encoded::{EncodedSegment, SegmentParts};
+use crate::encoded::{encode_segment, SegmentParts};
 use crate::ids::new_id;
 use crate::sw8::Sw8;
 
@@ -111,22 +111,20 @@ impl Segment {
         self.finished.len()
     }
 
-    /// The segment in wire form, encoded here (see [`EncodedSegment`] for why).
-    #[must_use]
-    pub fn encode(&self, service: &str, service_instance: &str) -> EncodedSegment {
-        self.encode_parts(None, service, service_instance)
+    /// Appends the segment in wire form to `buf` (see [`crate::encoded`] for why here).
+    pub fn encode_into(&self, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
+        self.encode_parts(None, service, service_instance, buf);
     }
 
-    /// The segment in wire form with `last`, the span whose end finishes it, after the
-    /// archived spans: the span need not be moved into the segment (and copied back for
+    /// Appends the segment in wire form with `last`, the span whose end finishes it, after
+    /// the archived spans: the span need not be moved into the segment (and copied back for
     /// the caller, who may still read it).
-    #[must_use]
-    pub fn encode_finished_by(&self, last: &SpanObject, service: &str, service_instance: &str) -> EncodedSegment {
-        self.encode_parts(Some(last), service, service_instance)
+    pub fn encode_finished_by(&self, last: &SpanObject, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
+        self.encode_parts(Some(last), service, service_instance, buf);
     }
 
-    fn encode_parts(&self, last: Option<&SpanObject>, service: &str, service_instance: &str) -> EncodedSegment {
-        EncodedSegment::encode(&SegmentParts {
+    fn encode_parts(&self, last: Option<&SpanObject>, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
+        let parts = SegmentParts {
             trace_id: &self.trace_id,
             segment_id: &self.segment_id,
             spans: &self.finished,
@@ -134,7 +132,8 @@ impl Segment {
             service,
             service_instance,
             is_size_limited: self.size_limited,
-        })
+        };
+        encode_segment(&parts, buf);
     }
 }
 
@@ -183,6 +182,17 @@ pub fn add_ref(span: &mut SpanObject, reference: SegmentReference) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
+    use sw_proto::v3::SegmentObject;
+
+    fn decode(segment: &Segment, last: Option<&SpanObject>) -> SegmentObject {
+        let mut buf = Vec::new();
+        match last {
+            Some(last) => segment.encode_finished_by(last, "svc", "inst", &mut buf),
+            None => segment.encode_into("svc", "inst", &mut buf),
+        }
+        SegmentObject::decode(buf.as_slice()).unwrap()
+    }
 
     #[test]
     fn span_ids_start_at_zero_and_stop_at_the_limit() {
@@ -193,7 +203,7 @@ mod tests {
         assert!(!segment.size_limited);
         assert_eq!(segment.next_span_id(), None);
         assert!(segment.size_limited);
-        assert!(segment.encode("svc", "inst").decode().unwrap().is_size_limited);
+        assert!(decode(&segment, None).is_size_limited);
     }
 
     #[test]
@@ -231,9 +241,7 @@ mod tests {
         segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
         segment.archive(SpanObject { span_id: root, parent_span_id: -1, ..Default::default() });
         let id = segment.segment_id.clone();
-        let encoded = segment.encode("svc", "inst");
-        assert_eq!(encoded.segment_id(), id);
-        let decoded = encoded.decode().unwrap();
+        let decoded = decode(&segment, None);
         assert_eq!(decoded.trace_segment_id, id);
         assert_eq!((decoded.service.as_str(), decoded.service_instance.as_str()), ("svc", "inst"));
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
@@ -248,7 +256,7 @@ mod tests {
         segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
         let last =
             SpanObject { span_id: root, parent_span_id: -1, operation_name: "/root".into(), ..Default::default() };
-        let decoded = segment.encode_finished_by(&last, "svc", "inst").decode().unwrap();
+        let decoded = decode(&segment, Some(&last));
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
         assert_eq!(decoded.spans[1], last);
         assert_eq!(segment.finished_len(), 1);

@@ -42,6 +42,33 @@ pub fn get(py: Python<'_>) -> Option<Bound<'_, Span>> {
     value.downcast_into::<Span>().ok()
 }
 
+/// Makes `span` the active span of the current context; returns the token with which
+/// [`restore`] undoes this, if CPython made one.
+pub fn push(py: Python<'_>, span: &Bound<'_, Span>) -> Option<Py<PyAny>> {
+    let var = var(py).ok()?;
+    // SAFETY: `var` is a ContextVar and `span` a live object; the result is a new
+    // reference to a Token, or NULL with an error set.
+    unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyContextVar_Set(var.as_ptr(), span.as_ptr())) }
+        .map(Bound::unbind)
+        .map_err(|_| ())
+        .ok()
+}
+
+/// Gives the variable back the value it had before the [`push`] that made `token`: cheaper
+/// than setting it (no new token). False when CPython refuses (the token was made in
+/// another context, or used); the caller then sets the value itself.
+pub fn restore(py: Python<'_>, token: &Py<PyAny>) -> bool {
+    let Ok(var) = var(py) else { return false };
+    // SAFETY: `var` is a ContextVar and `token` one of its tokens (or anything else, which
+    // CPython rejects with an error that is cleared here).
+    let status = unsafe { ffi::PyContextVar_Reset(var.as_ptr(), token.as_ptr()) };
+    if status != 0 {
+        let _ = PyErr::take(py);
+        return false;
+    }
+    true
+}
+
 /// Makes `span` (or nothing) the active span of the current context.
 pub fn set(py: Python<'_>, span: Option<&Bound<'_, Span>>) {
     let Ok(var) = var(py) else { return };

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use sw_core::encoded::EncodedSegment;
 use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, Reporter, ReporterConfig, KAFKA_ENV_PREFIX};
 
 use crate::error::AgentError;
@@ -47,12 +46,13 @@ pub fn settings() -> Arc<Settings> {
     updated
 }
 
-/// Hands a finished segment to the reporter without blocking.
-pub fn report(segment: EncodedSegment) {
+/// Hands a finished segment to the reporter without blocking: `encode` appends its bytes
+/// to the reporter's queue (see `sw_core::encoded`).
+pub fn report(encode: impl FnOnce(&mut Vec<u8>)) {
     let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
     match &agent.reporter {
         Some(reporter) => {
-            reporter.report_segment(segment);
+            reporter.report_encoded(encode);
         }
         None => {
             DROPPED_NOT_STARTED.fetch_add(1, Relaxed);

@@ -2,7 +2,7 @@
 //! span, or a new one; the sampling decision is taken when its first span opens, so a
 //! request that arrives with a trace context is always kept.
 
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
@@ -31,8 +31,8 @@ pub struct SpanContext {
     /// Spans started and not yet stopped; the segment is sent when it returns to 0.
     nspans: u32,
     pub correlation: Correlation,
-    #[pyo3(get)]
-    create_time: i64,
+    /// Milliseconds since the epoch; 0 until something needs it (see `create_time()`).
+    create_time: AtomicI64,
     sampled: Option<bool>,
     /// A reference to a span that finished before this context's first span began
     /// (a task that outlived its parent); attached to the first span.
@@ -64,7 +64,7 @@ impl SpanContext {
             sent_ids: None,
             nspans: 0,
             correlation,
-            create_time: now_ms(),
+            create_time: AtomicI64::new(0),
             sampled: None,
             pending_ref: None,
             primary: None,
@@ -90,8 +90,27 @@ impl SpanContext {
         self.primary.as_ref().map(|(op, _)| op.as_str())
     }
 
-    pub fn span_started(&mut self) {
+    /// A span of this context started at `start_time`.
+    pub fn span_started(&mut self, start_time: i64) {
         self.nspans += 1;
+        if *self.create_time.get_mut() == 0 {
+            *self.create_time.get_mut() = start_time;
+        }
+    }
+
+    /// When this context began: its first span's start, or the first time it was asked
+    /// for, whichever came first. Not read when the context is made, which would be one
+    /// more clock read per segment than the spans need.
+    fn create_time(&self) -> i64 {
+        // An atomic only because pyclasses must be Sync; the GIL orders every access.
+        match self.create_time.load(Relaxed) {
+            0 => {
+                let now = now_ms();
+                self.create_time.store(now, Relaxed);
+                now
+            }
+            time => time,
+        }
     }
 
     fn note_primary(&mut self, op: &str, entry: bool) {
@@ -224,10 +243,9 @@ pub fn span_finished(context: &Bound<'_, SpanContext>, data: &mut SpanObject) ->
         handle.profiler.segment_finished(&segment.segment_id);
     }
     // Encoded here, on the application thread: see `sw_core::encoded` for why.
-    let encoded = segment.encode_finished_by(data, &c.settings.service, &c.settings.instance);
+    let settings = &c.settings;
+    agent::report(|buf| segment.encode_finished_by(data, &settings.service, &settings.instance, buf));
     c.sent_ids = Some(segment.into_ids());
-    drop(c);
-    agent::report(encoded);
     Ok(())
 }
 
@@ -347,7 +365,7 @@ fn offer_to_profiler_op(context: &Bound<'_, SpanContext>, settings: &Settings, o
     }
     let (segment_id, create_time) = {
         let c = context.borrow();
-        (c.ids().1, c.create_time)
+        (c.ids().1, c.create_time())
     };
     crate::profiling::offer(context.py(), &handle.profiler, &segment_id, op, create_time);
 }
@@ -378,6 +396,12 @@ impl SpanContext {
     #[new]
     fn py_new() -> Self {
         Self::with_settings(agent::settings(), false)
+    }
+
+    /// Milliseconds since the epoch when this context began (its first span's start).
+    #[getter(create_time)]
+    fn py_create_time(&self) -> i64 {
+        self.create_time()
     }
 
     /// Opens an entry span, continuing the caller's trace from `carrier` (or from the

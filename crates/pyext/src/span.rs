@@ -50,6 +50,9 @@ pub struct Span {
     pub depth: u32,
     /// The span that was active when this one started (the rest of the stack).
     pub prev: Option<Py<Span>>,
+    /// The context variable's token from this span's start: resetting with it makes `prev`
+    /// active again. Dropped when `prev` changes (a span below finished first).
+    token: Option<Py<PyAny>>,
     /// Component an inner plugin must pass to reuse this span instead of nesting.
     pub inherit: Option<i32>,
     pub noop: bool,
@@ -78,7 +81,18 @@ fn support(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 
 impl Span {
     pub fn new(kind: Kind, context: Py<SpanContext>, data: SpanObject, noop: bool) -> Self {
-        Self { data, kind, context, depth: 0, prev: None, inherit: None, noop, finished: false, inject_on_send: false }
+        Self {
+            data,
+            kind,
+            context,
+            depth: 0,
+            prev: None,
+            token: None,
+            inherit: None,
+            noop,
+            finished: false,
+            inject_on_send: false,
+        }
     }
 
     fn reset_entry(&mut self) {
@@ -116,7 +130,7 @@ pub fn create(py: Python<'_>, span: Span) -> PyResult<Bound<'_, Span>> {
 /// Starts `span`: the first start stamps the time and pushes it on the active stack.
 pub fn start(span: &Bound<'_, Span>) -> PyResult<()> {
     let py = span.py();
-    let context = {
+    let (context, start_time) = {
         let mut s = span.try_borrow_mut()?;
         s.depth += 1;
         if s.kind == Kind::Entry {
@@ -126,17 +140,18 @@ pub fn start(span: &Bound<'_, Span>) -> PyResult<()> {
             return Ok(());
         }
         s.data.start_time = now_ms();
-        s.context.clone_ref(py)
+        (s.context.clone_ref(py), s.data.start_time)
     };
     let previous = active::get(py).map(Bound::unbind);
+    let token = active::push(py, span);
     let noop = {
         let mut s = span.try_borrow_mut()?;
         s.prev = previous;
+        s.token = token;
         s.noop
     };
-    active::set(py, Some(span));
     if !noop {
-        context.bind(py).try_borrow_mut()?.span_started();
+        context.bind(py).try_borrow_mut()?.span_started(start_time);
     }
     Ok(())
 }
@@ -173,8 +188,13 @@ pub fn stop(span: &Bound<'_, Span>) -> PyResult<bool> {
 fn unlink(py: Python<'_>, span: &Bound<'_, Span>) {
     let Some(top) = active::get(py) else { return };
     if top.is(span) {
-        let previous = span.borrow().prev.as_ref().map(|p| p.clone_ref(py));
-        active::set(py, previous.as_ref().map(|p| p.bind(py)));
+        let (token, previous) = match span.try_borrow_mut() {
+            Ok(mut s) => (s.token.take(), s.prev.as_ref().map(|p| p.clone_ref(py))),
+            Err(_) => return,
+        };
+        if !token.is_some_and(|token| active::restore(py, &token)) {
+            active::set(py, previous.as_ref().map(|p| p.bind(py)));
+        }
         return;
     }
     // Finished out of order (a child still runs): splice it out of the chain.
@@ -189,6 +209,7 @@ fn unlink(py: Python<'_>, span: &Bound<'_, Span>) {
                 let skip = span.borrow().prev.as_ref().map(|p| p.clone_ref(py));
                 if let Ok(mut n) = node.try_borrow_mut() {
                     n.prev = skip;
+                    n.token = None; // it would bring back the span that just finished
                 }
                 return;
             }

@@ -45,7 +45,6 @@ pub fn spawn(
         c.clone(),
         queues.segments,
         queues.flushes,
-        queues.wake,
     );
     let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
     let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());

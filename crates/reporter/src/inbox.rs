@@ -2,56 +2,54 @@
 //! queue, answering flushes, and the state of the link to the backend.
 //!
 //! The senders differ only in how they send a batch. Each asks [`SegmentInbox::next`] for
-//! the first segment of a batch (which waits for work and, during an outage, for the
-//! backend to accept connections), adds what [`SegmentInbox::next_within`] gives within its
-//! batching window, sends, and reports the outcome with [`SegmentInbox::delivered`] or
-//! [`SegmentInbox::lost`].
+//! what waits (which waits for work and, during an outage, for the backend to accept
+//! connections), adds what [`SegmentInbox::next_within`] gives within its batching window
+//! ([`SegmentInbox::gather`] for senders whose batches have a size limit), sends, and
+//! reports the outcome with [`SegmentInbox::delivered`] or [`SegmentInbox::lost`].
 
 use std::fmt::Display;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sw_core::encoded::EncodedSegment;
-use tokio::sync::mpsc::error::TryRecvError;
-use tokio::sync::{mpsc, Notify};
+use bytes::Bytes;
+use tokio::sync::mpsc;
 use tokio::time::{sleep, Instant};
 
 use crate::backoff::Backoff;
 use crate::outage::OutageLog;
 use crate::probe::Gate;
+use crate::segment_queue::{SegmentQueue, Segments};
 use crate::segments::{wait_for_work, FlushWaiter, TICK};
 use crate::Counters;
 
 /// The receiving side of the segment queue, with the flushes waiting on it.
 pub struct SegmentInbox {
-    queue: mpsc::Receiver<EncodedSegment>,
+    queue: Arc<SegmentQueue>,
+    /// Segments taken from the queue that did not fit the last batch.
+    carry: Segments,
     flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-    /// Woken by producers when the queue passes the wake threshold.
-    wake: Arc<Notify>,
     /// Flushes waiting until what was queued before them is sent.
     waiters: Vec<FlushWaiter>,
 }
 
 impl SegmentInbox {
-    pub fn new(
-        queue: mpsc::Receiver<EncodedSegment>,
-        flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-        wake: Arc<Notify>,
-    ) -> Self {
-        Self { queue, flushes, wake, waiters: Vec::new() }
+    pub fn new(queue: Arc<SegmentQueue>, flushes: mpsc::UnboundedReceiver<FlushWaiter>) -> Self {
+        Self { queue, carry: Segments::default(), flushes, waiters: Vec::new() }
     }
 
-    /// The first segment of the next batch, once the link accepts connections; `None`
-    /// when every producer is gone and the queue is drained (every flush is answered).
+    /// The segments of the next batch (all that wait), once the link accepts connections;
+    /// `None` when the producers are gone and the queue is drained (every flush is answered).
     ///
     /// The loop does not wake for each segment: it wakes every [`TICK`], when the queue
     /// passes the producers' wake threshold, or for a flush. One wake-up and one send then
     /// carry many segments, which keeps the reporter's cost per request small.
-    pub async fn next(&mut self, link: &mut Link) -> Option<EncodedSegment> {
+    pub async fn next(&mut self, link: &mut Link) -> Option<Segments> {
         loop {
-            self.wait(TICK).await;
-            if self.queue.is_empty() {
+            if self.carry.is_empty() {
+                self.wait(TICK).await;
+            }
+            if self.is_empty() {
                 if self.queue.is_closed() {
                     break;
                 }
@@ -63,10 +61,8 @@ impl SegmentInbox {
                 self.waiters.clear();
                 continue;
             }
-            match self.queue.try_recv() {
-                Ok(segment) => return Some(segment),
-                Err(TryRecvError::Empty) => self.answer_flushes_if_drained(),
-                Err(TryRecvError::Disconnected) => break,
+            if let Some(segments) = self.try_recv() {
+                return Some(segments);
             }
         }
         for waiter in self.waiters.drain(..) {
@@ -75,27 +71,45 @@ impl SegmentInbox {
         None
     }
 
-    /// A segment already queued or arriving before `deadline`; `None` at the deadline, or
+    /// Segments already queued or arriving before `deadline`; `None` at the deadline, or
     /// at once when the queue is empty and a flush waits (the batch should go now).
-    pub async fn next_within(&mut self, deadline: Instant) -> Option<EncodedSegment> {
+    pub async fn next_within(&mut self, deadline: Instant) -> Option<Segments> {
         loop {
-            match self.queue.try_recv() {
-                Ok(segment) => return Some(segment),
-                Err(TryRecvError::Disconnected) => return None,
-                Err(TryRecvError::Empty) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if self.flush_pending() || left.is_zero() {
-                        return None;
-                    }
-                    self.wait(left).await;
-                }
+            if let Some(segments) = self.try_recv() {
+                return Some(segments);
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.queue.is_closed() || self.flush_pending() || left.is_zero() {
+                return None;
+            }
+            self.wait(left).await;
         }
     }
 
-    /// A segment already queued, without waiting.
-    pub fn try_recv(&mut self) -> Option<EncodedSegment> {
-        self.queue.try_recv().ok()
+    /// The segments already queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Segments> {
+        if !self.carry.is_empty() {
+            return Some(std::mem::take(&mut self.carry));
+        }
+        Some(self.queue.take()).filter(|segments| !segments.is_empty())
+    }
+
+    /// Hands `add` the segments of `first`, then of what arrives before `deadline`, until
+    /// `add` answers that the batch is full; what is left goes first into the next batch.
+    pub async fn gather(&mut self, first: Segments, deadline: Instant, mut add: impl FnMut(Bytes) -> bool) {
+        let mut segments = first;
+        loop {
+            while let Some(segment) = segments.next() {
+                if !add(segment) {
+                    self.carry = segments;
+                    return;
+                }
+            }
+            match self.next_within(deadline).await {
+                Some(more) => segments = more,
+                None => return,
+            }
+        }
     }
 
     /// True while a flush waits for the queue to be sent.
@@ -105,7 +119,7 @@ impl SegmentInbox {
 
     /// Waits for work: a tick (at most `limit`), producers' wake-up, or a flush.
     pub async fn wait(&mut self, limit: Duration) {
-        wait_for_work(&self.wake, &mut self.flushes, &mut self.waiters, limit).await;
+        wait_for_work(self.queue.wake(), &mut self.flushes, &mut self.waiters, limit).await;
     }
 
     /// A batch arrived: the link is up, and flushes are answered once the queue is empty.
@@ -121,8 +135,12 @@ impl SegmentInbox {
         link.failed(error).await;
     }
 
+    fn is_empty(&self) -> bool {
+        self.carry.is_empty() && self.queue.is_empty()
+    }
+
     fn answer_flushes_if_drained(&mut self) {
-        if self.queue.is_empty() {
+        if self.is_empty() {
             for waiter in self.waiters.drain(..) {
                 let _ = waiter.send(());
             }

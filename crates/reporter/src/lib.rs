@@ -23,6 +23,7 @@ mod outlet;
 mod probe;
 mod profile;
 mod reporter;
+mod segment_queue;
 mod segment_stream;
 mod segments;
 mod tls;

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use sw_core::encoded::EncodedSegment;
-use sw_proto::v3::ThreadSnapshot;
-use tokio::sync::{mpsc, watch, Notify};
+use sw_proto::v3::{SegmentObject, ThreadSnapshot};
+use tokio::sync::{mpsc, watch};
 
+use crate::segment_queue::{Refused, SegmentQueue};
 use crate::segments::{self, FlushWaiter};
 use crate::{
     grpc, http, kafka, CommandHandler, ConfigUpdates, Counters, CountersSnapshot, Protocol, ReporterConfig,
@@ -34,16 +34,13 @@ impl FlushHandle {
 /// A running reporter: one background thread with its own tokio runtime.
 #[derive(Debug)]
 pub struct Reporter {
-    segments: mpsc::Sender<EncodedSegment>,
+    segments: Arc<SegmentQueue>,
     flushes: mpsc::UnboundedSender<FlushWaiter>,
     snapshots: mpsc::Sender<ThreadSnapshot>,
     finishes: mpsc::UnboundedSender<String>,
     stop: watch::Sender<bool>,
     counters: Arc<Counters>,
     updates: Arc<ConfigUpdates>,
-    /// Wakes the segment sender early when enough segments wait (see `segments::TICK`).
-    wake: Arc<Notify>,
-    wake_threshold: usize,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -57,20 +54,18 @@ impl Reporter {
     /// Starts the reporter; with a handler (and `profile_active`), it also polls for
     /// profile tasks and hands the commands to it.
     pub fn start_with(config: ReporterConfig, handler: Option<Arc<dyn CommandHandler>>) -> Result<Self, ReporterError> {
-        let (segments, segment_queue) = mpsc::channel(config.segment_queue_size.max(1));
+        let capacity = config.segment_queue_size.max(1);
+        let segments = Arc::new(SegmentQueue::new(capacity, segments::wake_threshold(capacity)));
         let (snapshots, snapshot_queue) = mpsc::channel(config.snapshot_queue_size.max(1));
         let (finishes, finish_queue) = mpsc::unbounded_channel();
         let (flushes, flush_queue) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let updates = Arc::new(ConfigUpdates::default());
-        let wake = Arc::new(Notify::new());
-        let wake_threshold = segments::wake_threshold(config.segment_queue_size.max(1));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let queues = Queues {
-            segments: segment_queue,
+            segments: segments.clone(),
             flushes: flush_queue,
-            wake: wake.clone(),
             snapshots: snapshot_queue,
             finishes: finish_queue,
         };
@@ -82,18 +77,7 @@ impl Reporter {
                 grpc::spawn(runtime, config, shared, queues, stopped, handler)?
             }
         };
-        Ok(Self {
-            segments,
-            flushes,
-            snapshots,
-            finishes,
-            stop,
-            counters,
-            updates,
-            wake,
-            wake_threshold,
-            thread: Some(thread),
-        })
+        Ok(Self { segments, flushes, snapshots, finishes, stop, counters, updates, thread: Some(thread) })
     }
 
     /// Dynamic configuration received from the backend, for the agent to apply.
@@ -102,24 +86,30 @@ impl Reporter {
         self.updates.clone()
     }
 
-    /// Queues a finished segment without blocking. Returns false (and counts the drop)
-    /// when the queue is full.
-    pub fn report_segment(&self, segment: impl Into<EncodedSegment>) -> bool {
-        match self.segments.try_send(segment.into()) {
+    /// Queues the segment that `encode` appends to the buffer it is given (its
+    /// `SegmentObject` bytes, see `sw_core::encoded`) without blocking. Returns false (and
+    /// counts the drop) when the queue is full.
+    pub fn report_encoded(&self, encode: impl FnOnce(&mut Vec<u8>)) -> bool {
+        match self.segments.push_with(encode) {
             Ok(()) => {
                 self.counters.segments_queued.fetch_add(1, Relaxed);
-                // No wake-up per segment: the sender looks every tick, or sooner once a
-                // batch worth sending waits (a stored permit when the sender is already busy).
-                if self.segments.max_capacity() - self.segments.capacity() >= self.wake_threshold {
-                    self.wake.notify_one();
-                }
                 true
             }
-            Err(_) => {
+            Err(Refused::Full) => {
+                self.counters.segments_dropped_queue_full.fetch_add(1, Relaxed);
+                false
+            }
+            Err(Refused::TooLarge) => {
+                log::error!("a segment larger than 4 GiB cannot be sent; dropped");
                 self.counters.segments_dropped_queue_full.fetch_add(1, Relaxed);
                 false
             }
         }
+    }
+
+    /// Queues `segment` (encoded here) without blocking; false (counted) when the queue is full.
+    pub fn report_segment(&self, segment: SegmentObject) -> bool {
+        self.report_encoded(|buf| sw_core::encoded::encode_message(&segment, buf))
     }
 
     /// Queues a profile snapshot without blocking; false (counted) when the queue is full.
@@ -145,7 +135,7 @@ impl Reporter {
     /// True while the segment queue has no free slot (new spans then become no-ops).
     #[must_use]
     pub fn is_segment_queue_full(&self) -> bool {
-        self.segments.capacity() == 0
+        self.segments.is_full()
     }
 
     /// True (and counted) when a new span must become a no-op because the queue is full.
@@ -175,10 +165,9 @@ impl Reporter {
     pub fn shutdown(mut self, timeout: Duration) -> bool {
         let flushed = self.flush(timeout);
         let _ = self.stop.send(true);
-        let Self { segments, thread, .. } = &mut self;
-        drop(std::mem::replace(segments, mpsc::channel(1).0));
+        self.segments.close();
         if flushed {
-            if let Some(thread) = thread.take() {
+            if let Some(thread) = self.thread.take() {
                 let _ = thread.join();
             }
         }
@@ -198,12 +187,17 @@ impl Reporter {
     }
 }
 
+impl Drop for Reporter {
+    /// A reporter dropped without `shutdown` still ends its thread once the queue is sent.
+    fn drop(&mut self) {
+        self.segments.close();
+    }
+}
+
 /// The receiving ends of the reporter's queues, handed to the transport's tasks.
 pub(crate) struct Queues {
-    pub segments: mpsc::Receiver<EncodedSegment>,
+    pub segments: Arc<SegmentQueue>,
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-    /// Producers wake the segment sender through it (see `segments::wait_for_work`).
-    pub wake: Arc<Notify>,
     pub snapshots: mpsc::Receiver<ThreadSnapshot>,
     pub finishes: mpsc::UnboundedReceiver<String>,
 }

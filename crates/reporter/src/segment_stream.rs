@@ -4,9 +4,12 @@
 //! segments arrive here as bytes (encoded where they finished, see
 //! `sw_core::encoded`), so this client writes those bytes as the gRPC messages unchanged.
 
-use bytes::BufMut;
-use sw_core::encoded::EncodedSegment;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{BufMut, Bytes};
 use sw_proto::v3::Commands;
+use tokio::sync::mpsc;
 use tokio_stream::Stream;
 use tonic::codec::{Codec, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
@@ -16,6 +19,7 @@ use tonic::{GrpcMethod, Status};
 use tonic_prost::ProstCodec;
 
 use crate::channel::Auth;
+use crate::segment_queue::Segments;
 
 const SERVICE: &str = "skywalking.v3.TraceSegmentReportService";
 const PATH: &str = "/skywalking.v3.TraceSegmentReportService/collect";
@@ -32,7 +36,7 @@ impl SegmentStreamClient {
     /// Opens a `collect` stream carrying `segments`; resolves when the backend answers.
     pub async fn collect(
         &mut self,
-        mut request: tonic::Request<impl Stream<Item = EncodedSegment> + Send + 'static>,
+        mut request: tonic::Request<impl Stream<Item = Bytes> + Send + 'static>,
     ) -> Result<tonic::Response<Commands>, Status> {
         self.0.ready().await.map_err(|e| Status::unknown(format!("service was not ready: {e}")))?;
         request.extensions_mut().insert(GrpcMethod::new(SERVICE, "collect"));
@@ -44,7 +48,7 @@ impl SegmentStreamClient {
 struct EncodedCodec;
 
 impl Codec for EncodedCodec {
-    type Encode = EncodedSegment;
+    type Encode = Bytes;
     type Decode = Commands;
     type Encoder = EncodedWriter;
     type Decoder = <ProstCodec<Commands, Commands> as Codec>::Decoder;
@@ -61,11 +65,42 @@ impl Codec for EncodedCodec {
 struct EncodedWriter;
 
 impl Encoder for EncodedWriter {
-    type Item = EncodedSegment;
+    type Item = Bytes;
     type Error = Status;
 
-    fn encode(&mut self, item: EncodedSegment, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put_slice(item.bytes());
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
         Ok(())
+    }
+}
+
+/// The stream of a `collect` call: batches come from the sender through a channel, one
+/// channel operation per batch, and go out segment by segment (one gRPC message each).
+pub struct SegmentFrames {
+    batches: mpsc::Receiver<Segments>,
+    current: Segments,
+}
+
+impl SegmentFrames {
+    pub fn new(batches: mpsc::Receiver<Segments>) -> Self {
+        Self { batches, current: Segments::default() }
+    }
+}
+
+impl Stream for SegmentFrames {
+    type Item = Bytes;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(segment) = this.current.next() {
+                return Poll::Ready(Some(segment));
+            }
+            match this.batches.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => this.current = batch,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }

@@ -7,13 +7,12 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use sw_core::encoded::EncodedSegment;
 use tokio::sync::{mpsc, Notify};
 use tokio::time::{sleep, Instant};
-use tokio_stream::wrappers::ReceiverStream;
 
 use crate::inbox::{Link, SegmentInbox};
-use crate::segment_stream::SegmentStreamClient;
+use crate::segment_queue::{SegmentQueue, Segments};
+use crate::segment_stream::{SegmentFrames, SegmentStreamClient};
 use crate::{Counters, ReporterConfig};
 
 /// How often the sender looks at the queue when producers did not wake it.
@@ -55,13 +54,12 @@ impl SegmentSender {
         client: SegmentStreamClient,
         config: ReporterConfig,
         counters: Arc<Counters>,
-        queue: mpsc::Receiver<EncodedSegment>,
+        queue: Arc<SegmentQueue>,
         flushes: mpsc::UnboundedReceiver<FlushWaiter>,
-        wake: Arc<Notify>,
     ) -> Self {
         let address = crate::channel::first_address(&config.backend);
         let link = Link::new("gRPC", config.backend.clone(), vec![address], config.call_timeout, counters);
-        Self { client, config, inbox: SegmentInbox::new(queue, flushes, wake), link }
+        Self { client, config, inbox: SegmentInbox::new(queue, flushes), link }
     }
 
     /// Runs until every producer is gone and the queue is drained.
@@ -75,12 +73,12 @@ impl SegmentSender {
     }
 
     /// Sends `first` and whatever follows it in one client stream, batch by batch.
-    async fn send_stream(&mut self, first: EncodedSegment) -> Result<(), tonic::Status> {
-        let (tx, rx) = mpsc::channel::<EncodedSegment>(256);
+    async fn send_stream(&mut self, first: Segments) -> Result<(), tonic::Status> {
+        let (tx, rx) = mpsc::channel::<Segments>(4);
         let started = Instant::now();
         let max_age = self.config.stream_max_age;
         let idle = self.config.stream_idle;
-        let mut request = tonic::Request::new(ReceiverStream::new(rx));
+        let mut request = tonic::Request::new(SegmentFrames::new(rx));
         // The deadline covers the whole stream, plus time for the backend to answer.
         request.set_timeout(max_age + self.config.call_timeout);
         let mut sent: u64 = 0;
@@ -91,9 +89,9 @@ impl SegmentSender {
             let mut last_item = Instant::now();
             'stream: while started.elapsed() < max_age {
                 // Send everything queued now.
-                while let Some(segment) = next.take().or_else(|| inbox.try_recv()) {
-                    sent += 1;
-                    if tx.send(segment).await.is_err() {
+                while let Some(segments) = next.take().or_else(|| inbox.try_recv()) {
+                    sent += segments.len() as u64;
+                    if tx.send(segments).await.is_err() {
                         // The call ended (failed); what it carried is lost with it.
                         break 'stream;
                     }

@@ -50,7 +50,7 @@ pub fn spawn(
                 tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "http"));
             let address = connector.target().socket_address();
             let link = Link::new("HTTP", config.backend.clone(), vec![address], timeout, counters);
-            let inbox = SegmentInbox::new(queues.segments, queues.flushes, queues.wake);
+            let inbox = SegmentInbox::new(queues.segments, queues.flushes);
             let client = client::HttpClient::new(connector, timeout);
             let sender = sender::SegmentSender::new(client, config, inbox, link);
             sender.run().await;

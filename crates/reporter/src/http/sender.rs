@@ -8,12 +8,15 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use sw_core::encoded::EncodedSegment;
+use bytes::Bytes;
+use prost::Message;
+use sw_proto::v3::SegmentObject;
 use tokio::time::Instant;
 
 use super::client::HttpClient;
 use super::json::SegmentArray;
 use crate::inbox::{Link, SegmentInbox};
+use crate::segment_queue::Segments;
 use crate::ReporterConfig;
 
 /// Most segments in one request.
@@ -52,14 +55,15 @@ impl SegmentSender {
     }
 
     /// Encodes `first` and what follows it within the window into one request body.
-    async fn collect(&mut self, first: EncodedSegment) -> (String, u64) {
+    async fn collect(&mut self, first: Segments) -> (String, u64) {
         let deadline = Instant::now() + self.config.stream_idle.min(self.config.stream_max_age);
         let mut batch = SegmentArray::new();
-        push(&mut batch, &first);
-        while batch.count() < MAX_BATCH && batch.bytes() < MAX_BATCH_BYTES {
-            let Some(segment) = self.inbox.next_within(deadline).await else { break };
-            push(&mut batch, &segment);
-        }
+        self.inbox
+            .gather(first, deadline, |segment| {
+                push(&mut batch, &segment);
+                batch.count() < MAX_BATCH && batch.bytes() < MAX_BATCH_BYTES
+            })
+            .await;
         let count = batch.count() as u64;
         (batch.finish(), count)
     }
@@ -68,9 +72,12 @@ impl SegmentSender {
 /// Adds a queued segment to the JSON batch. The bytes were encoded from a `SegmentObject`
 /// in this process, so decoding them cannot fail short of a bug; such a segment is
 /// logged and left out rather than sent half-formed.
-fn push(batch: &mut SegmentArray, segment: &EncodedSegment) {
-    match segment.decode() {
+fn push(batch: &mut SegmentArray, segment: &Bytes) {
+    match SegmentObject::decode(segment.as_ref()) {
         Ok(decoded) => batch.push(&decoded),
-        Err(error) => log::error!("skipping segment {} that does not decode: {error}", segment.segment_id()),
+        Err(error) => {
+            let id = sw_core::encoded::segment_id_of(segment);
+            log::error!("skipping segment {id} that does not decode: {error}");
+        }
     }
 }

@@ -77,7 +77,7 @@ pub fn spawn(
             }
             let brokers = config.kafka.bootstrap_servers.clone();
             let link = Link::new("Kafka", brokers.join(","), brokers, config.kafka.request_timeout, counters);
-            let inbox = SegmentInbox::new(queues.segments, queues.flushes, queues.wake);
+            let inbox = SegmentInbox::new(queues.segments, queues.flushes);
             let sender = sender::SegmentSender::new(producer(), config, inbox, link);
             sender.run().await;
             for task in tasks {

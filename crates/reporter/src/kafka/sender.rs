@@ -8,12 +8,13 @@
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use sw_core::encoded::EncodedSegment;
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::producer::Producer;
 use super::records::Record;
 use crate::inbox::{Link, SegmentInbox};
+use crate::segment_queue::Segments;
 use crate::ReporterConfig;
 
 /// Most segments in one batch, so one slow send does not hold too many.
@@ -48,23 +49,25 @@ impl SegmentSender {
     }
 
     /// `first` and what follows it within `linger_ms`, as records.
-    async fn collect(&mut self, first: EncodedSegment) -> Vec<Record> {
+    async fn collect(&mut self, first: Segments) -> Vec<Record> {
         let deadline = Instant::now() + self.config.kafka.linger;
         let max_bytes = self.config.kafka.max_request_size;
-        let mut records = vec![record(first)];
-        let mut bytes = records[0].size_bound();
-        while records.len() < MAX_BATCH && bytes < max_bytes {
-            let Some(segment) = self.inbox.next_within(deadline).await else { break };
-            let record = record(segment);
-            bytes += record.size_bound();
-            records.push(record);
-        }
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        self.inbox
+            .gather(first, deadline, |segment| {
+                let record = record(&segment);
+                bytes += record.size_bound();
+                records.push(record);
+                records.len() < MAX_BATCH && bytes < max_bytes
+            })
+            .await;
         records
     }
 }
 
 /// As the Python agent: key = the segment id, value = the `SegmentObject` bytes.
-fn record(segment: EncodedSegment) -> Record {
-    let key = Some(segment.segment_id().as_bytes().to_vec());
-    Record { key, value: segment.into_bytes() }
+fn record(segment: &Bytes) -> Record {
+    let key = Some(sw_core::encoded::segment_id_of(segment).as_bytes().to_vec());
+    Record { key, value: segment.to_vec() }
 }
