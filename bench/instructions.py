@@ -1,4 +1,4 @@
-"""Instructions per W1/W2 request over no agent, by valgrind's callgrind: a measure of the
+"""Instructions per W1/W2 request (and per W3 span) over no agent, by valgrind's callgrind: a measure of the
 agents' overhead that does not move with the machine's load (CPU-time runs do, a lot, on a
 shared machine). Each figure is (instructions with N2 requests - with N1) / (N2 - N1), so
 start-up cancels out. The application thread (the request path) and the other threads (the
@@ -12,6 +12,7 @@ includes it as it really is).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -22,11 +23,11 @@ from pathlib import Path
 import run
 
 DRIVER = run.BENCH / 'workloads' / 'instructions_driver.py'
-CASES = {'w1': (1000, 3000, ''), 'w2': (300, 900, 'downstream')}
+CASES = {'w1': (1000, 3000, ''), 'w2': (300, 900, 'downstream'), 'w3': (2000, 6000, 'w3')}
 KINDS = ('none', 'upstream', 'rs')
 
 
-def instructions(kind: str, n: int, backend: str, downstream: str) -> tuple[int, int]:
+def instructions(kind: str, n: int, backend: str, target: str) -> tuple[int, int]:
     """(application thread, all other threads) instructions of one run."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
@@ -40,8 +41,10 @@ def instructions(kind: str, n: int, backend: str, downstream: str) -> tuple[int,
                 backend,
                 str(n),
                 kind,
-                downstream,
+                target,
             ],
+            # String hashes (and so dict probes) must not differ between the N1 and N2 runs.
+            env={**os.environ, 'PYTHONHASHSEED': '0'},
             capture_output=True,
             text=True,
             cwd=DRIVER.parent,
@@ -82,7 +85,7 @@ def main() -> None:
         )
         print('|---|---|---:|---:|---:|---:|---:|---:|')
         for name, (n1, n2, target) in CASES.items():
-            url = f'http://127.0.0.1:{down_port}/' if target else ''
+            url = {'downstream': f'http://127.0.0.1:{down_port}/', 'w3': 'w3'}.get(target, '')
             app, rest = {}, {}
             for kind in KINDS:
                 a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)

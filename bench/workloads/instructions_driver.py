@@ -1,5 +1,6 @@
-"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL) with
-an agent started as in the benchmark, then a pause so the reporter's sending is counted too."""
+"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL), or N
+W3 spans (target `w3`), with an agent started as in the benchmark, then a pause so the
+reporter's sending is counted too."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import sys
 import time
 
 from flask_app import iteration_for, make_app
+from harness import Contender
+from w3_spans import iteration_for as w3_iteration_for
 
 
 def main() -> None:
-    backend, n, kind, downstream = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    backend, n, kind, target = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     stop = None
     if kind != 'none':
         from skywalking import agent, config
@@ -24,7 +27,10 @@ def main() -> None:
         )
         agent.start()
         stop = agent.agent.stop
-    iteration = iteration_for(make_app(downstream))
+    if target == 'w3':
+        iteration = w3_iteration_for(Contender(kind, '', backend))
+    else:
+        iteration = iteration_for(make_app(target))
     for i in range(200):
         iteration(i)
     for i in range(n):

@@ -25,6 +25,7 @@ import sys
 import time
 
 from flask_app import iteration_for, make_app
+from harness import Contender
 
 
 def request_reads():
@@ -116,16 +117,8 @@ def main() -> None:
     loop_cost(request, 500)  # warm-up
     before = [loop_cost(request, args.n) for _round in range(args.rounds)]
 
-    from skywalking import agent, config
-
-    config.init(
-        agent_collector_backend_services=args.backend,
-        agent_name=args.service,
-        agent_profile_active=False,
-        agent_meter_reporter_active=False,
-        agent_log_reporter_active=False,
-    )
-    agent.start()
+    contender = Contender(args.contender, args.service, args.backend)
+    contender.start()  # the lines every driver starts the agents with
     loop_cost(request, 500)
     time.sleep(args.pause)
     after = []
@@ -160,7 +153,7 @@ def main() -> None:
         'request_with_agent': summary(after),
         'parts_thread_us': parts,
     }
-    agent.agent.stop()
+    contender.stop()
     sys.stdout.write('BENCH w1breakdown ' + json.dumps(result) + '\n')
 
 

@@ -16,6 +16,8 @@ import statistics
 import sys
 import time
 
+from harness import Contender
+
 
 def variants():
     from skywalking.trace.context import get_context
@@ -91,16 +93,8 @@ def main() -> None:
     parser.add_argument('--pause', type=float, default=2.0)
     args = parser.parse_args()
 
-    from skywalking import agent, config
-
-    config.init(
-        agent_collector_backend_services=args.backend,
-        agent_name=args.service,
-        agent_profile_active=False,
-        agent_meter_reporter_active=False,
-        agent_log_reporter_active=False,
-    )
-    agent.start()
+    contender = Contender(args.contender, args.service, args.backend)
+    contender.start()  # the lines every driver starts the agents with
     steps = variants()
     for _name, run in steps:  # warm-up: first calls, lazy imports, the gRPC channel
         run(min(args.n, 500))
@@ -113,7 +107,7 @@ def main() -> None:
         name: {key: statistics.median(r[key] for r in runs) for key in ('thread_us', 'process_us', 'tail_us')}
         for name, runs in rounds.items()
     }
-    agent.agent.stop()
+    contender.stop()
     sys.stdout.write('BENCH breakdown ' + json.dumps({'n': args.n, 'rounds': args.rounds, 'variants': result}) + '\n')
 
 
