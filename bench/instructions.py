@@ -8,10 +8,12 @@ and its count per request is far above what it costs at full speed (bench/run.py
 includes it as it really is).
 
     python3 bench/instructions.py        # after bench/run.py prepared bench/.venvs and the collector
+    python3 bench/instructions.py --workloads w3 --kinds none,rs   # a part of it
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import subprocess
@@ -60,6 +62,12 @@ def instructions(kind: str, n: int, backend: str, target: str) -> tuple[int, int
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--workloads', default=','.join(CASES), help='comma-separated, e.g. w2,w3')
+    parser.add_argument('--kinds', default=','.join(KINDS), help='contenders, e.g. none,rs (ratios need all three)')
+    args = parser.parse_args()
+    cases = {name: CASES[name] for name in args.workloads.split(',')}
+    kinds = tuple(args.kinds.split(','))
     grpc_port, http_port, down_port = run.free_port(), run.free_port(), run.free_port()
     collector = subprocess.Popen(
         [
@@ -84,16 +92,17 @@ def main() -> None:
             'overhead skywalking-rs | ratio |'
         )
         print('|---|---|---:|---:|---:|---:|---:|---:|')
-        for name, (n1, n2, target) in CASES.items():
+        for name, (n1, n2, target) in cases.items():
             url = {'downstream': f'http://127.0.0.1:{down_port}/', 'w3': 'w3'}.get(target, '')
             app, rest = {}, {}
-            for kind in KINDS:
+            for kind in kinds:
                 a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)
                 b_app, b_rest = instructions(kind, n2, f'127.0.0.1:{grpc_port}', url)
                 app[kind] = (b_app - a_app) // (n2 - n1)
                 rest[kind] = (b_rest - a_rest) // (n2 - n1)
-            total = {kind: app[kind] + rest[kind] for kind in KINDS}
+            total = {kind: app[kind] + rest[kind] for kind in kinds}
             for label, per in (('application', app), ('other threads', rest), ('all', total)):
+                per = {kind: per.get(kind, 0) for kind in KINDS}  # a contender left out counts as 0
                 up, rs = per['upstream'] - per['none'], per['rs'] - per['none']
                 ratio = f'{rs / up:.3f}x' if up > 0 else '-'
                 print(

@@ -110,6 +110,7 @@ class SpanContext:
         *,
         sw8: str | None = None,
         correlation: str | None = None,
+        method: str | None = None,
     ) -> Span: ...
     def new_exit_span(
         self, op: str, peer: str | None, component: int | None = None, inherit: int | None = None

@@ -208,3 +208,22 @@ def test_urllib_and_bare_http_client_calls_get_no_extra_headers(cases, collector
     bare = [h for _, p, h in echo.requests if p == '/http-client']
     assert bare, echo.requests
     assert all(trace_headers(h) == {} for h in bare)
+
+
+def test_an_incoming_request_with_an_ignored_method_gets_no_entry_span(cases, collector):
+    _, port, _ = cases
+    status, _ = http_get(f'http://127.0.0.1:{port}/not-traced', method='DELETE')
+    assert status == 200
+    # The next request's segment is queued after the DELETE's would have been.
+    call(port, 'traced-after')
+    exit_spans(collector, '/traced-after')
+    data = yaml.safe_load(collector.receive_data())
+    names = [
+        span['operationName']
+        for item in data.get('segmentItems') or []
+        if item['serviceName'] == SERVICE
+        for segment in item['segments']
+        for span in segment['spans']
+    ]
+    assert '/traced-after' in names
+    assert '/not-traced' not in names

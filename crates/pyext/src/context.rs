@@ -406,7 +406,9 @@ impl SpanContext {
 
     /// Opens an entry span, continuing the caller's trace from `carrier` (or from the
     /// raw `sw8`/`correlation` header values, which plugins pass to skip the Carrier).
-    #[pyo3(signature = (op, carrier = None, inherit = None, *, sw8 = None, correlation = None))]
+    /// With the request's HTTP `method`, a method in `plugin_http_ignore_method` gives a
+    /// `NoopSpan` (what `config.ignore_http_method_check` decides, without calling Python).
+    #[pyo3(signature = (op, carrier = None, inherit = None, *, sw8 = None, correlation = None, method = None))]
     fn new_entry_span<'py>(
         slf: &Bound<'py, Self>,
         op: String,
@@ -414,7 +416,11 @@ impl SpanContext {
         inherit: Option<i32>,
         sw8: Option<&str>,
         correlation: Option<&str>,
+        method: Option<&str>,
     ) -> PyResult<Bound<'py, Span>> {
+        if method.is_some_and(|m| slf.borrow().settings.ignores_http_method(m)) {
+            return noop_span(slf.py(), Kind::Entry, op);
+        }
         let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
             return noop_span(slf.py(), Kind::Entry, op);
         };

@@ -80,9 +80,10 @@ impl Settings {
 }
 
 impl Settings {
-    /// True when requests with HTTP `method` (upper-cased) must not be traced.
+    /// True when requests with HTTP `method` must not be traced (case-insensitive, as
+    /// upstream's `config.ignore_http_method_check`).
     pub fn ignores_http_method(&self, method: &str) -> bool {
-        self.http_ignore_methods.iter().any(|m| m == method)
+        self.http_ignore_methods.iter().any(|m| m.eq_ignore_ascii_case(method))
     }
 }
 

@@ -45,15 +45,13 @@ def install() -> None:
         request = request_proxy._get_current_object()
         environ = request.environ
         method = request.method
-        if config.ignore_http_method_check(method):
-            span = NoopSpan()
-        else:
-            span = get_context().new_entry_span(
-                request.path,
-                inherit=Component.General,
-                sw8=environ.get('HTTP_SW8'),
-                correlation=environ.get('HTTP_SW8_CORRELATION'),
-            )
+        span = get_context().new_entry_span(
+            request.path,
+            inherit=Component.General,
+            sw8=environ.get('HTTP_SW8'),
+            correlation=environ.get('HTTP_SW8_CORRELATION'),
+            method=method,  # plugin_http_ignore_method is checked natively
+        )
         with span:
             span.component = Component.Flask
             # Layer, peer, http.method and http.url in one native call; the URL falls back

@@ -7,9 +7,8 @@ General, so a framework plugin running inside (Flask, Bottle, FastAPI pass
 
 from __future__ import annotations
 
-from skywalking import Component, Layer, config
+from skywalking import Component, Layer
 from skywalking.trace.context import get_context
-from skywalking.trace.span import NoopSpan
 from skywalking.trace.tags import TagHttpMethod, TagHttpURL
 
 link_vector = ['https://docs.python.org/3/library/http.server.html', 'https://werkzeug.palletsprojects.com/']
@@ -25,12 +24,9 @@ def _traced(handler, method: str, call):
     headers = handler.headers
     path = handler.path or '/'
     handler._sw_status = -1
-    if config.ignore_http_method_check(method):
-        span = NoopSpan()
-    else:
-        span = get_context().new_entry_span(
-            path.split('?', 1)[0], sw8=headers.get('sw8'), correlation=headers.get('sw8-correlation')
-        )
+    span = get_context().new_entry_span(
+        path.split('?', 1)[0], sw8=headers.get('sw8'), correlation=headers.get('sw8-correlation'), method=method
+    )
     with span:
         span.layer = Layer.Http
         span.component = Component.General
