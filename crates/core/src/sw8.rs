@@ -218,17 +218,29 @@ pub(crate) mod b64 {
 
     /// Append the padded encoding of `input` to `out`.
     pub(crate) fn encode_into(input: &[u8], out: &mut String) {
-        out.reserve(encoded_len(input.len()));
-        for chunk in input.chunks(3) {
-            let b0 = chunk[0];
-            let b1 = chunk.get(1).copied().unwrap_or(0);
-            let b2 = chunk.get(2).copied().unwrap_or(0);
-            let n = (u32::from(b0) << 16) | (u32::from(b1) << 8) | u32::from(b2);
-            out.push(char::from(ALPHABET[(n >> 18) as usize & 63]));
-            out.push(char::from(ALPHABET[(n >> 12) as usize & 63]));
-            out.push(if chunk.len() > 1 { char::from(ALPHABET[(n >> 6) as usize & 63]) } else { '=' });
-            out.push(if chunk.len() > 2 { char::from(ALPHABET[n as usize & 63]) } else { '=' });
+        // Written as bytes, four at a time: `String::push` checks capacity and UTF-8 width
+        // per character, which made this a few thousand instructions per `sw8` header.
+        let mut bytes = std::mem::take(out).into_bytes();
+        bytes.reserve(encoded_len(input.len()));
+        let sextet = |n: u32, shift: u32| ALPHABET[(n >> shift) as usize & 63];
+        let mut chunks = input.chunks_exact(3);
+        for chunk in &mut chunks {
+            let n = (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]);
+            bytes.extend_from_slice(&[sextet(n, 18), sextet(n, 12), sextet(n, 6), sextet(n, 0)]);
         }
+        match *chunks.remainder() {
+            [b0] => {
+                let n = u32::from(b0) << 16;
+                bytes.extend_from_slice(&[sextet(n, 18), sextet(n, 12), b'=', b'=']);
+            }
+            [b0, b1] => {
+                let n = (u32::from(b0) << 16) | (u32::from(b1) << 8);
+                bytes.extend_from_slice(&[sextet(n, 18), sextet(n, 12), sextet(n, 6), b'=']);
+            }
+            _ => {}
+        }
+        // A String followed by alphabet characters only: always valid UTF-8.
+        *out = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     }
 
     /// The padded encoding of `input` as a new string.
