@@ -14,21 +14,10 @@ from w3_spans import iteration_for as w3_iteration_for
 
 def main() -> None:
     backend, n, kind, target = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    stop = None
-    if kind != 'none':
-        from skywalking import agent, config
-
-        config.init(
-            agent_collector_backend_services=backend,
-            agent_name=f'instructions-{kind}',
-            agent_profile_active=False,
-            agent_meter_reporter_active=False,
-            agent_log_reporter_active=False,
-        )
-        agent.start()
-        stop = agent.agent.stop
+    contender = Contender(kind, f'instructions-{kind}', backend)
+    contender.start()  # as in the benchmark; nothing for `none`
     if target == 'w3':
-        iteration = w3_iteration_for(Contender(kind, '', backend))
+        iteration = w3_iteration_for(contender)
     else:
         iteration = iteration_for(make_app(target))
     for i in range(200):
@@ -36,8 +25,7 @@ def main() -> None:
     for i in range(n):
         iteration(i)
     time.sleep(3)  # the reporter delivers meanwhile; its instructions count
-    if stop is not None:
-        stop()
+    contender.stop()
 
 
 if __name__ == '__main__':

@@ -113,7 +113,13 @@ class SpanContext:
         method: str | None = None,
     ) -> Span: ...
     def new_exit_span(
-        self, op: str, peer: str | None, component: int | None = None, inherit: int | None = None
+        self,
+        op: str,
+        peer: str | None,
+        component: int | None = None,
+        inherit: int | None = None,
+        *,
+        method: str | None = None,
     ) -> Span: ...
     def new_http_exit_span(
         self, url: str | bytes, method: str | bytes, component: int, inject_on_send: bool = False

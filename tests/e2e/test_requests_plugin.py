@@ -175,6 +175,15 @@ def test_an_ignored_method_is_not_traced_and_tells_the_server_so(cases, collecto
     assert exit_spans(collector, '/ignored') == []
 
 
+def test_urllib_skips_an_ignored_method_too(cases, collector):
+    echo, port, _ = cases
+    call(port, 'urllib_ignored')
+
+    [sw8] = trace_headers(echo.headers_of('/urllib-ignored'))['sw8']
+    assert decode_sw8(sw8) == 'suppressed'
+    assert exit_spans(collector, '/urllib_ignored') == []
+
+
 def test_each_request_on_a_kept_alive_connection_carries_its_own_span(cases, collector):
     echo, port, _ = cases
     call(port, 'session')

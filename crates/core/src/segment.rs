@@ -111,19 +111,11 @@ impl Segment {
         self.finished.len()
     }
 
-    /// Appends the segment in wire form to `buf` (see [`crate::encoded`] for why here).
-    pub fn encode_into(&self, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
-        self.encode_parts(None, service, service_instance, buf);
-    }
-
-    /// Appends the segment in wire form with `last`, the span whose end finishes it, after
-    /// the archived spans: the span need not be moved into the segment (and copied back for
-    /// the caller, who may still read it).
-    pub fn encode_finished_by(&self, last: &SpanObject, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
-        self.encode_parts(Some(last), service, service_instance, buf);
-    }
-
-    fn encode_parts(&self, last: Option<&SpanObject>, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
+    /// Appends the segment in wire form to `buf` (see [`crate::encoded`] for why here),
+    /// with `last`, the span whose end finishes it, after the archived spans: that span
+    /// need not be moved into the segment (and copied back for the caller, who may still
+    /// read it).
+    pub fn encode(&self, last: Option<&SpanObject>, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
         let parts = SegmentParts {
             trace_id: &self.trace_id,
             segment_id: &self.segment_id,
@@ -187,10 +179,7 @@ mod tests {
 
     fn decode(segment: &Segment, last: Option<&SpanObject>) -> SegmentObject {
         let mut buf = Vec::new();
-        match last {
-            Some(last) => segment.encode_finished_by(last, "svc", "inst", &mut buf),
-            None => segment.encode_into("svc", "inst", &mut buf),
-        }
+        segment.encode(last, "svc", "inst", &mut buf);
         SegmentObject::decode(buf.as_slice()).unwrap()
     }
 

@@ -244,7 +244,7 @@ pub fn span_finished(context: &Bound<'_, SpanContext>, data: &mut SpanObject) ->
     }
     // Encoded here, on the application thread: see `sw_core::encoded` for why.
     let settings = &c.settings;
-    agent::report(|buf| segment.encode_finished_by(data, &settings.service, &settings.instance, buf));
+    agent::report(|buf| segment.encode(Some(data), &settings.service, &settings.instance, buf));
     c.sent_ids = Some(segment.into_ids());
     Ok(())
 }
@@ -427,15 +427,20 @@ impl SpanContext {
         open(slf, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
     }
 
-    /// Opens an exit span towards `peer`.
-    #[pyo3(signature = (op, peer, component = None, inherit = None))]
+    /// Opens an exit span towards `peer`; with the request's HTTP `method`, a method in
+    /// `plugin_http_ignore_method` gives a `NoopSpan`, as for entry spans.
+    #[pyo3(signature = (op, peer, component = None, inherit = None, *, method = None))]
     fn new_exit_span<'py>(
         slf: &Bound<'py, Self>,
         op: String,
         peer: Option<String>,
         component: Option<i32>,
         inherit: Option<i32>,
+        method: Option<&str>,
     ) -> PyResult<Bound<'py, Span>> {
+        if method.is_some_and(|m| slf.borrow().settings.ignores_http_method(m)) {
+            return noop_span(slf.py(), Kind::Exit, op);
+        }
         let opening = Opening {
             kind: Kind::Exit,
             op,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from skywalking import Component, Layer, config
+from skywalking import Component, Layer
 from skywalking.trace.context import get_context
-from skywalking.trace.span import NoopSpan
 from skywalking.trace.tags import TagHttpMethod, TagHttpURL
 
 link_vector = ['https://docs.python.org/3/library/urllib.request.html']
@@ -27,10 +26,7 @@ def install() -> None:
             fullurl = Request(fullurl, data)
         op = fullurl.selector.split('?', 1)[0] if fullurl.selector else '/'
         method = getattr(fullurl, 'method', None) or ('GET' if data is None and fullurl.data is None else 'POST')
-        if config.ignore_http_method_check(method):
-            span = NoopSpan()
-        else:
-            span = get_context().new_exit_span(op, fullurl.host, Component.General)
+        span = get_context().new_exit_span(op, fullurl.host, Component.General, method=method)
         with span:
             span.layer = Layer.Http
             for key, value in span.inject_headers():

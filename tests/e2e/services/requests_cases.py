@@ -44,6 +44,11 @@ def with_urllib():
     urllib.request.urlopen(f'http://{ECHO}/urllib', timeout=5).read()
 
 
+def urllib_ignored():
+    request = urllib.request.Request(f'http://{ECHO}/urllib-ignored', method='DELETE')
+    urllib.request.urlopen(request, timeout=5).read()
+
+
 def plain_http_client():
     connection = http.client.HTTPConnection(ECHO, timeout=5)
     connection.request('GET', '/http-client')
@@ -51,7 +56,9 @@ def plain_http_client():
     connection.close()
 
 
-CASES = {f.__name__: f for f in (plain, own_header, credentials, ignored, session, redirect, with_urllib)}
+CASES = {
+    f.__name__: f for f in (plain, own_header, credentials, ignored, session, redirect, with_urllib, urllib_ignored)
+}
 
 
 class Handler(BaseHTTPRequestHandler):
