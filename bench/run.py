@@ -135,6 +135,7 @@ def build_rs_wheel() -> Path:
 
 def prepare(skip_build: bool) -> None:
     VENVS.mkdir(exist_ok=True)
+    LOGS.mkdir(parents=True, exist_ok=True)
     ensure_venv('baseline', APP_PINS, lambda: pip('baseline', *APP_PINS))
     # The 1.3.0 wheel on PyPI lacks the generated skywalking.protocol package (the import fails);
     # the sdist has it, so the replaced agent is installed from source.

@@ -21,9 +21,12 @@ pub mod json;
 pub mod persist;
 pub mod profile_tasks;
 pub mod query;
+mod ring;
+mod segment_ring;
 mod server;
 pub mod store;
 pub mod validate;
+pub mod wire;
 
 pub use config::{CollectorConfig, StoreLimits};
 pub use server::{bind, run_blocking, start, BoundCollector, CollectorHandle};

@@ -206,11 +206,12 @@ mod tests {
     #[test]
     fn round_trip_keeps_every_kind() {
         let store = Store::new(StoreLimits::default());
-        store.add_grpc_segment(SegmentObject {
+        let segment = SegmentObject {
             trace_segment_id: "seg".into(),
             spans: vec![SpanObject::default()],
             ..SegmentObject::default()
-        });
+        };
+        store.add_grpc_segment(segment.encode_to_vec().into()).expect("well formed");
         store.add_meter(
             "svc".into(),
             MeterData {

@@ -7,12 +7,19 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
+use bytes::Bytes;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use sw_proto::v3::{Event, InstancePingPkg, InstanceProperties, LogData, MeterData, SegmentObject, ThreadSnapshot};
 
 use crate::config::StoreLimits;
 use crate::profile_tasks::{ProfileTaskRecord, ProfileTaskSpec, TaskFinish};
+use crate::ring::Ring;
+use crate::segment_ring::SegmentRing;
+use crate::wire::{count_messages, Malformed};
+
+/// The field of `SegmentObject` that holds its spans.
+const SEGMENT_SPANS_FIELD: u32 = 3;
 
 /// Instances (service + instance name pairs) remembered; the least recently seen goes first.
 pub const MAX_INSTANCES: usize = 10_000;
@@ -115,56 +122,6 @@ pub struct InstanceRecord {
     pub last_seen: i64,
 }
 
-/// A bounded FIFO with its counters, bounded both in items and in (encoded) bytes.
-#[derive(Debug)]
-struct Ring<T> {
-    items: VecDeque<T>,
-    /// Encoded size of each item, parallel to `items`.
-    sizes: VecDeque<usize>,
-    bytes: usize,
-    cap: usize,
-    max_bytes: usize,
-    stats: KindStats,
-}
-
-impl<T> Ring<T> {
-    fn new(cap: usize, max_bytes: usize) -> Self {
-        Self { items: VecDeque::new(), sizes: VecDeque::new(), bytes: 0, cap, max_bytes, stats: KindStats::default() }
-    }
-
-    fn push(&mut self, item: T, size: usize) {
-        self.stats.received += 1;
-        if self.cap == 0 || size > self.max_bytes {
-            // It could never fit: it goes the way of the oldest item.
-            self.stats.evicted += 1;
-            return;
-        }
-        while self.items.len() >= self.cap || self.bytes + size > self.max_bytes {
-            self.items.pop_front();
-            self.bytes -= self.sizes.pop_front().unwrap_or(0);
-            self.stats.evicted += 1;
-        }
-        self.items.push_back(item);
-        self.sizes.push_back(size);
-        self.bytes += size;
-    }
-
-    fn clear(&mut self) {
-        self.items.clear();
-        self.sizes.clear();
-        self.bytes = 0;
-    }
-
-    fn ignore(&mut self) {
-        self.stats.received += 1;
-        self.stats.ignored += 1;
-    }
-
-    fn snapshot_stats(&self) -> KindStats {
-        KindStats { stored: self.items.len() as u64, ..self.stats }
-    }
-}
-
 /// The data held by the store, borrowed for the length of a query.
 #[derive(Debug)]
 pub struct Data<'a> {
@@ -186,7 +143,7 @@ pub struct Data<'a> {
 
 #[derive(Debug)]
 struct Inner {
-    segments: Ring<SegmentObject>,
+    segments: SegmentRing,
     logs: Ring<LogData>,
     meters: Ring<(String, MeterData)>,
     snapshots: Ring<ThreadSnapshot>,
@@ -222,7 +179,7 @@ impl Store {
         Self {
             limits,
             inner: Mutex::new(Inner {
-                segments: Ring::new(limits.max_segments, max_bytes),
+                segments: SegmentRing::new(limits.max_segments, max_bytes),
                 logs: Ring::new(limits.max_logs, max_bytes),
                 meters: Ring::new(limits.max_meters, max_bytes),
                 snapshots: Ring::new(limits.max_snapshots, max_bytes),
@@ -249,18 +206,20 @@ impl Store {
         self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records a segment received over gRPC: like the mock collector, a segment without
-    /// spans is counted but not kept.
-    pub fn add_grpc_segment(&self, segment: SegmentObject) {
-        // Sizes are computed before locking: the lock is shared by every receiver.
-        let size = segment.encoded_len();
+    /// Records an encoded segment received over gRPC, kept as it came and decoded when first
+    /// read. Like the mock collector, a segment without spans is counted but not kept. A
+    /// segment whose framing is broken is refused (the caller counts the rejection).
+    pub fn add_grpc_segment(&self, segment: Bytes) -> Result<(), Malformed> {
+        // Checked before locking: the lock is shared by every receiver.
+        let spans = count_messages(&segment, SEGMENT_SPANS_FIELD)?;
         let mut inner = self.lock();
         inner.generation += 1;
-        if segment.spans.is_empty() {
+        if spans == 0 {
             inner.segments.ignore();
         } else {
-            inner.segments.push(segment, size);
+            inner.segments.push_encoded(segment);
         }
+        Ok(())
     }
 
     /// Records a segment received over HTTP: kept even without spans, as the mock collector does.
@@ -380,7 +339,7 @@ impl Store {
     pub fn reject(&self, kind: Kind) {
         let mut inner = self.lock();
         let stats = match kind {
-            Kind::Segment => &mut inner.segments.stats,
+            Kind::Segment => inner.segments.stats_mut(),
             Kind::Log => &mut inner.logs.stats,
             Kind::Meter => &mut inner.meters.stats,
             Kind::Snapshot => &mut inner.snapshots.stats,
@@ -421,7 +380,7 @@ impl Store {
             }
             ring.stats = KindStats::default();
         }
-        refill(&mut inner.segments, contents.segments, Message::encoded_len);
+        inner.segments.refill(contents.segments);
         refill(&mut inner.logs, contents.logs, Message::encoded_len);
         refill(&mut inner.meters, contents.meters, |(s, m)| s.len() + m.encoded_len());
         refill(&mut inner.snapshots, contents.snapshots, Message::encoded_len);
@@ -437,9 +396,10 @@ impl Store {
 
     /// Runs `f` over the data while holding the lock; keep `f` short.
     pub fn read<R>(&self, f: impl FnOnce(Data<'_>) -> R) -> R {
-        let inner = self.lock();
+        let mut inner = self.lock();
+        inner.segments.decode_pending();
         f(Data {
-            segments: &inner.segments.items,
+            segments: inner.segments.decoded(),
             logs: &inner.logs.items,
             meters: &inner.meters.items,
             snapshots: &inner.snapshots.items,
@@ -547,6 +507,10 @@ mod tests {
         }
     }
 
+    fn add(store: &Store, segment: SegmentObject) {
+        store.add_grpc_segment(segment.encode_to_vec().into()).expect("well formed");
+    }
+
     fn limits(n: usize) -> StoreLimits {
         StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n }
     }
@@ -555,7 +519,7 @@ mod tests {
     fn oldest_segments_are_evicted_and_counted() {
         let store = Store::new(limits(2));
         for id in ["a", "b", "c"] {
-            store.add_grpc_segment(segment(id, 1));
+            add(&store, segment(id, 1));
         }
         let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
         assert_eq!(ids, ["b", "c"]);
@@ -566,7 +530,7 @@ mod tests {
     #[test]
     fn zero_span_grpc_segments_are_counted_not_kept() {
         let store = Store::new(limits(5));
-        store.add_grpc_segment(segment("empty", 0));
+        add(&store, segment("empty", 0));
         store.add_segment(segment("http-empty", 0));
         let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
         assert_eq!(ids, ["http-empty"]);
@@ -579,12 +543,12 @@ mod tests {
         let one = segment("a", 1).encoded_len();
         let store = Store::with_byte_budget(limits(100), 2 * one);
         for id in ["a", "b", "c"] {
-            store.add_grpc_segment(segment(id, 1));
+            add(&store, segment(id, 1));
         }
         let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
         assert_eq!(ids, ["b", "c"]);
         // Larger than the whole budget: dropped on arrival, nothing else lost.
-        store.add_grpc_segment(segment("huge", 50));
+        add(&store, segment("huge", 50));
         assert_eq!(store.segments().len(), 2);
         assert_eq!(store.stats().segments.evicted, 2);
     }
@@ -592,7 +556,7 @@ mod tests {
     #[test]
     fn zero_limit_keeps_nothing() {
         let store = Store::new(limits(0));
-        store.add_grpc_segment(segment("a", 1));
+        add(&store, segment("a", 1));
         assert!(store.segments().is_empty());
         assert_eq!(store.stats().segments.evicted, 1);
     }
@@ -600,7 +564,7 @@ mod tests {
     #[test]
     fn reset_clears_data_but_keeps_counters() {
         let store = Store::new(limits(5));
-        store.add_grpc_segment(segment("a", 1));
+        add(&store, segment("a", 1));
         store
             .keep_alive(InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() }, 7);
         store.reset();

@@ -221,3 +221,29 @@ async fn malformed_protobuf_is_an_error_status_not_a_crash() {
     assert_eq!(get(c.http_addr(), "/healthCheck").status, 200);
     c.shutdown().expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_broken_inside_is_dropped_and_counted_when_read() {
+    // The receiver checks a segment's outer framing on arrival and decodes it only when the
+    // store is read: a span that does not decode is found then, counted and dropped.
+    let c = collector();
+    let channel = Channel::from_shared(grpc_uri(&c)).expect("uri").connect().await.expect("connect");
+    let good = sw_proto::v3::SegmentObject {
+        trace_segment_id: "ok".into(),
+        service: "svc".into(),
+        spans: vec![span(0, -1, 0, "/ok", 1, 2)],
+        ..Default::default()
+    }
+    .encode_to_vec();
+    // Field 3 (a span) of two bytes whose first key has wire type 7.
+    let broken_span = vec![0x1a, 0x02, 0x0f, 0x00];
+    raw_stream(channel, "/skywalking.v3.TraceSegmentReportService/collect", vec![broken_span, good.clone()])
+        .await
+        .expect("sound framing is accepted");
+    assert_eq!(c.store().stats().segments.stored, 2, "both held, undecoded");
+    let kept: Vec<String> = c.store().segments().into_iter().map(|s| s.trace_segment_id).collect();
+    assert_eq!(kept, ["ok"]);
+    let stats = c.store().stats().segments;
+    assert_eq!((stats.received, stats.stored, stats.rejected), (2, 1, 1));
+    c.shutdown().expect("clean shutdown");
+}

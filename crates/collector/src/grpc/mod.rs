@@ -9,6 +9,7 @@ mod log;
 mod management;
 mod meter;
 mod profile;
+mod raw_codec;
 mod trace;
 
 use std::sync::Arc;
@@ -19,7 +20,6 @@ use sw_proto::v3::log_report_service_server::LogReportServiceServer;
 use sw_proto::v3::management_service_server::ManagementServiceServer;
 use sw_proto::v3::meter_report_service_server::MeterReportServiceServer;
 use sw_proto::v3::profile_task_server::ProfileTaskServer;
-use sw_proto::v3::trace_segment_report_service_server::TraceSegmentReportServiceServer;
 use sw_proto::v3::Commands;
 use tonic::service::Routes;
 use tonic::{Code, Response, Status, Streaming};
@@ -54,19 +54,22 @@ impl Receivers {
             match stream.message().await {
                 Ok(Some(message)) => each(message),
                 Ok(None) => return Ok(empty()),
-                Err(status) if is_malformed(&status) => {
-                    self.store.reject(kind);
-                    ::log::warn!("{kind:?} stream rejected: {}", status.message());
-                    return Err(status);
-                }
-                Err(status) => {
-                    // The agent went away mid-stream (cancelled, connection closed): not bad
-                    // data, so not counted as rejected.
-                    ::log::debug!("{kind:?} stream ended early: {}", status.message());
-                    return Err(status);
-                }
+                Err(status) => return Err(self.stream_failed(kind, status)),
             }
         }
+    }
+
+    /// Counts a stream that failed with malformed data as rejected, logs why, and hands the
+    /// status back. A stream the agent abandoned (cancelled, connection closed) is not bad
+    /// data, so not counted.
+    fn stream_failed(&self, kind: Kind, status: Status) -> Status {
+        if is_malformed(&status) {
+            self.store.reject(kind);
+            ::log::warn!("{kind:?} stream rejected: {}", status.message());
+        } else {
+            ::log::debug!("{kind:?} stream ended early: {}", status.message());
+        }
+        status
     }
 }
 
@@ -84,7 +87,7 @@ fn empty() -> Response<Commands> {
 /// Every gRPC service of the collector, ready to serve.
 pub fn routes(store: Arc<Store>) -> Routes {
     let r = Receivers::new(store);
-    Routes::new(TraceSegmentReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+    Routes::new(trace::TraceService(r.clone()))
         .add_service(ManagementServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .add_service(ProfileTaskServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
         .add_service(LogReportServiceServer::new(r.clone()).max_decoding_message_size(MAX_MESSAGE_BYTES))
