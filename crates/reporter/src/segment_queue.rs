@@ -6,9 +6,15 @@
 //! nothing is freed on another thread than the one that allocated it (which glibc's malloc
 //! pays for with a lock per free), and the sender takes everything queued in one step
 //! instead of one channel operation per segment.
+//!
+//! The capacity bounds every segment the agent holds unsent, not only those still queued:
+//! segments taken by the sender count until they are handed to the transport (see
+//! [`Segments`]). Otherwise a slow backend would let batches pile up between the queue and the
+//! connection, several queues' worth of memory that `agent_trace_reporter_max_buffer_size`
+//! promises not to use.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::{Buf, Bytes};
 use tokio::sync::Notify;
@@ -25,6 +31,9 @@ pub struct SegmentQueue {
     capacity: usize,
     /// How many segments wait, readable without the lock (checked for every new span).
     len: AtomicUsize,
+    /// Segments taken but not handed to the transport yet; shared with the batches, which
+    /// give their segments back as they go.
+    unsent: Arc<AtomicUsize>,
     /// Bytes of the last batch taken: the size of the next buffer.
     last_batch: AtomicUsize,
     closed: AtomicBool,
@@ -54,6 +63,7 @@ impl SegmentQueue {
             pending: Mutex::new(Pending::default()),
             capacity: capacity.max(1),
             len: AtomicUsize::new(0),
+            unsent: Arc::new(AtomicUsize::new(0)),
             last_batch: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             wake: Notify::new(),
@@ -65,7 +75,7 @@ impl SegmentQueue {
     /// blocking on the sender (which holds the lock only to swap the buffer).
     pub fn push_with(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<(), Refused> {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending.count >= self.capacity {
+        if pending.count + self.unsent.load(Relaxed) >= self.capacity {
             return Err(Refused::Full);
         }
         let start = pending.frames.len();
@@ -98,9 +108,11 @@ impl SegmentQueue {
         let frames = std::mem::replace(&mut pending.frames, fresh);
         let count = std::mem::take(&mut pending.count);
         self.len.store(0, Relaxed);
+        // Counted before the lock is released, so no producer sees the segments in neither.
+        self.unsent.fetch_add(count, Relaxed);
         drop(pending);
         self.last_batch.store(frames.len(), Relaxed);
-        Segments { frames: Bytes::from(frames), count }
+        Segments { frames: Bytes::from(frames), count, handed_on: 0, unsent: Some(self.unsent.clone()) }
     }
 
     #[must_use]
@@ -113,9 +125,16 @@ impl SegmentQueue {
         self.len() == 0
     }
 
+    /// Whether a segment finished now would be refused.
     #[must_use]
     pub fn is_full(&self) -> bool {
-        self.len() >= self.capacity
+        self.len() + self.unsent.load(Relaxed) >= self.capacity
+    }
+
+    /// Segments taken by the sender and not yet handed to the transport.
+    #[cfg(test)]
+    fn unsent(&self) -> usize {
+        self.unsent.load(Relaxed)
     }
 
     /// No more segments will come: the sender ends once it has sent what is queued.
@@ -137,11 +156,22 @@ impl SegmentQueue {
 
 /// Segments taken out of the queue together, in the order they were queued; iterating
 /// yields each one's `SegmentObject` bytes.
-#[derive(Debug, Default, Clone)]
+///
+/// They count against the queue's capacity until yielded (or dropped unsent): yielding is
+/// handing on, to a gRPC stream whose HTTP/2 window bounds what it buffers, or into an HTTP
+/// or Kafka request of bounded size.
+#[derive(Debug, Default)]
 pub struct Segments {
     frames: Bytes,
     count: usize,
+    /// Yielded but not yet given back to `unsent`: given back in steps of
+    /// [`GIVE_BACK_EVERY`], so producers' reads of the counter rarely miss the cache.
+    handed_on: usize,
+    unsent: Option<Arc<AtomicUsize>>,
 }
+
+/// Segments yielded between two updates of the queue's unsent count.
+const GIVE_BACK_EVERY: usize = 64;
 
 impl Segments {
     #[must_use]
@@ -152,6 +182,19 @@ impl Segments {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    fn give_back(&mut self, n: usize) {
+        if let Some(unsent) = &self.unsent {
+            unsent.fetch_sub(n, Relaxed);
+        }
+    }
+}
+
+impl Drop for Segments {
+    fn drop(&mut self) {
+        // Dropped unsent (a failed stream, the agent stopping): they no longer take room.
+        self.give_back(self.handed_on + self.count);
     }
 }
 
@@ -167,11 +210,17 @@ impl Iterator for Segments {
         if self.frames.len() < FRAME_HEADER + len {
             // Only `push_with` writes frames, so this is a bug; end rather than read garbage.
             log::error!("segment queue: a frame claims {len} bytes, {} remain", self.frames.len());
-            self.count = 0;
+            let held = std::mem::take(&mut self.handed_on) + std::mem::take(&mut self.count);
+            self.give_back(held);
             return None;
         }
         self.frames.advance(FRAME_HEADER);
         self.count -= 1;
+        self.handed_on += 1;
+        if self.handed_on >= GIVE_BACK_EVERY || self.count == 0 {
+            let handed_on = std::mem::take(&mut self.handed_on);
+            self.give_back(handed_on);
+        }
         Some(self.frames.split_to(len))
     }
 
@@ -223,6 +272,37 @@ mod tests {
         assert_eq!(queue.take().count(), 2);
         push(&queue, b"4").unwrap();
         assert_eq!(queue.take().collect::<Vec<_>>(), vec![Bytes::from_static(b"4")]);
+    }
+
+    #[test]
+    fn taken_segments_take_room_until_handed_on() {
+        let queue = SegmentQueue::new(3, 10);
+        for n in [b"1", b"2", b"3"] {
+            push(&queue, n).unwrap();
+        }
+        let mut taken = queue.take();
+        assert!(queue.is_empty() && queue.is_full(), "taken but not sent: still held");
+        assert_eq!((queue.unsent(), push(&queue, b"4")), (3, Err(Refused::Full)));
+        assert_eq!(taken.next().as_deref(), Some(&b"1"[..]));
+        // Given back in steps; the last segment of a batch gives back the rest.
+        assert_eq!(taken.by_ref().count(), 2);
+        assert_eq!(queue.unsent(), 0);
+        push(&queue, b"5").unwrap();
+        push(&queue, b"6").unwrap();
+        let unsent = queue.take();
+        assert_eq!(queue.unsent(), 2);
+        drop(unsent);
+        assert_eq!(queue.unsent(), 0, "a batch dropped unsent gives its room back");
+        let long = SegmentQueue::new(200, 10);
+        for _ in 0..150 {
+            push(&long, b"x").unwrap();
+        }
+        let mut batch = long.take();
+        batch.by_ref().take(GIVE_BACK_EVERY).for_each(drop);
+        assert_eq!(long.unsent(), 150 - GIVE_BACK_EVERY);
+        batch.next();
+        drop(batch);
+        assert_eq!(long.unsent(), 0);
     }
 
     #[test]

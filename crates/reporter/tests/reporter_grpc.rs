@@ -163,3 +163,58 @@ fn a_bad_backend_address_is_a_clear_error() {
         .to_string();
     assert!(error.contains("invalid collector backend address"), "{error}");
 }
+
+/// Accepts segment streams and never reads them, as a backend that has stopped keeping up.
+#[derive(Clone)]
+struct Stalled;
+
+#[tonic::async_trait]
+impl TraceSegmentReportService for Stalled {
+    async fn collect(
+        &self,
+        request: tonic::Request<tonic::Streaming<SegmentObject>>,
+    ) -> Result<tonic::Response<Commands>, tonic::Status> {
+        let _unread = request.into_inner();
+        std::future::pending().await
+    }
+
+    async fn collect_in_sync(
+        &self,
+        _request: tonic::Request<SegmentCollection>,
+    ) -> Result<tonic::Response<Commands>, tonic::Status> {
+        std::future::pending().await
+    }
+}
+
+#[test]
+fn a_backend_that_stops_reading_holds_the_agent_to_its_queue_size() {
+    // The queue size bounds every segment the agent holds unsent, including those the sender
+    // took: batches must not pile up between the queue and a connection that does not move.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let address = listener.local_addr().unwrap();
+    runtime.spawn(
+        // HTTP/2's default windows (hyper's server would take a megabyte before stalling).
+        tonic::transport::Server::builder()
+            .initial_stream_window_size(65_535)
+            .initial_connection_window_size(65_535)
+            .add_service(TraceSegmentReportServiceServer::new(Stalled))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+    let capacity = 2_000;
+    let reporter = Reporter::start(ReporterConfig { segment_queue_size: capacity, ..config(address) }).unwrap();
+    let mut accepted = 0;
+    for round in 0..30 {
+        accepted += (0..1_000).filter(|n| reporter.report_segment(segment(round * 1_000 + n))).count();
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    // Besides the queue, only what HTTP/2 flow control lets out (a 64 KiB window) and tonic's
+    // write buffer (32 KiB before it yields) can be in flight: about 1,100 of these segments.
+    let framed = prost::Message::encoded_len(&segment(10_000)) + 5;
+    let in_flight = 2 * (65_535 + 32 * 1024) / framed;
+    assert!(accepted >= capacity, "the queue itself must fill: {accepted}");
+    assert!(accepted <= capacity + in_flight, "{accepted} accepted with a queue of {capacity}");
+    let counters = reporter.counters();
+    assert_eq!(counters.segments_dropped_queue_full, 30_000 - accepted as u64);
+    assert!(!reporter.shutdown(Duration::from_millis(300)), "nothing was acknowledged");
+}
