@@ -63,7 +63,7 @@ impl SegmentRing {
         self.decoded.ignore();
     }
 
-    /// Counts a stream or request refused as malformed.
+    /// The counters, for the store to count a stream or request refused as malformed.
     pub(crate) fn stats_mut(&mut self) -> &mut KindStats {
         &mut self.decoded.stats
     }

@@ -1,31 +1,24 @@
 //! A gRPC codec that hands each received message over as its bytes, unparsed, and writes the
 //! `Commands` answer with prost. The segment receiver uses it to keep segments encoded.
 
-use std::marker::PhantomData;
-
 use bytes::{Buf, Bytes};
 use prost::Message;
+use sw_proto::v3::Commands;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::Status;
 
-/// Receives raw message bytes; sends `Reply` encoded with prost.
-#[derive(Debug)]
-pub struct RawCodec<Reply>(PhantomData<Reply>);
+/// Receives raw message bytes; answers `Commands`.
+#[derive(Debug, Default)]
+pub struct RawCodec;
 
-impl<Reply> Default for RawCodec<Reply> {
-    fn default() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<Reply: Message + Send + 'static> Codec for RawCodec<Reply> {
-    type Encode = Reply;
+impl Codec for RawCodec {
+    type Encode = Commands;
     type Decode = Bytes;
-    type Encoder = ReplyEncoder<Reply>;
+    type Encoder = CommandsEncoder;
     type Decoder = RawDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ReplyEncoder(PhantomData)
+        CommandsEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -33,15 +26,15 @@ impl<Reply: Message + Send + 'static> Codec for RawCodec<Reply> {
     }
 }
 
-/// Encodes the reply with prost.
+/// Encodes the answer with prost.
 #[derive(Debug)]
-pub struct ReplyEncoder<Reply>(PhantomData<Reply>);
+pub struct CommandsEncoder;
 
-impl<Reply: Message> Encoder for ReplyEncoder<Reply> {
-    type Item = Reply;
+impl Encoder for CommandsEncoder {
+    type Item = Commands;
     type Error = Status;
 
-    fn encode(&mut self, item: Reply, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+    fn encode(&mut self, item: Commands, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
         item.encode(dst).map_err(|e| Status::internal(format!("cannot encode the reply: {e}")))
     }
 }

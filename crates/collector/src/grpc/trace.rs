@@ -46,8 +46,7 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let receivers = self.0.clone();
-        let grpc =
-            || Grpc::new(RawCodec::<Commands>::default()).apply_max_message_size_config(Some(MAX_MESSAGE_BYTES), None);
+        let grpc = || Grpc::new(RawCodec).apply_max_message_size_config(Some(MAX_MESSAGE_BYTES), None);
         match request.uri().path() {
             COLLECT => Box::pin(async move { Ok(grpc().client_streaming(Collect(receivers), request).await) }),
             COLLECT_IN_SYNC => Box::pin(async move { Ok(grpc().unary(CollectInSync(receivers), request).await) }),
