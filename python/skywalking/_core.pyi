@@ -13,6 +13,14 @@ build_profile: str
 class IllegalStateError(Exception): ...
 
 @disjoint_base
+class TagBase:
+    """Native base of `skywalking.trace.tags.Tag`: stores ``str(val)`` when made."""
+
+    val: str
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+
+def tag_text(val: object) -> str: ...
+
 class Span:
     """A span; its data lives in Rust. Use as a context manager."""
 

@@ -73,6 +73,62 @@ def test_tags_override_except_sql_parameters(reported):
     ]
 
 
+def test_custom_tags_of_every_shape_record_their_values(reported):
+    """Tag subclasses as users write them: key only, their own __init__ calling
+    super().__init__, an __init__ that sets val itself, and values of several types."""
+
+    class Plain(Tag):
+        key = 'plain'
+
+    class Joined(Tag):
+        key = 'joined'
+
+        def __init__(self, first: str, second: str) -> None:
+            super().__init__(f'{first}-{second}')
+
+    class Inherits(Joined):
+        key = 'inherits'
+
+    class SetsItself(Tag):
+        key = 'sets.itself'
+
+        def __init__(self, value: int) -> None:
+            self.val = value * 2  # stored as text, as upstream's str(val)
+
+    class Unprintable:
+        def __str__(self) -> str:
+            raise RuntimeError('no text')
+
+    big = 10**30
+    with get_context().new_local_span('tags') as span:
+        span.tag(Plain(404))
+        span.tag(Joined('a', 'b'))
+        span.tag(Inherits('c', 'd'))
+        span.tag(SetsItself(21))
+        span.tag(TagDbSqlParameters(big))
+        span.tag(TagDbSqlParameters(True))
+        span.tag(TagDbSqlParameters(None))
+        span.tag(TagDbSqlParameters(-7))
+        span.tag(TagDbSqlParameters(Unprintable()))
+        tag = Plain('x')
+        tag.val = 1.5
+        span.tag(tag)
+    [segment] = reported()
+    assert segment['spans'][0]['tags'] == [
+        {'key': 'plain', 'value': '1.5'},
+        {'key': 'joined', 'value': 'a-b'},
+        {'key': 'inherits', 'value': 'c-d'},
+        {'key': 'sets.itself', 'value': '42'},
+        {'key': 'db.sql.parameters', 'value': str(big)},
+        {'key': 'db.sql.parameters', 'value': 'True'},
+        {'key': 'db.sql.parameters', 'value': 'None'},
+        {'key': 'db.sql.parameters', 'value': '-7'},
+        {'key': 'db.sql.parameters', 'value': '<unprintable Unprintable>'},
+    ]
+    assert Plain(3).val == '3' and isinstance(Plain(3), Tag)
+    assert repr(Joined('e', 'f')) == "Joined('joined'='e-f')"
+
+
 def test_inject_and_extract_continue_the_trace(reported):
     with get_context().new_entry_span('/caller'):
         with get_context().new_exit_span('/callee', 'callee:80') as exit_span:

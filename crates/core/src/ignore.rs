@@ -33,6 +33,9 @@ pub struct IgnoreRules {
     /// Bitmap of the last bytes of the suffixes, so most names are rejected with one lookup;
     /// `None` when a suffix is empty (then every byte qualifies).
     suffix_last_bytes: Option<[u64; 4]>,
+    /// The last two bytes of every suffix, the second filter (names ending in 'p' pass the
+    /// first for `.bmp`); `None` when a suffix is shorter than two bytes.
+    suffix_tails: Option<Vec<[u8; 2]>>,
     paths: Vec<PathPattern>,
 }
 
@@ -55,8 +58,9 @@ impl IgnoreRules {
                 None => has_empty = true,
             }
         }
+        let suffix_tails = suffixes.iter().map(|s| tail(s)).collect();
         let paths = ignore_path.split(',').map(PathPattern::compile).collect();
-        Self { suffixes, suffix_last_bytes: (!has_empty).then_some(last_bytes), paths }
+        Self { suffixes, suffix_last_bytes: (!has_empty).then_some(last_bytes), suffix_tails, paths }
     }
 
     /// True when spans with this operation name must not be traced.
@@ -71,6 +75,11 @@ impl IgnoreRules {
                     return false;
                 }
             }
+            if let (Some(tails), Some(name_tail)) = (&self.suffix_tails, tail(s)) {
+                if !tails.contains(&name_tail) {
+                    return false;
+                }
+            }
             self.suffixes.iter().any(|suffix| {
                 // Comparing last bytes first skips most memcmp calls.
                 s.len() > suffix.len()
@@ -81,6 +90,11 @@ impl IgnoreRules {
         };
         hit(op) || op.strip_suffix('\n').is_some_and(hit)
     }
+}
+
+/// The last two bytes of `s`, if it has two.
+fn tail(s: &str) -> Option<[u8; 2]> {
+    s.as_bytes().last_chunk::<2>().copied()
 }
 
 /// Python's `str.strip()`: Rust's `char::is_whitespace` plus the four ASCII separators
@@ -564,6 +578,20 @@ mod tests {
         assert!(rules.is_ignored("/a.png\n"));
         assert!(!rules.is_ignored("/a\nb.png"));
         assert!(!rules.is_ignored("\n.png"));
+    }
+
+    #[test]
+    fn names_sharing_only_a_suffix_last_byte_are_traced() {
+        let rules = IgnoreRules::default();
+        for op in ["op", "/a.mp", "/bmp", "/a.gs", "/x.xml"] {
+            assert!(!rules.is_ignored(op), "{op}");
+        }
+        assert!(rules.is_ignored("/x.bmp"));
+        // One-byte and multi-byte suffixes: the two-byte filter must not hide them.
+        let rules = IgnoreRules::new("/never", "x,é");
+        assert!(rules.is_ignored("ax"));
+        assert!(rules.is_ignored("café"));
+        assert!(!rules.is_ignored("cafe"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference, SpanObject};
 
 use crate::encoded::{encode_segment, SegmentParts};
-use crate::ids::new_id;
+use crate::ids::{new_id_pair, Id};
 use crate::sw8::Sw8;
 
 /// Spans allowed in one segment, as in SkyWalking's Java agent; past it spans are no-ops.
@@ -18,20 +18,38 @@ pub const DEFAULT_SPAN_LIMIT: usize = 300;
 /// Milliseconds since the epoch, the unit of every timestamp on the wire.
 #[must_use]
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    // Seconds and milliseconds apart: `as_millis` divides a u128, twice per span.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 1000) * 1000 + i64::from(d.subsec_millis()))
+}
+
+/// The trace id a segment reports: generated here, or taken from the caller it joined
+/// (whose agent may write ids in another format).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TraceId {
+    Generated(Id),
+    Joined(String),
+}
+
+impl TraceId {
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            TraceId::Generated(id) => id.as_str(),
+            TraceId::Joined(id) => id,
+        }
+    }
 }
 
 /// The state of one segment while its spans run.
 #[derive(Debug)]
 pub struct Segment {
-    /// This segment's id.
-    pub segment_id: String,
+    segment_id: Id,
     /// The trace id reported with this segment.
-    trace_id: String,
+    trace_id: TraceId,
     /// Further traces this segment joined after the first (rare: no allocation until then).
     more_traces: Vec<String>,
-    /// Whether `trace_id` came from a caller rather than being generated here.
-    related: bool,
     next_span_id: i32,
     span_limit: usize,
     finished: Vec<SpanObject>,
@@ -43,11 +61,11 @@ impl Segment {
     /// A new segment with fresh trace and segment ids.
     #[must_use]
     pub fn new(span_limit: usize) -> Self {
+        let (trace_id, segment_id) = new_id_pair();
         Self {
-            segment_id: new_id(),
-            trace_id: new_id(),
+            segment_id,
+            trace_id: TraceId::Generated(trace_id),
             more_traces: Vec::new(),
-            related: false,
             next_span_id: 0,
             span_limit,
             finished: Vec::new(),
@@ -58,14 +76,20 @@ impl Segment {
     /// The trace id reported with this segment.
     #[must_use]
     pub fn trace_id(&self) -> &str {
-        &self.trace_id
+        self.trace_id.as_str()
+    }
+
+    /// This segment's id.
+    #[must_use]
+    pub fn segment_id(&self) -> &str {
+        self.segment_id.as_str()
     }
 
     /// Every trace this segment belongs to, the reported one first (upstream's
     /// `segment.related_traces`).
     #[must_use]
     pub fn related_traces(&self) -> Vec<String> {
-        std::iter::once(&self.trace_id).chain(&self.more_traces).cloned().collect()
+        std::iter::once(self.trace_id()).chain(self.more_traces.iter().map(String::as_str)).map(str::to_owned).collect()
     }
 
     /// Takes the next span id, or `None` once the span limit is reached (the segment is
@@ -83,20 +107,18 @@ impl Segment {
     /// Joins the trace of a caller: the first relation replaces the generated id (so the
     /// whole distributed trace shares one id), later ones are appended.
     pub fn relate(&mut self, trace_id: &str) {
-        if trace_id.is_empty() || self.trace_id == trace_id || self.more_traces.iter().any(|t| t == trace_id) {
+        if trace_id.is_empty() || self.trace_id() == trace_id || self.more_traces.iter().any(|t| t == trace_id) {
             return;
         }
-        if self.related {
-            self.more_traces.push(trace_id.to_owned());
-        } else {
-            trace_id.clone_into(&mut self.trace_id);
-            self.related = true;
+        match self.trace_id {
+            TraceId::Joined(_) => self.more_traces.push(trace_id.to_owned()),
+            TraceId::Generated(_) => self.trace_id = TraceId::Joined(trace_id.to_owned()),
         }
     }
 
     /// (trace id, segment id), moved out of a segment that is done with.
     #[must_use]
-    pub fn into_ids(self) -> (String, String) {
+    pub fn into_ids(self) -> (TraceId, Id) {
         (self.trace_id, self.segment_id)
     }
 
@@ -117,8 +139,8 @@ impl Segment {
     /// read it).
     pub fn encode(&self, last: Option<&SpanObject>, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
         let parts = SegmentParts {
-            trace_id: &self.trace_id,
-            segment_id: &self.segment_id,
+            trace_id: self.trace_id(),
+            segment_id: self.segment_id(),
             spans: &self.finished,
             last,
             service,
@@ -205,7 +227,7 @@ mod tests {
         segment.relate("other-trace");
         segment.relate("caller-trace");
         assert_eq!(segment.related_traces(), vec!["caller-trace", "other-trace"]);
-        assert_eq!(segment.into_ids().0, "caller-trace");
+        assert_eq!(segment.into_ids().0.as_str(), "caller-trace");
     }
 
     #[test]
@@ -229,7 +251,7 @@ mod tests {
         let child = segment.next_span_id().unwrap();
         segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
         segment.archive(SpanObject { span_id: root, parent_span_id: -1, ..Default::default() });
-        let id = segment.segment_id.clone();
+        let id = segment.segment_id().to_owned();
         let decoded = decode(&segment, None);
         assert_eq!(decoded.trace_segment_id, id);
         assert_eq!((decoded.service.as_str(), decoded.service_instance.as_str()), ("svc", "inst"));

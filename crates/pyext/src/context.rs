@@ -8,7 +8,8 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use sw_core::correlation::Correlation;
-use sw_core::segment::{add_ref, cross_process_ref, now_ms, Segment};
+use sw_core::ids::Id;
+use sw_core::segment::{add_ref, cross_process_ref, now_ms, Segment, TraceId};
 use sw_core::sw8::{self, Incoming, Sw8};
 use sw_proto::v3::{RefType, SegmentReference, SpanObject, SpanType};
 
@@ -27,7 +28,7 @@ pub struct SpanContext {
     /// Created with the first span (ids are only generated for contexts that trace).
     segment: Option<Segment>,
     /// (trace id, segment id) kept after the segment was sent.
-    sent_ids: Option<(String, String)>,
+    sent_ids: Option<(TraceId, Id)>,
     /// Spans started and not yet stopped; the segment is sent when it returns to 0.
     nspans: u32,
     pub correlation: Correlation,
@@ -36,7 +37,8 @@ pub struct SpanContext {
     sampled: Option<bool>,
     /// A reference to a span that finished before this context's first span began
     /// (a task that outlived its parent); attached to the first span.
-    pending_ref: Option<SegmentReference>,
+    /// Boxed: rare, and a context is made for every segment (and moved into its Python object).
+    pending_ref: Option<Box<SegmentReference>>,
     /// First span's name, replaced by the first entry span's.
     primary: Option<(String, bool)>,
     noop: bool,
@@ -80,9 +82,9 @@ impl SpanContext {
     /// (trace id, segment id), generating them if no span asked yet.
     pub fn ids(&self) -> (String, String) {
         if let Some(segment) = &self.segment {
-            return (segment.trace_id().to_owned(), segment.segment_id.clone());
+            return (segment.trace_id().to_owned(), segment.segment_id().to_owned());
         }
-        self.sent_ids.clone().unwrap_or_default()
+        self.sent_ids.as_ref().map(|(t, s)| (t.as_str().to_owned(), s.as_str().to_owned())).unwrap_or_default()
     }
 
     /// The endpoint this segment serves: first entry span, else first span.
@@ -169,7 +171,7 @@ pub fn get_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
         (None, finished) => {
             let mut context = SpanContext::with_settings(agent::settings(), false);
             if let Some(finished) = finished {
-                context.pending_ref = reference_to(&finished);
+                context.pending_ref = reference_to(&finished).map(Box::new);
             }
             Py::new(py, context)
         }
@@ -240,7 +242,7 @@ pub fn span_finished(context: &Bound<'_, SpanContext>, data: &mut SpanObject) ->
     }
     let Some(segment) = c.segment.take() else { return Ok(()) };
     if let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()) {
-        handle.profiler.segment_finished(&segment.segment_id);
+        handle.profiler.segment_finished(segment.segment_id());
     }
     // Encoded here, on the application thread: see `sw_core::encoded` for why.
     let settings = &c.settings;
@@ -276,11 +278,16 @@ pub(crate) struct Opening {
 /// ignore rules, a full queue, span reuse through `inherit`, sampling, the span limit.
 pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'py, Span>> {
     let py = context.py();
-    let settings = context.borrow().settings.clone();
-    if context.borrow().noop || !settings.tracing_enabled || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
+    let (settings, noop, running) = {
+        let c = context.borrow();
+        (c.settings.clone(), c.noop, c.nspans > 0)
+    };
+    if noop || !settings.tracing_enabled || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
         return noop_span(py, o.kind, o.op);
     }
-    let (parent, _) = current_parent(py);
+    // A parent in this context is a running span of it: with none running (the first span
+    // of every segment), the active stack need not be read.
+    let (parent, _) = if running { current_parent(py) } else { (None, None) };
     let parent = parent.filter(|p| p.borrow().context.bind(py).is(context));
     if let Some(parent) = &parent {
         let mut p = parent.try_borrow_mut()?;
@@ -339,7 +346,7 @@ pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResu
     };
     if let Some(reference) = c.pending_ref.take() {
         c.segment_mut().relate(&reference.trace_id);
-        add_ref(&mut data, reference);
+        add_ref(&mut data, *reference);
     }
     drop(c);
     if let Some(caller) = o.caller {
@@ -538,7 +545,7 @@ impl SpanContext {
             return Ok(());
         }
         let mut c = slf.try_borrow_mut()?;
-        if c.segment.as_ref().is_some_and(|s| s.segment_id == snapshot.segment_id) {
+        if c.segment.as_ref().is_some_and(|s| s.segment_id() == snapshot.segment_id) {
             return Ok(());
         }
         c.segment_mut().relate(&snapshot.trace_id);
@@ -570,9 +577,9 @@ impl SpanContext {
             self.segment_mut();
         }
         match &self.segment {
-            Some(s) => SegmentInfo { segment_id: s.segment_id.clone(), related_traces: s.related_traces() },
+            Some(s) => SegmentInfo { segment_id: s.segment_id().to_owned(), related_traces: s.related_traces() },
             None => {
-                let (trace, segment) = self.sent_ids.clone().unwrap_or_default();
+                let (trace, segment) = self.ids();
                 SegmentInfo { segment_id: segment, related_traces: vec![trace] }
             }
         }

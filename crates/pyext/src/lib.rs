@@ -19,6 +19,7 @@ mod settings;
 mod snapshot;
 mod span;
 mod stack;
+mod tag;
 mod wsgi;
 
 use pyo3::prelude::*;
@@ -28,6 +29,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("build_profile", if cfg!(debug_assertions) { "debug" } else { "release" })?;
     m.add("IllegalStateError", m.py().get_type::<span::IllegalStateError>())?;
+    m.add_class::<tag::TagBase>()?;
     m.add_class::<span::Span>()?;
     m.add_class::<span::EntrySpan>()?;
     m.add_class::<span::ExitSpan>()?;
@@ -37,6 +39,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<context::SegmentInfo>()?;
     m.add_class::<snapshot::Snapshot>()?;
     m.add_function(wrap_pyfunction!(context::get_context, m)?)?;
+    m.add_function(wrap_pyfunction!(tag::tag_text, m)?)?;
     m.add_function(wrap_pyfunction!(agent::start, m)?)?;
     m.add_function(wrap_pyfunction!(agent::stop, m)?)?;
     m.add_function(wrap_pyfunction!(agent::flush, m)?)?;

@@ -17,6 +17,7 @@ use sw_proto::v3::{SpanLayer, SpanObject, SpanType};
 use crate::active;
 use crate::carrier::make_carrier;
 use crate::context::{self, SpanContext};
+use crate::tag::TagBase;
 
 create_exception!(_core, IllegalStateError, PyException);
 
@@ -269,8 +270,18 @@ impl Span {
             return Ok(slf);
         }
         let key = text(&tag.getattr(intern!(py, "key"))?)?;
-        let value = tag.getattr(intern!(py, "val"))?;
-        let value = if value.is_none() { String::new() } else { text(&value)? };
+        let value = match tag.downcast::<TagBase>() {
+            // Every `skywalking.trace.tags.Tag`: the value without an attribute lookup.
+            Ok(native) => native.borrow().val.clone(),
+            Err(_) => {
+                let value = tag.getattr(intern!(py, "val"))?;
+                if value.is_none() {
+                    String::new()
+                } else {
+                    text(&value)?
+                }
+            }
+        };
         let overridable = match tag.getattr(intern!(py, "overridable")) {
             Ok(v) => v.is_truthy()?,
             Err(_) => true,

@@ -12,21 +12,33 @@ Instances are built on every traced call, so the built-in classes use ``__slots_
 per-instance dict). A user subclass without ``__slots__`` gets a dict as usual.
 """
 
+from skywalking._core import TagBase as _TagBase
+from skywalking._core import tag_text as _tag_text
 
-class Tag:
-    """Base class of all tags; `val` is coerced to str when the tag is made."""
 
-    __slots__ = ('val',)
+class Tag(_TagBase):
+    """Base class of all tags; `val` is coerced to str when the tag is made.
+
+    The native `TagBase` constructor stores ``str(val)``, so making a tag runs no Python
+    code. `__init__` is here for subclasses whose own ``__init__`` calls
+    ``super().__init__(val)``; every other subclass gets ``object.__init__`` instead.
+    """
+
+    __slots__ = ()
 
     key: str = ''
     #: False for tags that may repeat on one span (each one is appended, not replaced).
     overridable: bool = True
 
-    def __init__(self, val):
-        try:
-            self.val = str(val)
-        except Exception:
-            self.val = f'<unprintable {type(val).__name__}>'
+    def __init__(self, val: object) -> None:
+        self.val = _tag_text(val)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__init__ is Tag.__init__:
+            # Known to CPython as object's own initializer, so the type's init slot calls C
+            # directly: the constructor above already did `__init__`'s work.
+            cls.__init__ = object.__init__  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.key!r}={self.val!r})'
