@@ -1,7 +1,7 @@
 """The native core of skywalking-rs (Rust, PyO3). Not a public API: use `skywalking.*`."""
 
 from collections.abc import Mapping
-from typing import Any, final
+from typing import Any, Self, final
 
 from typing_extensions import disjoint_base
 
@@ -17,10 +17,11 @@ class TagBase:
     """Native base of `skywalking.trace.tags.Tag`: stores ``str(val)`` when made."""
 
     val: str
-    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def __new__(cls, *args: Any, **_kwargs: Any) -> Self: ...
 
 def tag_text(val: object) -> str: ...
 
+@disjoint_base
 class Span:
     """A span; its data lives in Rust. Use as a context manager."""
 

@@ -8,7 +8,7 @@
 //! write JSON.
 
 use prost::bytes::BufMut;
-use prost::encoding::{decode_varint, encode_key, encode_varint, WireType};
+use prost::encoding::{decode_varint, encode_key, WireType};
 use sw_proto::v3::{SegmentObject, SpanObject};
 
 /// Field numbers of `SegmentObject` (`proto/language-agent/Tracing.proto`).
@@ -40,13 +40,13 @@ pub fn encode_segment(parts: &SegmentParts<'_>, buf: &mut Vec<u8>) {
     // writes its length prefix, and measuring twice costs more than a rare regrowth.
     let count = parts.spans.len() + usize::from(parts.last.is_some());
     buf.reserve(2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * count);
-    put_str(TRACE_ID, parts.trace_id, buf);
-    put_str(TRACE_SEGMENT_ID, parts.segment_id, buf);
+    crate::span_encoding::string(TRACE_ID, parts.trace_id, buf);
+    crate::span_encoding::string(TRACE_SEGMENT_ID, parts.segment_id, buf);
     for span in parts.spans.iter().chain(parts.last) {
         crate::span_encoding::put_span_field(SPANS, span, buf);
     }
-    put_str(SERVICE, parts.service, buf);
-    put_str(SERVICE_INSTANCE, parts.service_instance, buf);
+    crate::span_encoding::string(SERVICE, parts.service, buf);
+    crate::span_encoding::string(SERVICE_INSTANCE, parts.service_instance, buf);
     if parts.is_size_limited {
         encode_key(IS_SIZE_LIMITED, WireType::Varint, buf);
         buf.put_u8(1);
@@ -88,16 +88,6 @@ pub fn segment_id_of(mut bytes: &[u8]) -> &str {
         bytes = rest;
     }
     ""
-}
-
-/// A proto3 string field; empty strings are the default and, as prost does, not written.
-fn put_str(tag: u32, value: &str, buf: &mut Vec<u8>) {
-    if value.is_empty() {
-        return;
-    }
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(value.len() as u64, buf);
-    buf.put_slice(value.as_bytes());
 }
 
 #[cfg(test)]

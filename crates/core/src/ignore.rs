@@ -33,9 +33,9 @@ pub struct IgnoreRules {
     /// Bitmap of the last bytes of the suffixes, so most names are rejected with one lookup;
     /// `None` when a suffix is empty (then every byte qualifies).
     suffix_last_bytes: Option<[u64; 4]>,
-    /// The last two bytes of every suffix, the second filter (names ending in 'p' pass the
-    /// first for `.bmp`); `None` when a suffix is shorter than two bytes.
-    suffix_tails: Option<Vec<[u8; 2]>>,
+    /// Bitmap of the last two bytes of every suffix, the second filter (names ending in 'p'
+    /// pass the first for `.bmp`); `None` when a suffix is shorter than two bytes.
+    suffix_tails: Option<Box<[u64; 1024]>>,
     paths: Vec<PathPattern>,
 }
 
@@ -58,7 +58,13 @@ impl IgnoreRules {
                 None => has_empty = true,
             }
         }
-        let suffix_tails = suffixes.iter().map(|s| tail(s)).collect();
+        let suffix_tails = suffixes.iter().map(|s| tail(s)).collect::<Option<Vec<u16>>>().map(|tails| {
+            let mut bitmap = Box::new([0u64; 1024]);
+            for tail in tails {
+                bitmap[usize::from(tail / 64)] |= 1 << (tail % 64);
+            }
+            bitmap
+        });
         let paths = ignore_path.split(',').map(PathPattern::compile).collect();
         Self { suffixes, suffix_last_bytes: (!has_empty).then_some(last_bytes), suffix_tails, paths }
     }
@@ -76,7 +82,7 @@ impl IgnoreRules {
                 }
             }
             if let (Some(tails), Some(name_tail)) = (&self.suffix_tails, tail(s)) {
-                if !tails.contains(&name_tail) {
+                if tails[usize::from(name_tail / 64)] & (1 << (name_tail % 64)) == 0 {
                     return false;
                 }
             }
@@ -92,9 +98,9 @@ impl IgnoreRules {
     }
 }
 
-/// The last two bytes of `s`, if it has two.
-fn tail(s: &str) -> Option<[u8; 2]> {
-    s.as_bytes().last_chunk::<2>().copied()
+/// The last two bytes of `s` as one number, if it has two.
+fn tail(s: &str) -> Option<u16> {
+    s.as_bytes().last_chunk::<2>().map(|&pair| u16::from_be_bytes(pair))
 }
 
 /// Python's `str.strip()`: Rust's `char::is_whitespace` plus the four ASCII separators
@@ -228,6 +234,10 @@ impl Builder {
 /// One path alternative, compiled to a position automaton over bitsets.
 #[derive(Debug, Clone)]
 struct PathPattern {
+    /// The whole pattern when it has no wildcard (the default, empty, one among them): then
+    /// a name matches when it is this text, or this text and a newline, and the automaton
+    /// (a few instructions per character of every span name) is not run.
+    literal: Option<String>,
     /// Literal text every matching name starts with: cheap early rejection, and since the
     /// automaton's state after reading it is known, the simulation starts behind it.
     prefix: String,
@@ -287,7 +297,9 @@ impl PathPattern {
             0 => vec![0u64; words],
             n => to_bits(&[n - 1], words),
         };
+        let literal = (!pattern.contains(['*', '?'])).then(|| py_strip(pattern).to_owned());
         Self {
+            literal,
             prefix,
             after_prefix,
             words,
@@ -302,6 +314,9 @@ impl PathPattern {
     }
 
     fn matches(&self, op: &str) -> bool {
+        if let Some(literal) = &self.literal {
+            return op == literal || op.strip_suffix('\n') == Some(literal.as_str());
+        }
         // If `op` lacks the prefix, so does `op` minus a trailing newline.
         // (The emptiness test is not redundant: comparing an empty prefix still costs a
         // libc memcmp call, measured at ~80 ns here.)
@@ -578,6 +593,21 @@ mod tests {
         assert!(rules.is_ignored("/a.png\n"));
         assert!(!rules.is_ignored("/a\nb.png"));
         assert!(!rules.is_ignored("\n.png"));
+    }
+
+    #[test]
+    fn literal_patterns_match_as_the_automaton_does() {
+        let names = ["", "\n", "/a", "/a\n", "/a\n\n", "/ab", "/a/", "a", " /a", "/a ", "/é", "/é\n", "\n/a"];
+        for pattern in ["", "/a", " /a ", "/é", "/a\n", "\n"] {
+            let fast = PathPattern::compile(pattern);
+            assert!(fast.literal.is_some(), "{pattern:?}");
+            let automaton = PathPattern { literal: None, ..PathPattern::compile(pattern) };
+            for name in names {
+                assert_eq!(fast.matches(name), automaton.matches(name), "{pattern:?} on {name:?}");
+            }
+        }
+        assert!(PathPattern::compile("/a/*").literal.is_none());
+        assert!(PathPattern::compile("/a?").literal.is_none());
     }
 
     #[test]

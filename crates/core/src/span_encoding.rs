@@ -39,11 +39,27 @@ fn put_span(span: &SpanObject, buf: &mut Vec<u8>) {
 }
 
 fn put_pair(tag: u32, pair: &KeyStringValuePair, buf: &mut Vec<u8>) {
+    // Both fields are strings, so the length is known before writing (no prefix to fix up).
     key(tag, WireType::LengthDelimited, buf);
-    let at = open_length(buf);
+    varint((string_len(&pair.key) + string_len(&pair.value)) as u64, buf);
     string(1, &pair.key, buf);
     string(2, &pair.value, buf);
-    close_length(at, buf);
+}
+
+/// Bytes of a string field with a one-byte key, as [`string`] writes it.
+fn string_len(value: &str) -> usize {
+    if value.is_empty() {
+        0
+    } else {
+        1 + varint_len(value.len() as u64) + value.len()
+    }
+}
+
+fn varint_len(value: u64) -> usize {
+    // 7 bits per byte: with h the index of the highest set bit, (h * 9 + 73) / 64 is
+    // h / 7 + 1 for every h in 0..64, without a division.
+    let highest = 63 - (value | 1).leading_zeros() as usize;
+    (highest * 9 + 73) / 64
 }
 
 /// An int32/int64/enum/bool field; zero is the default and, as in prost, not written.
@@ -55,7 +71,8 @@ fn int(tag: u32, value: i64, buf: &mut Vec<u8>) {
     }
 }
 
-fn string(tag: u32, value: &str, buf: &mut Vec<u8>) {
+/// A proto3 string field; an empty string is the default and, as prost does, not written.
+pub(crate) fn string(tag: u32, value: &str, buf: &mut Vec<u8>) {
     if !value.is_empty() {
         key(tag, WireType::LengthDelimited, buf);
         varint(value.len() as u64, buf);
@@ -73,11 +90,21 @@ fn key(tag: u32, wire_type: WireType, buf: &mut Vec<u8>) {
 }
 
 fn varint(mut value: u64, buf: &mut Vec<u8>) {
-    while value >= 0x80 {
-        buf.push(value as u8 | 0x80);
-        value >>= 7;
+    if value < 0x80 {
+        buf.push(value as u8);
+        return;
     }
-    buf.push(value as u8);
+    // Built in registers and appended at once: a push per byte checks the capacity each time
+    // (timestamps take six bytes).
+    let mut bytes = [0u8; 10];
+    let mut n = 0;
+    while value >= 0x80 {
+        bytes[n] = value as u8 | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    bytes[n] = value as u8;
+    buf.extend_from_slice(&bytes[..=n]);
 }
 
 /// Leaves room for a two-byte length prefix; returns where it starts.
@@ -160,9 +187,25 @@ mod tests {
             SpanObject { operation_name: "x".repeat(126), ..Default::default() },
             SpanObject { operation_name: "x".repeat(300), ..Default::default() },
             SpanObject { peer: "p".repeat(20_000), tags: vec![pair("big", &"v".repeat(17_000))], ..full },
+            // Tag bodies just below and above the one- and two-byte length limits.
+            SpanObject { tags: vec![pair(&"k".repeat(123), ""), pair(&"k".repeat(124), "")], ..Default::default() },
+            SpanObject {
+                tags: vec![pair("k", &"v".repeat(16_378)), pair("k", &"v".repeat(16_379))],
+                ..Default::default()
+            },
         ];
         for span in &cases {
             assert_eq!(mine(span), prost_span_field(3, span), "{span:?}");
+        }
+    }
+
+    #[test]
+    fn varint_length_is_what_prost_writes() {
+        let mut values: Vec<u64> =
+            (0..64).flat_map(|bit| [(1u64 << bit) - 1, 1u64 << bit, (1u64 << bit) + 1]).collect();
+        values.push(u64::MAX);
+        for value in values {
+            assert_eq!(varint_len(value), prost::encoding::encoded_len_varint(value), "{value}");
         }
     }
 }

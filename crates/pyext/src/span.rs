@@ -116,16 +116,15 @@ impl Span {
 pub fn create(py: Python<'_>, span: Span) -> PyResult<Bound<'_, Span>> {
     let (noop, kind) = (span.noop, span.kind);
     let init = PyClassInitializer::from(span);
-    let object = if noop {
-        Bound::new(py, init.add_subclass(NoopSpan))?.into_any()
-    } else {
-        match kind {
-            Kind::Entry => Bound::new(py, init.add_subclass(EntrySpan))?.into_any(),
-            Kind::Exit => Bound::new(py, init.add_subclass(ExitSpan))?.into_any(),
-            Kind::Local => Bound::new(py, init)?.into_any(),
-        }
-    };
-    Ok(object.downcast_into::<Span>()?)
+    // `into_super`, not a downcast: the class is known, and a type check costs a lookup.
+    if noop {
+        return Ok(Bound::new(py, init.add_subclass(NoopSpan))?.into_super());
+    }
+    Ok(match kind {
+        Kind::Entry => Bound::new(py, init.add_subclass(EntrySpan))?.into_super(),
+        Kind::Exit => Bound::new(py, init.add_subclass(ExitSpan))?.into_super(),
+        Kind::Local => Bound::new(py, init)?,
+    })
 }
 
 /// Starts `span`: the first start stamps the time and pushes it on the active stack.
