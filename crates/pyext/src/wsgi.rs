@@ -10,22 +10,42 @@ use sw_proto::v3::SpanLayer;
 
 use crate::span::Span;
 
-/// Characters werkzeug leaves unquoted when it builds `request.url`: a path and host made
-/// only of these give the same URL when simply concatenated.
-fn is_plain(text: &str) -> bool {
-    text.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._~!$&'()*+,;=:@%-".contains(&b))
+/// Bytes werkzeug leaves unquoted when it builds `request.url`, as a set of ASCII codes: a
+/// path and host made only of these give the same URL when simply concatenated.
+const PLAIN: u128 = plain_bytes(b"/._~!$&'()*+,;=:@%-");
+
+const fn plain_bytes(punctuation: &[u8]) -> u128 {
+    let mut set = 0u128;
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric() {
+            set |= 1 << b;
+        }
+        b += 1;
+    }
+    let mut i = 0;
+    while i < punctuation.len() {
+        set |= 1 << punctuation[i];
+        i += 1;
+    }
+    set
 }
 
-/// An environ value as text (WSGI says `str`; some servers put ints in `REMOTE_PORT`).
-/// Keys are interned Python strings (`intern!`), whose hash is computed once.
-fn text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<String> {
+fn is_plain(text: &str) -> bool {
+    text.bytes().all(|b| b < 128 && PLAIN & (1 << b) != 0)
+}
+
+/// An environ value as a Python string (WSGI says `str`; some servers put ints in
+/// `REMOTE_PORT`), read in place by the caller instead of copied. Keys are interned Python
+/// strings (`intern!`), whose hash is computed once.
+fn value<'py>(environ: &Bound<'py, PyDict>, key: &Bound<'py, PyString>) -> Option<Bound<'py, PyString>> {
     let value = environ.get_item(key).ok().flatten()?;
     if value.is_none() {
         return None;
     }
-    match value.downcast::<PyString>() {
-        Ok(s) => s.to_str().ok().map(str::to_owned),
-        Err(_) => value.str().ok()?.to_str().ok().map(str::to_owned),
+    match value.downcast_into::<PyString>() {
+        Ok(text) => Some(text),
+        Err(other) => other.into_inner().str().ok(),
     }
 }
 
@@ -33,21 +53,39 @@ fn text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> Option<String
 /// environ alone; `None` when werkzeug's quoting or port rules could change the text.
 pub fn url_without_query(environ: &Bound<'_, PyDict>) -> Option<String> {
     let py = environ.py();
-    let path = text(environ, intern!(py, "SCRIPT_NAME")).unwrap_or_default()
-        + &text(environ, intern!(py, "PATH_INFO")).unwrap_or_default();
-    let host = text(environ, intern!(py, "HTTP_HOST")).filter(|h| !h.is_empty())?;
-    let scheme = text(environ, intern!(py, "wsgi.url_scheme")).unwrap_or_else(|| "http".to_owned());
-    let default_port = match scheme.as_str() {
+    let host = value(environ, intern!(py, "HTTP_HOST"))?;
+    let host = host.to_str().ok().filter(|h| !h.is_empty())?;
+    let scheme = value(environ, intern!(py, "wsgi.url_scheme"));
+    let scheme = match &scheme {
+        Some(scheme) => scheme.to_str().ok()?,
+        None => "http",
+    };
+    let default_port = match scheme {
         "http" => ":80",
         "https" => ":443",
         _ => return None,
     };
-    if !is_plain(&path) || !is_plain(&host) {
+    let script = value(environ, intern!(py, "SCRIPT_NAME"));
+    let path_info = value(environ, intern!(py, "PATH_INFO"));
+    let script = script.as_ref().map_or(Ok(""), |s| s.to_str()).ok()?;
+    let path_info = path_info.as_ref().map_or(Ok(""), |s| s.to_str()).ok()?;
+    if !is_plain(script) || !is_plain(path_info) || !is_plain(host) {
         return None;
     }
-    let host = host.strip_suffix(default_port).unwrap_or(&host).to_ascii_lowercase();
-    let path = if path.is_empty() { "/" } else { &path };
-    Some(format!("{scheme}://{host}{path}"))
+    let host = host.strip_suffix(default_port).unwrap_or(host);
+    let mut url = String::with_capacity(scheme.len() + 3 + host.len() + script.len() + path_info.len() + 1);
+    url.push_str(scheme);
+    url.push_str("://");
+    let host_at = url.len();
+    url.push_str(host);
+    url[host_at..].make_ascii_lowercase();
+    if script.is_empty() && path_info.is_empty() {
+        url.push('/');
+    } else {
+        url.push_str(script);
+        url.push_str(path_info);
+    }
+    Some(url)
 }
 
 /// Layer, peer (`REMOTE_ADDR:REMOTE_PORT`), `http.method` and `http.url` of a WSGI request;
@@ -60,9 +98,15 @@ pub fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: 
     }
     s.data.span_layer = SpanLayer::Http as i32;
     if let (Some(addr), Some(port)) =
-        (text(environ, intern!(py, "REMOTE_ADDR")), text(environ, intern!(py, "REMOTE_PORT")))
+        (value(environ, intern!(py, "REMOTE_ADDR")), value(environ, intern!(py, "REMOTE_PORT")))
     {
-        s.data.peer = format!("{addr}:{port}");
+        if let (Ok(addr), Ok(port)) = (addr.to_str(), port.to_str()) {
+            let mut peer = String::with_capacity(addr.len() + 1 + port.len());
+            peer.push_str(addr);
+            peer.push(':');
+            peer.push_str(port);
+            s.data.peer = peer;
+        }
     }
     set_tag(&mut s.data, "http.method".to_owned(), method.to_owned(), true);
     match url_without_query(environ) {
