@@ -377,6 +377,25 @@ fn offer_to_profiler_op(context: &Bound<'_, SpanContext>, settings: &Settings, o
     crate::profiling::offer(context.py(), &handle.profiler, &segment_id, op, create_time);
 }
 
+/// `new_entry_span`: the HTTP method check, then the caller's trace context, then `open`.
+pub(crate) fn open_entry<'py>(
+    context: &Bound<'py, SpanContext>,
+    op: String,
+    carrier: Option<&Bound<'py, PyAny>>,
+    inherit: Option<i32>,
+    sw8: Option<&str>,
+    correlation: Option<&str>,
+    method: Option<&str>,
+) -> PyResult<Bound<'py, Span>> {
+    if method.is_some_and(|m| context.borrow().settings.ignores_http_method(m)) {
+        return noop_span(context.py(), Kind::Entry, op);
+    }
+    let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
+        return noop_span(context.py(), Kind::Entry, op);
+    };
+    open(context, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
+}
+
 /// The caller's context from a carrier or raw header values; `Err` means "not traced".
 fn caller_of(
     carrier: Option<&Bound<'_, PyAny>>,
@@ -425,13 +444,7 @@ impl SpanContext {
         correlation: Option<&str>,
         method: Option<&str>,
     ) -> PyResult<Bound<'py, Span>> {
-        if method.is_some_and(|m| slf.borrow().settings.ignores_http_method(m)) {
-            return noop_span(slf.py(), Kind::Entry, op);
-        }
-        let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
-            return noop_span(slf.py(), Kind::Entry, op);
-        };
-        open(slf, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
+        open_entry(slf, op, carrier, inherit, sw8, correlation, method)
     }
 
     /// Opens an exit span towards `peer`; with the request's HTTP `method`, a method in

@@ -51,6 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(stack::capture_current_stack, m)?)?;
     m.add_function(wrap_pyfunction!(carrier::decode_correlation, m)?)?;
     m.add_function(wrap_pyfunction!(wsgi::wsgi_url, m)?)?;
+    m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
     Ok(())
 }

@@ -313,6 +313,13 @@ impl Span {
         crate::wsgi::tag_request(slf, environ, method)
     }
 
+    /// Starts the entry span of a WSGI request (as `with` does; finish it with `__exit__`) and
+    /// records `component`, then what `tag_wsgi_request` records; False when the URL must
+    /// come from the framework.
+    fn start_wsgi(slf: &Bound<'_, Self>, environ: &Bound<'_, PyDict>, method: &str, component: i32) -> PyResult<bool> {
+        crate::wsgi::start_request(slf, environ, method, component)
+    }
+
     /// `http.status_code`, and the error flag when the status is 400 or more.
     fn tag_http_status(slf: &Bound<'_, Self>, status: i64) -> PyResult<()> {
         crate::wsgi::tag_status(slf, status)

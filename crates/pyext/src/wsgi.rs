@@ -131,6 +131,44 @@ pub fn tag_status(span: &Bound<'_, Span>, status: i64) -> PyResult<()> {
     Ok(())
 }
 
+/// `_core.wsgi_entry_span(op, environ, method, inherit)`: `get_context().new_entry_span(...)`
+/// for a WSGI request, its trace context read from the environ's `HTTP_SW8` and
+/// `HTTP_SW8_CORRELATION`, in one call. Start it with `Span.start_wsgi`.
+#[pyfunction]
+#[pyo3(signature = (op, environ, method, inherit = None))]
+pub fn wsgi_entry_span<'py>(
+    op: String,
+    environ: &Bound<'py, PyDict>,
+    method: &str,
+    inherit: Option<i32>,
+) -> PyResult<Bound<'py, Span>> {
+    let py = environ.py();
+    let context = crate::context::get_context(py)?.into_bound(py);
+    let sw8 = value(environ, intern!(py, "HTTP_SW8"));
+    let correlation = value(environ, intern!(py, "HTTP_SW8_CORRELATION"));
+    let sw8 = sw8.as_ref().and_then(|v| v.to_str().ok());
+    let correlation = correlation.as_ref().and_then(|v| v.to_str().ok());
+    crate::context::open_entry(&context, op, None, inherit, sw8, correlation, Some(method))
+}
+
+/// `Span.start_wsgi`: starts the span (what `with` does on entry), then records component,
+/// layer, peer, `http.method` and `http.url`, which an entry span clears on every start.
+pub fn start_request(
+    span: &Bound<'_, Span>,
+    environ: &Bound<'_, PyDict>,
+    method: &str,
+    component: i32,
+) -> PyResult<bool> {
+    crate::span::start(span)?;
+    {
+        let mut s = span.try_borrow_mut()?;
+        if !s.noop {
+            s.data.component_id = component;
+        }
+    }
+    tag_request(span, environ, method)
+}
+
 /// `_core.wsgi_url(environ)`: see [`url_without_query`].
 #[pyfunction]
 pub fn wsgi_url(environ: &Bound<'_, PyDict>) -> Option<String> {

@@ -7,11 +7,19 @@ server, `http.server`), renaming it to the request path and tagging it as Flask.
 from __future__ import annotations
 
 from skywalking import Component, config
+from skywalking._core import wsgi_entry_span
 from skywalking.trace.context import get_context
 from skywalking.trace.span import NoopSpan
 from skywalking.trace.tags import TagHttpParams, TagHttpURL
 
 link_vector = ['https://flask.palletsprojects.com']
+
+#: What the plugin reports (General below is only the marker of a server plugin's span it reuses).
+component = Component.Flask
+
+# Plain ints, looked up once: passed on every request.
+_GENERAL = int(Component.General)
+_FLASK = int(component)
 support_matrix = {'flask': {'>=3.10': ['2.3', '3.0', '3.1']}}
 note = ''
 hooked_modules = ['flask']
@@ -45,25 +53,26 @@ def install() -> None:
         request = request_proxy._get_current_object()
         environ = request.environ
         method = request.method
-        span = get_context().new_entry_span(
-            request.path,
-            inherit=Component.General,
-            sw8=environ.get('HTTP_SW8'),
-            correlation=environ.get('HTTP_SW8_CORRELATION'),
-            method=method,  # plugin_http_ignore_method is checked natively
-        )
-        with span:
-            span.component = Component.Flask
-            # Layer, peer, http.method and http.url in one native call; the URL falls back
-            # to werkzeug when the environ alone cannot say what `request.url` would be.
-            if not span.tag_wsgi_request(environ, method):
+        # The trace headers are read from the environ, plugin_http_ignore_method is checked,
+        # and the span is started with its component, layer, peer, http.method and http.url,
+        # in two native calls; the URL falls back to werkzeug when the environ alone cannot
+        # say what `request.url` would be. Written out instead of `with span:` (the same
+        # protocol), since the span is started by `start_wsgi`.
+        span = wsgi_entry_span(request.path, environ, method, _GENERAL)
+        url_known = span.start_wsgi(environ, method, _FLASK)
+        try:
+            if not url_known:
                 span.set_tag(TagHttpURL.key, request.url.split('?', 1)[0])
             if config.plugin_flask_collect_http_params and request.values:
                 threshold = config.plugin_http_http_params_length_threshold
                 span.set_tag(TagHttpParams.key, _params_to_string(request.values)[0:threshold])
             response = _full_dispatch_request(this)
             span.tag_http_status(response.status_code)
-            return response
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.__exit__(None, None, None)
+        return response
 
     def _sw_handle_user_exception(this, e):
         if e is not None:
