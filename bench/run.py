@@ -763,7 +763,7 @@ def render(path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--reps', type=int, default=3, help='repetitions per workload and contender (median)')
+    parser.add_argument('--reps', type=int, default=5, help='repetitions per workload and contender (median)')
     parser.add_argument('--quick', action='store_true', help='a tenth of the iterations, one repetition, no doc')
     parser.add_argument('--skip-setup', action='store_true', help='use bench/.venvs and the collector as they are')
     parser.add_argument('--workloads', default=','.join(WORKLOADS), help='comma-separated, e.g. w1,w3')

@@ -18,16 +18,17 @@ pub const DEFAULT_MAX_VALUE_LEN: usize = 128;
 
 /// Encode pairs in order; no pairs give an empty string (upstream still sends the header).
 pub fn encode(items: &[(String, String)]) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     for (i, (key, value)) in items.iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        b64::encode_into(key.as_bytes(), &mut out);
-        out.push(':');
-        b64::encode_into(value.as_bytes(), &mut out);
+        b64::encode_bytes(key.as_bytes(), &mut out);
+        out.push(b':');
+        b64::encode_bytes(value.as_bytes(), &mut out);
     }
-    out
+    // Base64, commas and colons only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Decode a header value, skipping entries that are not exactly `key:value`, are not

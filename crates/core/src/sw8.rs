@@ -104,29 +104,60 @@ pub enum Incoming {
     Malformed(Sw8Error),
 }
 
+/// The fields of an outgoing `sw8` value, borrowed from where they are kept (the span, its
+/// context, the agent's settings), so that writing a header copies each once.
+#[derive(Debug, Clone, Copy)]
+pub struct Sw8Ref<'a> {
+    pub sampled: bool,
+    pub trace_id: &'a str,
+    pub parent_segment_id: &'a str,
+    pub parent_span_id: i32,
+    pub parent_service: &'a str,
+    pub parent_service_instance: &'a str,
+    pub parent_endpoint: &'a str,
+    pub address_used_at_client: &'a str,
+}
+
 /// Encode a header value. A negative `parent_span_id` would add a dash and make the value
 /// undecodable; span ids are never negative.
 pub fn encode(sw8: &Sw8) -> String {
+    encode_ref(&Sw8Ref {
+        sampled: sw8.sampled,
+        trace_id: &sw8.trace_id,
+        parent_segment_id: &sw8.parent_segment_id,
+        parent_span_id: sw8.parent_span_id,
+        parent_service: &sw8.parent_service,
+        parent_service_instance: &sw8.parent_service_instance,
+        parent_endpoint: &sw8.parent_endpoint,
+        address_used_at_client: &sw8.address_used_at_client,
+    })
+}
+
+/// [`encode`] from borrowed fields.
+pub fn encode_ref(sw8: &Sw8Ref<'_>) -> String {
     let fields = [
-        &sw8.trace_id,
-        &sw8.parent_segment_id,
-        &sw8.parent_service,
-        &sw8.parent_service_instance,
-        &sw8.parent_endpoint,
-        &sw8.address_used_at_client,
+        sw8.trace_id,
+        sw8.parent_segment_id,
+        sw8.parent_service,
+        sw8.parent_service_instance,
+        sw8.parent_endpoint,
+        sw8.address_used_at_client,
     ];
     let capacity = 16 + fields.iter().map(|f| b64::encoded_len(f.len())).sum::<usize>();
-    let mut out = String::with_capacity(capacity);
-    out.push_str(if sw8.sampled { "1" } else { "0" });
+    // Bytes, made a String once at the end: checking UTF-8 after each field cost more than
+    // the encoding.
+    let mut out = Vec::with_capacity(capacity);
+    out.push(if sw8.sampled { b'1' } else { b'0' });
     for (i, field) in fields.iter().enumerate() {
-        out.push('-');
+        out.push(b'-');
         if i == 2 {
-            out.push_str(&sw8.parent_span_id.to_string());
-            out.push('-');
+            out.extend_from_slice(itoa::Buffer::new().format(sw8.parent_span_id).as_bytes());
+            out.push(b'-');
         }
-        b64::encode_into(field.as_bytes(), &mut out);
+        b64::encode_bytes(field.as_bytes(), &mut out);
     }
-    out
+    // Digits, dashes and base64 only.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Decode a header value strictly: 8 parts, all six strings non-empty, span id a valid `i32`.
@@ -217,10 +248,9 @@ pub(crate) mod b64 {
     }
 
     /// Append the padded encoding of `input` to `out`.
-    pub(crate) fn encode_into(input: &[u8], out: &mut String) {
-        // Written as bytes, four at a time: `String::push` checks capacity and UTF-8 width
-        // per character, which made this a few thousand instructions per `sw8` header.
-        let mut bytes = std::mem::take(out).into_bytes();
+    pub(crate) fn encode_bytes(input: &[u8], bytes: &mut Vec<u8>) {
+        // Four bytes at a time: `String::push` checks capacity and UTF-8 width per
+        // character, which made this a few thousand instructions per `sw8` header.
         bytes.reserve(encoded_len(input.len()));
         let sextet = |n: u32, shift: u32| ALPHABET[(n >> shift) as usize & 63];
         let mut chunks = input.chunks_exact(3);
@@ -239,16 +269,14 @@ pub(crate) mod b64 {
             }
             _ => {}
         }
-        // A String followed by alphabet characters only: always valid UTF-8.
-        *out = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     }
 
     /// The padded encoding of `input` as a new string.
     #[cfg(test)]
     pub(crate) fn encode(input: &[u8]) -> String {
-        let mut out = String::new();
-        encode_into(input, &mut out);
-        out
+        let mut out = Vec::new();
+        encode_bytes(input, &mut out);
+        String::from_utf8(out).expect("base64 is ASCII")
     }
 
     /// Decode padded standard base64; `None` on a wrong length, a foreign character or

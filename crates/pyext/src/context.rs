@@ -79,6 +79,15 @@ impl SpanContext {
         self.segment.get_or_insert_with(|| Segment::new(limit))
     }
 
+    /// (trace id, segment id) borrowed: empty while the context has no segment.
+    pub fn id_refs(&self) -> (&str, &str) {
+        match (&self.segment, &self.sent_ids) {
+            (Some(segment), _) => (segment.trace_id(), segment.segment_id()),
+            (None, Some((trace, segment))) => (trace.as_str(), segment.as_str()),
+            (None, None) => ("", ""),
+        }
+    }
+
     /// (trace id, segment id), generating them if no span asked yet.
     pub fn ids(&self) -> (String, String) {
         if let Some(segment) = &self.segment {

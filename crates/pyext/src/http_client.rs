@@ -120,7 +120,11 @@ pub fn write_trace_headers(buffer: &Bound<'_, PyList>) {
 /// the request line at index 0 is skipped), or appends one.
 fn put_header(buffer: &Bound<'_, PyList>, name: &str, value: &str) -> PyResult<()> {
     let py = buffer.py();
-    let line = PyBytes::new(py, format!("{name}: {value}").as_bytes());
+    let mut text = Vec::with_capacity(name.len() + 2 + value.len());
+    text.extend_from_slice(name.as_bytes());
+    text.extend_from_slice(b": ");
+    text.extend_from_slice(value.as_bytes());
+    let line = PyBytes::new(py, &text);
     for (index, item) in buffer.iter().enumerate().skip(1) {
         let Ok(existing) = item.downcast::<PyBytes>() else { continue };
         if is_header(existing.as_bytes(), name) {

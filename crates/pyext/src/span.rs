@@ -11,7 +11,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyList, PyString};
 use pyo3::{create_exception, intern};
 use sw_core::segment::{add_log, now_ms, set_tag};
-use sw_core::sw8::{self, Sw8};
+use sw_core::sw8::{self, Sw8Ref};
 use sw_proto::v3::{SpanLayer, SpanObject, SpanType};
 
 use crate::active;
@@ -512,18 +512,18 @@ pub(crate) fn headers(span: &Bound<'_, Span>) -> PyResult<(String, String)> {
         return Err(IllegalStateError::new_err("only an exit span can inject a carrier"));
     }
     let context = s.context.bind(py).borrow();
-    let (trace_id, segment_id) = context.ids();
-    let value = sw8::encode(&Sw8 {
+    let (trace_id, segment_id) = context.id_refs();
+    let value = sw8::encode_ref(&Sw8Ref {
         sampled: true,
         trace_id,
         parent_segment_id: segment_id,
         parent_span_id: s.data.span_id,
-        parent_service: context.settings.service.clone(),
-        parent_service_instance: context.settings.instance.clone(),
+        parent_service: &context.settings.service,
+        parent_service_instance: &context.settings.instance,
         // The caller's endpoint is the segment's entry endpoint (what OAP's endpoint
         // dependency analysis expects); upstream sends the exit span's own name here.
-        parent_endpoint: context.primary_endpoint().unwrap_or(&s.data.operation_name).to_owned(),
-        address_used_at_client: s.data.peer.clone(),
+        parent_endpoint: context.primary_endpoint().unwrap_or(&s.data.operation_name),
+        address_used_at_client: &s.data.peer,
     });
     Ok((value, context.correlation.to_header()))
 }
