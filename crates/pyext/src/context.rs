@@ -88,12 +88,10 @@ impl SpanContext {
         }
     }
 
-    /// (trace id, segment id), generating them if no span asked yet.
+    /// (trace id, segment id) as owned strings: empty while the context has no segment.
     pub fn ids(&self) -> (String, String) {
-        if let Some(segment) = &self.segment {
-            return (segment.trace_id().to_owned(), segment.segment_id().to_owned());
-        }
-        self.sent_ids.as_ref().map(|(t, s)| (t.as_str().to_owned(), s.as_str().to_owned())).unwrap_or_default()
+        let (trace_id, segment_id) = self.id_refs();
+        (trace_id.to_owned(), segment_id.to_owned())
     }
 
     /// The endpoint this segment serves: first entry span, else first span.
@@ -386,25 +384,6 @@ fn offer_to_profiler_op(context: &Bound<'_, SpanContext>, settings: &Settings, o
     crate::profiling::offer(context.py(), &handle.profiler, &segment_id, op, create_time);
 }
 
-/// `new_entry_span`: the HTTP method check, then the caller's trace context, then `open`.
-pub(crate) fn open_entry<'py>(
-    context: &Bound<'py, SpanContext>,
-    op: String,
-    carrier: Option<&Bound<'py, PyAny>>,
-    inherit: Option<i32>,
-    sw8: Option<&str>,
-    correlation: Option<&str>,
-    method: Option<&str>,
-) -> PyResult<Bound<'py, Span>> {
-    if method.is_some_and(|m| context.borrow().settings.ignores_http_method(m)) {
-        return noop_span(context.py(), Kind::Entry, op);
-    }
-    let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
-        return noop_span(context.py(), Kind::Entry, op);
-    };
-    open(context, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
-}
-
 /// The caller's context from a carrier or raw header values; `Err` means "not traced".
 fn caller_of(
     carrier: Option<&Bound<'_, PyAny>>,
@@ -444,7 +423,7 @@ impl SpanContext {
     /// With the request's HTTP `method`, a method in `plugin_http_ignore_method` gives a
     /// `NoopSpan` (what `config.ignore_http_method_check` decides, without calling Python).
     #[pyo3(signature = (op, carrier = None, inherit = None, *, sw8 = None, correlation = None, method = None))]
-    fn new_entry_span<'py>(
+    pub(crate) fn new_entry_span<'py>(
         slf: &Bound<'py, Self>,
         op: String,
         carrier: Option<&Bound<'py, PyAny>>,
@@ -453,7 +432,13 @@ impl SpanContext {
         correlation: Option<&str>,
         method: Option<&str>,
     ) -> PyResult<Bound<'py, Span>> {
-        open_entry(slf, op, carrier, inherit, sw8, correlation, method)
+        if method.is_some_and(|m| slf.borrow().settings.ignores_http_method(m)) {
+            return noop_span(slf.py(), Kind::Entry, op);
+        }
+        let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
+            return noop_span(slf.py(), Kind::Entry, op);
+        };
+        open(slf, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
     }
 
     /// Opens an exit span towards `peer`; with the request's HTTP `method`, a method in

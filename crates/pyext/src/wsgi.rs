@@ -8,6 +8,7 @@ use pyo3::types::{PyDict, PyString};
 use sw_core::segment::set_tag;
 use sw_proto::v3::SpanLayer;
 
+use crate::context::SpanContext;
 use crate::span::Span;
 
 /// Bytes werkzeug leaves unquoted when it builds `request.url`, as a set of ASCII codes: a
@@ -148,7 +149,7 @@ pub fn wsgi_entry_span<'py>(
     let correlation = value(environ, intern!(py, "HTTP_SW8_CORRELATION"));
     let sw8 = sw8.as_ref().and_then(|v| v.to_str().ok());
     let correlation = correlation.as_ref().and_then(|v| v.to_str().ok());
-    crate::context::open_entry(&context, op, None, inherit, sw8, correlation, Some(method))
+    SpanContext::new_entry_span(&context, op, None, inherit, sw8, correlation, Some(method))
 }
 
 /// `Span.start_wsgi`: starts the span (what `with` does on entry), then records component,
