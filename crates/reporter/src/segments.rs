@@ -15,8 +15,16 @@ use crate::segment_queue::{SegmentQueue, Segments};
 use crate::segment_stream::{SegmentFrames, SegmentStreamClient};
 use crate::{Counters, ReporterConfig};
 
-/// How often the sender looks at the queue when producers did not wake it.
-pub const TICK: std::time::Duration = std::time::Duration::from_millis(50);
+/// How often the sender looks at the queue when producers did not wake it: the longest a
+/// segment waits before it leaves (a flush or a full batch sends at once).
+///
+/// Every wake-up costs the reporter thread about the same, whether it carries one segment or
+/// a hundred: timers, passes through epoll, the runtime's eventfd, a send. Measured on a
+/// 2-core VM, at 50 ms the reporter used 6-7 µs of CPU per request of a Flask service
+/// answering ~500 requests a second, and 2.3 ms per second when idle; at 200 ms, 2.4-2.7 µs
+/// and 0.8-0.9 ms. A trace shows up in the backend a fraction of a second later, which the
+/// backend's minute-sized aggregation does not notice.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Producers wake the sender early once this many segments wait (or a quarter of the queue).
 pub fn wake_threshold(capacity: usize) -> usize {
