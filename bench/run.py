@@ -7,8 +7,10 @@ Prepares what it needs (skipped with --skip-setup when it is there): one virtual
 contender under bench/.venvs/ (reused when present, with the same pins), a release wheel of
 this checkout for skywalking-rs, and the release build of the local collector. It then
 starts three sinks: the collector (SkyWalking's gRPC protocol), an OTLP/gRPC span counter,
-and W2's plain downstream HTTP server, none of them traced. Every workload runs in a fresh
-process per contender and repetition; see workloads/harness.py for what one process does.
+and W2's plain downstream HTTP server, none of them traced. Every repetition of a workload
+starts a fresh process per contender, all at once, and hands their loops turns of a chunk
+in rotation, so that the machine's drifting speed falls on all of them alike; see
+workloads/harness.py for what one process does.
 
 Writes bench/results/latest.json and the generated part of docs/Benchmarks.md, and prints the
 table. Standard library only: it runs with any python3 >= 3.10.
@@ -63,9 +65,35 @@ VENV_OF = {'none': 'baseline', 'upstream': 'upstream', 'otel': 'otel', 'rs': 'rs
 SKYWALKING = ('upstream', 'rs')
 
 WORKLOADS = {
-    'w1': {'script': 'w1_flask.py', 'n': 20000, 'warmup': 200, 'unit': 'request', 'title': 'W1 Flask endpoint'},
-    'w2': {'script': 'w2_outgoing.py', 'n': 3000, 'warmup': 50, 'unit': 'request', 'title': 'W2 Flask + requests'},
-    'w3': {'script': 'w3_spans.py', 'n': 100000, 'warmup': 1000, 'unit': 'span', 'title': 'W3 manual spans'},
+    # `chunk`: iterations per turn (a few tenths of a second of one contender at a time).
+    'w1': {
+        'script': 'w1_flask.py',
+        'n': 20000,
+        'warmup': 200,
+        'chunk': 1000,
+        'unit': 'request',
+        'title': 'W1 Flask endpoint',
+    },
+    'w2': {
+        'script': 'w2_outgoing.py',
+        # The agents add 3-60 % to a request that costs ~2 ms, and a turn's CPU varies by ~13 %
+        # on a shared machine: 6000 requests give the overhead a 95 % interval of ~±30 µs.
+        'n': 6000,
+        'warmup': 50,
+        'chunk': 100,
+        'unit': 'request',
+        'title': 'W2 Flask + requests',
+    },
+    'w3': {
+        'script': 'w3_spans.py',
+        'n': 100000,
+        'warmup': 1000,
+        # Longer turns than the others: skywalking-rs makes 5000 spans in ~15 ms, too short a
+        # turn to be measured apart from the cache refill after another process's turn.
+        'chunk': 20000,
+        'unit': 'span',
+        'title': 'W3 manual spans',
+    },
 }
 
 DELIVERY_DEADLINE_S = 30.0  # after the loop, at most this long for the sink to count everything
@@ -232,7 +260,7 @@ class Sinks:
         return process_cpu_s(self.pids['otlp_sink' if contender == 'otel' else 'collector'])
 
     def start(self) -> None:
-        # Room for one whole W3 run; the store is cleared before each SkyWalking run.
+        # Room for one W3 round (both SkyWalking agents); the store is cleared before each round.
         self._spawn(
             'collector',
             [
@@ -242,7 +270,7 @@ class Sinks:
                 '--http',
                 self.http.removeprefix('http://'),
                 '--max-segments',
-                '150000',
+                '250000',
             ],
         )
         otlp = [str(venv_python('otel')), str(BENCH / 'servers' / 'otlp_sink.py')]
@@ -266,17 +294,9 @@ class Sinks:
         return self.otlp_grpc if contender == 'otel' else self.grpc
 
     def received(self, contender: str, service: str) -> int:
-        """What the sink has counted for `service`: segments (collector) or spans (OTLP sink)."""
+        """What the sink holds for `service`: segments (the collector, cleared every round) or spans (OTLP sink)."""
         if contender == 'otel':
             return http_json(f'{self.otlp_http}/counts')['spans'].get(service, 0)
-        return self.segments_received()
-
-    def segments_received(self) -> int:
-        """Cheap to poll: every segment the collector received (one contender runs at a time)."""
-        return http_json(f'{self.http}/api/stats')['segments']['received']
-
-    def service_segments(self, service: str) -> int:
-        """The segments the collector holds for `service` (authoritative; the store is cleared per run)."""
         for entry in http_json(f'{self.http}/api/services'):
             if entry['name'] == service:
                 return entry['segments']
@@ -338,25 +358,11 @@ class Driver:
         self._log.close()
 
 
-def wait_for_delivery(sinks: Sinks, contender: str, service: str, base: int, produced: int) -> tuple[int, float]:
-    """Polls the sink until it has `produced` items, nothing new came for DELIVERY_QUIET_S, or the deadline."""
-    start = time.monotonic()
-    last_count, last_change = -1, start
-    while True:
-        now = time.monotonic()
-        count = sinks.received(contender, service) - base
-        if count != last_count:
-            last_count, last_change = count, now
-        if count >= produced or now - start >= DELIVERY_DEADLINE_S or now - last_change >= DELIVERY_QUIET_S:
-            return count, now - start
-        time.sleep(POLL_S)
-
-
 def settled_count(sinks: Sinks, contender: str, service: str) -> int:
     """The final count, once two reads half a second apart agree (stop() may have just flushed)."""
     previous = -1
     for _ in range(20):
-        count = sinks.received(contender, service) if contender == 'otel' else sinks.service_segments(service)
+        count = sinks.received(contender, service)
         if count == previous:
             return count
         previous = count
@@ -364,50 +370,95 @@ def settled_count(sinks: Sinks, contender: str, service: str) -> int:
     return previous
 
 
-def run_one(sinks: Sinks, workload: str, contender: str, rep: int, scale: float) -> dict:
+class Measured:
+    """One contender's driver process in a round, and what the sink has counted of it."""
+
+    def __init__(self, sinks: Sinks, workload: str, contender: str, rep: int, n: int, warmup: int, chunk: int):
+        self.contender = contender
+        self.service = f'bench-{workload}-{contender}-{rep}'
+        argv = [
+            str(venv_python(VENV_OF[contender])),
+            str(BENCH / 'workloads' / WORKLOADS[workload]['script']),
+            *('--contender', contender, '--service', self.service, '--backend', sinks.backend(contender)),
+            *('--n', str(n), '--warmup', str(warmup), '--downstream', sinks.downstream, '--chunk', str(chunk)),
+        ]
+        self.driver = Driver(argv, LOGS / f'{self.service}.log')
+        self.produced = 0
+        self.seen = 0
+        self.waited: float | None = None  # set once the delivery wait is over
+
+    def delivery_over(self, sinks: Sinks, started: float, last_change: dict[str, float]) -> bool:
+        """True once the sink has everything, nothing new came for DELIVERY_QUIET_S, or the deadline passed."""
+        now = time.monotonic()
+        count = sinks.received(self.contender, self.service) if self.produced else 0
+        if count != self.seen:
+            self.seen, last_change[self.contender] = count, now
+        return (
+            count >= self.produced
+            or now - started >= DELIVERY_DEADLINE_S
+            or now - last_change.get(self.contender, started) >= DELIVERY_QUIET_S
+        )
+
+
+def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: float) -> list[dict]:
+    """One repetition of `workload`: every contender's process at once, their loops in turns of a chunk.
+
+    Each process measures its own CPU, so the others' turns cost it nothing but what its
+    background threads do meanwhile (delivering, which is counted as it should be). Each is
+    stopped as soon as the sink has what it produced, as if it had run alone.
+    """
     spec = WORKLOADS[workload]
-    service = f'bench-{workload}-{contender}-{rep}'
     n, warmup = max(1, int(spec['n'] * scale)), max(1, int(spec['warmup'] * scale))
-    if contender in SKYWALKING:
-        sinks.reset_collector()
-    base = sinks.segments_received() if contender in SKYWALKING else 0
-    sink_cpu0, load = sinks.cpu_s(contender), load_average()
-    argv = [
-        str(venv_python(VENV_OF[contender])),
-        str(BENCH / 'workloads' / spec['script']),
-        *('--contender', contender, '--service', service, '--backend', sinks.backend(contender)),
-        *('--n', str(n), '--warmup', str(warmup), '--downstream', sinks.downstream),
-    ]
-    driver = Driver(argv, LOGS / f'{service}.log')
+    chunk = max(1, int(spec['chunk'] * scale))
+    sinks.reset_collector()
+    sink_cpu0 = {c: sinks.cpu_s(c) for c in order}
+    load = load_average()
+    procs = {c: Measured(sinks, workload, c, rep, n, warmup, chunk) for c in order}
     try:
-        produced = driver.expect('loop_done')['produced']
-        seen, waited = (0, 0.0)
-        if produced:
-            seen, waited = wait_for_delivery(sinks, contender, service, base, produced)
-        driver.send('go')
-        result = driver.expect('result')
+        for proc in procs.values():
+            proc.driver.expect('ready')
+        for turn in range(-(-n // chunk)):
+            # The order rotates every turn, so no contender always follows the same one.
+            for contender in order[turn % len(order) :] + order[: turn % len(order)]:
+                procs[contender].driver.send('go')
+                procs[contender].driver.expect('chunk_done')
+        for proc in procs.values():
+            proc.produced = proc.driver.expect('loop_done')['produced']
+        started, last_change = time.monotonic(), {}
+        while any(proc.waited is None for proc in procs.values()):
+            for proc in procs.values():
+                if proc.waited is None and proc.delivery_over(sinks, started, last_change):
+                    proc.waited = time.monotonic() - started
+                    proc.driver.send('go')  # stop: flush what is left, report
+            time.sleep(POLL_S)
+        results = {c: proc.driver.expect('result') for c, proc in procs.items()}
     finally:
-        driver.close()
-    if driver.proc.returncode != 0:
-        raise RuntimeError(f'{service}: driver exited with {driver.proc.returncode}')
-    received = settled_count(sinks, contender, service) if produced else 0
-    result.update(
-        {
-            'workload': workload,
-            'contender': contender,
-            'rep': rep,
-            'service': service,
-            'received': received,
-            'received_before_stop': seen,
-            'delivery_wait_s': waited,
-            'delivered': received / produced if produced else None,
-            'sink_cpu_s': sinks.cpu_s(contender) - sink_cpu0,
-            'load_average_before': load,
-        }
-    )
-    if contender in SKYWALKING:
-        result['collector_received_delta'] = sinks.segments_received() - base
-    return result
+        for proc in procs.values():
+            proc.driver.close()
+    runs = []
+    for contender, proc in procs.items():
+        if proc.driver.proc.returncode != 0:
+            raise RuntimeError(f'{proc.service}: driver exited with {proc.driver.proc.returncode}')
+        received = settled_count(sinks, contender, proc.service) if proc.produced else 0
+        result = results[contender]
+        result.update(
+            {
+                'workload': workload,
+                'contender': contender,
+                'rep': rep,
+                'service': proc.service,
+                'chunk': chunk,
+                'received': received,
+                'received_before_stop': proc.seen,
+                'delivery_wait_s': proc.waited,
+                'delivered': received / proc.produced if proc.produced else None,
+                # The sink's CPU over the whole round (the collector serves both SkyWalking agents).
+                'sink_cpu_s': sinks.cpu_s(contender) - sink_cpu0[contender],
+                'load_average_before': load,
+            }
+        )
+        runs.append(result)
+    return runs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,8 +470,41 @@ def median(runs: list[dict], key: str):
     return statistics.median(values) if values else None
 
 
+def paired_overhead(mine: list[dict], base: list[dict]) -> dict:
+    """A contender's CPU over no agent's, per op, from the turns of the same rounds.
+
+    Each turn of the contender is paired with no agent's turn of the same rotation (they ran
+    within a second of each other); the overhead is the mean of those differences plus the
+    difference in what the processes used outside their turns (the reporter delivering while
+    others had their turn, and stopping). The interval is the mean's 95 % confidence
+    interval over the pairs: the machine's speed varies from turn to turn by more than the
+    smallest overheads measured here, and the interval says how much that leaves unsettled.
+    """
+    base_by_rep = {r['rep']: r for r in base}
+    diffs, outside = [], []
+    for run in mine:
+        other = base_by_rep.get(run['rep'])
+        if other is None or not run.get('cpu_turns_s') or not other.get('cpu_turns_s'):
+            continue
+        chunk = run['chunk']
+        diffs += [(a - b) / chunk * 1e6 for a, b in zip(run['cpu_turns_s'], other['cpu_turns_s'], strict=True)]
+        outside.append(
+            (run['cpu_total_s'] - sum(run['cpu_turns_s'])) / run['n'] * 1e6
+            - (other['cpu_total_s'] - sum(other['cpu_turns_s'])) / other['n'] * 1e6
+        )
+    if len(diffs) < 2:
+        return {}
+    in_loop = statistics.fmean(diffs)
+    return {
+        'overhead_us': in_loop + statistics.fmean(outside),
+        'overhead_loop_us': in_loop,
+        'overhead_ci_us': 1.96 * statistics.stdev(diffs) / len(diffs) ** 0.5,
+        'pairs': len(diffs),
+    }
+
+
 def summarize(runs: list[dict]) -> dict:
-    """Medians per workload and contender, then the derived overheads and ratios."""
+    """Medians per workload and contender, then the paired overheads and their ratios."""
     summary: dict[str, dict] = {}
     for workload in WORKLOADS:
         rows: dict[str, dict] = {}
@@ -448,18 +532,27 @@ def summarize(runs: list[dict]) -> dict:
                 'ru_maxrss_mib': median(mine, 'ru_maxrss_kib') / 1024,
             }
         base = rows.get('none')
-        upstream = rows.get('upstream')
-        for row in rows.values():
-            if base:
-                row['overhead_us'] = row['cpu_us'] - base['cpu_us']
-                row['overhead_loop_us'] = row['cpu_loop_us'] - base['cpu_loop_us']
+        base_runs = [r for r in runs if r['workload'] == workload and r['contender'] == 'none']
+        for contender, row in rows.items():
+            if base and contender != 'none':
+                mine = [r for r in runs if r['workload'] == workload and r['contender'] == contender]
+                row.update(paired_overhead(mine, base_runs))
                 row['x_none'] = row['cpu_us'] / base['cpu_us']
                 row['rss_delta_mib'] = row['peak_rss_mib'] - base['peak_rss_mib']
+        upstream = rows.get('upstream', {})
+        up = upstream.get('overhead_us')
+        if up:
+            upstream['overhead_x_upstream'] = 1.0
         for row in rows.values():
             if upstream:
                 row['x_upstream'] = row['cpu_us'] / upstream['cpu_us']
-                if base and upstream['cpu_us'] > base['cpu_us']:
-                    row['overhead_x_upstream'] = row['overhead_us'] / upstream['overhead_us']
+            mine = row.get('overhead_us')
+            if up and up > 0 and mine is not None and row is not upstream:
+                ratio = mine / up
+                row['overhead_x_upstream'] = ratio
+                # Both overheads are uncertain; their relative errors add (first order).
+                relative = ((row['overhead_ci_us'] / up) ** 2 + (ratio * upstream['overhead_ci_us'] / up) ** 2) ** 0.5
+                row['overhead_x_upstream_ci'] = relative
         summary[workload] = rows
     return summary
 
@@ -477,10 +570,12 @@ def check_targets(summary: dict) -> list[dict]:
             limit = TARGETS['overhead_vs_upstream']
             value = row['overhead_x_upstream']
             add(f'{workload.upper()} overhead <= {limit} x apache-skywalking', value, limit, value <= limit)
+            checks[-1]['ci'] = row.get('overhead_x_upstream_ci')
     row = summary.get('w3', {}).get('rs', {})
     if 'overhead_us' in row:
         limit = TARGETS['w3_overhead_us']
         add(f'W3 overhead <= {limit} us per span', row['overhead_us'], limit, row['overhead_us'] <= limit)
+        checks[-1]['ci'] = row.get('overhead_ci_us')
     for workload, rows in summary.items():
         row = rows.get('rs', {})
         if row.get('delivered_min') is not None:
@@ -504,12 +599,18 @@ def fmt(value, spec: str, suffix: str = '') -> str:
     return '-' if value is None else f'{value:{spec}}{suffix}'
 
 
+def with_ci(value, ci, spec: str, suffix: str = '') -> str:
+    if value is None:
+        return '-'
+    return f'{value:{spec}}{suffix}' if ci is None else f'{value:{spec}}{suffix} ± {ci:{spec}}'
+
+
 COLUMNS = [
     ('contender', 'contender'),
     ('cpu', 'CPU µs/op'),
     ('range', 'min-max'),
     ('x_none', 'x no agent'),
-    ('overhead', 'overhead µs/op'),
+    ('overhead', 'overhead µs/op (95 % CI)'),
     ('ovh_up', 'overhead x apache-sw'),
     ('loop', 'in-loop overhead µs/op'),
     ('delivered', 'delivered'),
@@ -532,8 +633,10 @@ def table_rows(summary: dict) -> dict[str, list[list[str]]]:
                     fmt(row['cpu_us'], '.2f'),
                     f'{row["cpu_us_min"]:.2f}-{row["cpu_us_max"]:.2f}',
                     fmt(row.get('x_none'), '.2f', 'x'),
-                    fmt(row.get('overhead_us'), '.2f') if agent else '-',
-                    fmt(row.get('overhead_x_upstream'), '.3f', 'x') if agent else '-',
+                    with_ci(row.get('overhead_us'), row.get('overhead_ci_us'), '.2f') if agent else '-',
+                    with_ci(row.get('overhead_x_upstream'), row.get('overhead_x_upstream_ci'), '.3f', 'x')
+                    if agent
+                    else '-',
                     fmt(row.get('overhead_loop_us'), '.2f') if agent else '-',
                     '-' if delivered is None else f'{delivered * 100:.1f} % ({row["received"]:.0f}/{row["produced"]})',
                     fmt(row['peak_rss_mib'], '.1f'),
@@ -578,7 +681,7 @@ def markdown(report: dict) -> str:
     lines += ['### skywalking-rs against the targets', '', '| target | measured | met |', '|---|---:|:---:|']
     for check in report['targets']:
         value = check['value']
-        shown = f'{value * 100:.2f} %' if 'delivered' in check['target'] else f'{value:.3f}'
+        shown = f'{value * 100:.2f} %' if 'delivered' in check['target'] else with_ci(value, check.get('ci'), '.3f')
         lines.append(f'| {check["target"]} | {shown} | {"yes" if check["met"] else "**no**"} |')
     lines.append('')
     breakdown = report.get('w3_breakdown') or {}
@@ -803,14 +906,13 @@ def main() -> None:
         sinks.start()
         for rep in range(reps):
             for workload in workloads:
-                # Rotate the order so no contender always runs first (page cache, CPU clock).
+                # Rotate the order so no contender always takes the first turn.
                 order = contenders[rep % len(contenders) :] + contenders[: rep % len(contenders)]
-                for contender in order:
-                    result = run_one(sinks, workload, contender, rep, scale)
+                for result in run_round(sinks, workload, order, rep, scale):
                     runs.append(result)
                     shown = '' if result['delivered'] is None else f', delivered {result["delivered"] * 100:.1f} %'
                     log(
-                        f'rep {rep + 1}/{reps} {workload} {LABELS[contender]:24} '
+                        f'rep {rep + 1}/{reps} {workload} {LABELS[result["contender"]]:24} '
                         f'{result["cpu_total_s"] / result["n"] * 1e6:8.2f} µs/op{shown}, '
                         f'peak RSS {result["peak_rss_kib"] / 1024:.1f} MiB'
                     )
@@ -837,7 +939,8 @@ def main() -> None:
     print_table(summary, n_by_workload)
     print()
     for check in report['targets']:
-        print(f'{"met    " if check["met"] else "MISSED "} {check["target"]}: {check["value"]:.3f}')
+        shown = with_ci(check['value'], check.get('ci'), '.3f')
+        print(f'{"met    " if check["met"] else "MISSED "} {check["target"]}: {shown}')
     RESULTS.mkdir(exist_ok=True)
     # Only a full run replaces latest.json and the doc; anything smaller is kept beside them.
     full = not args.quick and workloads == list(WORKLOADS) and contenders == CONTENDERS

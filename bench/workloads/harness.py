@@ -3,7 +3,12 @@
 A driver runs in the contender's own virtualenv, one fresh process per measurement:
 
 1. start the contender (agent, or OpenTelemetry SDK, or nothing), build the workload, warm it up;
-2. run the loop, bracketed by CPU readings, and print ``BENCH loop_done {...}``;
+2. print ``BENCH ready {}`` and run the loop in chunks, each started by a line on stdin and
+   answered with ``BENCH chunk_done {}``: run.py runs every contender's process at once and
+   hands the chunks round in turn, so all of them see the machine in the same state (on a
+   shared machine its speed drifts by 10-20 % within seconds, which separate runs one after
+   the other take as differences between contenders). The loop is bracketed by CPU
+   readings; at its end the driver prints ``BENCH loop_done {...}``;
 3. wait for one line on stdin: run.py sends it once the sink has counted everything the
    process produced, or its deadline passed; meanwhile the contender's background threads
    deliver, and their CPU is part of the process's;
@@ -34,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--n', type=int, required=True, help='measured iterations')
     parser.add_argument('--warmup', type=int, default=0, help='iterations before the measurement')
     parser.add_argument('--downstream', default='', help='URL the W2 endpoint calls')
+    parser.add_argument('--chunk', type=int, default=0, help='iterations per turn (0: the whole loop at once)')
     return parser.parse_args(argv)
 
 
@@ -120,14 +126,26 @@ def _emit(event: str, payload: dict) -> None:
     sys.stdout.flush()
 
 
-def measure(contender: Contender, iteration: Callable[[int], object], n: int, warmup: int, per_iteration: int) -> None:
+def measure(
+    contender: Contender, iteration: Callable[[int], object], n: int, warmup: int, per_iteration: int, chunk: int = 0
+) -> None:
     """Runs the protocol described in the module doc; `per_iteration` = segments or spans one call produces."""
     for i in range(warmup):
         iteration(i)
-    cpu0, thread0, wall0 = _cpu(), time.thread_time(), time.perf_counter()
-    for i in range(n):
-        iteration(i)
-    cpu1, thread1, wall1 = _cpu(), time.thread_time(), time.perf_counter()
+    chunk = chunk or n
+    _emit('ready', {})
+    cpu0, thread0 = _cpu(), time.thread_time()
+    wall = 0.0  # only while this process has its turn
+    turns = []  # CPU seconds of each turn (the whole process)
+    for start in range(0, n, chunk):
+        sys.stdin.readline()  # run.py: this process's turn
+        began, turn_cpu = time.perf_counter(), _cpu()
+        for i in range(start, min(n, start + chunk)):
+            iteration(i)
+        turns.append(_cpu() - turn_cpu)
+        wall += time.perf_counter() - began
+        _emit('chunk_done', {})
+    cpu1, thread1 = _cpu(), time.thread_time()
     produced = (warmup + n) * per_iteration if contender.kind != 'none' else 0
     _emit('loop_done', {'produced': produced})
     sys.stdin.readline()  # run.py: the sink has everything, or the deadline passed
@@ -146,7 +164,8 @@ def measure(contender: Contender, iteration: Callable[[int], object], n: int, wa
             'cpu_loop_s': cpu1 - cpu0,
             'cpu_loop_thread_s': thread1 - thread0,
             'cpu_total_s': cpu2 - cpu0,
-            'wall_loop_s': wall1 - wall0,
+            'wall_loop_s': wall,
+            'cpu_turns_s': turns,
             'stop_s': stop1 - stop0,
             'peak_rss_kib': peak_rss_kib(),
             # Linux reports ru_maxrss in KiB.

@@ -15,7 +15,7 @@ def main() -> None:
     contender = Contender(args.contender, args.service, args.backend)
     contender.start()
     per_iteration = 2 if args.contender == 'otel' else 1
-    measure(contender, iteration_for(make_app(args.downstream)), args.n, args.warmup, per_iteration)
+    measure(contender, iteration_for(make_app(args.downstream)), args.n, args.warmup, per_iteration, chunk=args.chunk)
 
 
 if __name__ == '__main__':

@@ -43,7 +43,7 @@ def main() -> None:
     args = parse_args()
     contender = Contender(args.contender, args.service, args.backend)
     contender.start()
-    measure(contender, iteration_for(contender), args.n, args.warmup, per_iteration=1)
+    measure(contender, iteration_for(contender), args.n, args.warmup, per_iteration=1, chunk=args.chunk)
 
 
 if __name__ == '__main__':
