@@ -660,13 +660,26 @@ def print_table(summary: dict, n_by_workload: dict) -> None:
             print('  '.join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
+def reference_line(env: dict) -> list[str]:
+    loop = env.get('reference_loop_ms')
+    if not loop:
+        return []
+    return [
+        f'Host speed: the reference loop (`REFERENCE_LOOP` in bench/run.py) took {loop[0]:.1f} ms before the '
+        f'measurements and {loop[1]:.1f} ms after them (11-12 ms on the Intel host of earlier runs).',
+        '',
+    ]
+
+
 def markdown(report: dict) -> str:
     env = report['environment']
     lines = [
         f'Run of {env["date"]} on {env["cpu_model"]} ({env["cores"]} cores), Linux {env["kernel"]}, '
-        f'Python {env["python"]}; skywalking-rs at commit {env["git_commit"]}; {report["reps"]} repetitions, '
-        f'medians; the whole run took {report["duration_s"] / 60:.1f} min.',
+        f'Python {env["python"]}; skywalking-rs at commit {env["git_commit"]}; {report["reps"]} repetitions '
+        f'(CPU columns: medians; overheads: means over paired turns, ± their 95 % interval); the whole run took '
+        f'{report["duration_s"] / 60:.1f} min.',
         '',
+        *reference_line(env),
         'Packages: ' + ', '.join(f'{k} {v}' for k, v in env['packages'].items()) + '.',
         '',
     ]
@@ -790,6 +803,29 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+REFERENCE_LOOP = """
+import time
+times = []
+for _ in range(15):
+    start, s = time.thread_time(), 0
+    for i in range(300_000):
+        s += i * i
+    times.append((time.thread_time() - start) * 1e3)
+print(sorted(times)[len(times) // 2])
+"""
+
+
+def reference_loop_ms() -> float:
+    """Median thread CPU ms of a fixed pure-Python loop: how fast this host runs Python right now.
+
+    Shared hosts differ by 3x and more (11-12 ms on one Intel host, 27-58 ms on an AMD one
+    whose speed changed at random moments), which absolute figures like W3's must be read
+    against; run before and after the measurements.
+    """
+    out = subprocess.run([sys.executable, '-c', REFERENCE_LOOP], capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
 def environment() -> dict:
     cpu_model = platform.processor() or 'unknown CPU'
     with contextlib.suppress(OSError):
@@ -891,6 +927,7 @@ def main() -> None:
     started = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
     prepare(skip_build=args.skip_setup)
+    reference_before = reference_loop_ms()
     if not COLLECTOR.exists():
         raise SystemExit(f'{COLLECTOR} is missing: cargo build --release -p sw-collector')
     rs_version = check_rs_release()
@@ -924,7 +961,7 @@ def main() -> None:
     summary = summarize(runs)
     n_by_workload = {w: max(1, int(WORKLOADS[w]['n'] * scale)) for w in workloads}
     report = {
-        'environment': environment(),
+        'environment': {**environment(), 'reference_loop_ms': [reference_before, reference_loop_ms()]},
         'reps': reps,
         'quick': args.quick,
         'n': n_by_workload,
