@@ -486,8 +486,10 @@ def paired_overhead(mine: list[dict], base: list[dict]) -> dict:
         other = base_by_rep.get(run['rep'])
         if other is None or not run.get('cpu_turns_s') or not other.get('cpu_turns_s'):
             continue
-        chunk = run['chunk']
-        diffs += [(a - b) / chunk * 1e6 for a, b in zip(run['cpu_turns_s'], other['cpu_turns_s'], strict=True)]
+        chunk, n = run['chunk'], run['n']
+        sizes = [min(chunk, n - start) for start in range(0, n, chunk)]  # the last turn may be short
+        turns = zip(run['cpu_turns_s'], other['cpu_turns_s'], sizes, strict=True)
+        diffs += [(a - b) / size * 1e6 for a, b, size in turns]
         outside.append(
             (run['cpu_total_s'] - sum(run['cpu_turns_s'])) / run['n'] * 1e6
             - (other['cpu_total_s'] - sum(other['cpu_turns_s'])) / other['n'] * 1e6
@@ -536,7 +538,15 @@ def summarize(runs: list[dict]) -> dict:
         for contender, row in rows.items():
             if base and contender != 'none':
                 mine = [r for r in runs if r['workload'] == workload and r['contender'] == contender]
-                row.update(paired_overhead(mine, base_runs))
+                # Runs recorded before turns existed (older JSON, --render) fall back to medians.
+                row.update(
+                    paired_overhead(mine, base_runs)
+                    or {
+                        'overhead_us': row['cpu_us'] - base['cpu_us'],
+                        'overhead_loop_us': row['cpu_loop_us'] - base['cpu_loop_us'],
+                        'overhead_ci_us': None,
+                    }
+                )
                 row['x_none'] = row['cpu_us'] / base['cpu_us']
                 row['rss_delta_mib'] = row['peak_rss_mib'] - base['peak_rss_mib']
         upstream = rows.get('upstream', {})
@@ -550,9 +560,10 @@ def summarize(runs: list[dict]) -> dict:
             if up and up > 0 and mine is not None and row is not upstream:
                 ratio = mine / up
                 row['overhead_x_upstream'] = ratio
-                # Both overheads are uncertain; their relative errors add (first order).
-                relative = ((row['overhead_ci_us'] / up) ** 2 + (ratio * upstream['overhead_ci_us'] / up) ** 2) ** 0.5
-                row['overhead_x_upstream_ci'] = relative
+                ci, up_ci = row['overhead_ci_us'], upstream['overhead_ci_us']
+                if ci is not None and up_ci is not None:
+                    # Both overheads are uncertain; their relative errors add (first order).
+                    row['overhead_x_upstream_ci'] = ((ci / up) ** 2 + (ratio * up_ci / up) ** 2) ** 0.5
         summary[workload] = rows
     return summary
 
