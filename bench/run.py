@@ -27,6 +27,7 @@ import os
 import platform
 import queue
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -344,6 +345,13 @@ class Driver:
                 return json.loads(line.split(' ', 2)[2])
             self._log.write(f'[stdout] {line}')
 
+    def pause(self) -> None:
+        """Freezes the driver's whole process (every thread) until `resume`."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.proc.pid, signal.SIGCONT)
+
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(line + '\n')
@@ -403,9 +411,11 @@ class Measured:
 def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: float) -> list[dict]:
     """One repetition of `workload`: every contender's process at once, their loops in turns of a chunk.
 
-    Each process measures its own CPU, so the others' turns cost it nothing but what its
-    background threads do meanwhile (delivering, which is counted as it should be). Each is
-    stopped as soon as the sink has what it produced, as if it had run alone.
+    Outside its turns a process is frozen (SIGSTOP, every thread): its reporter cannot compete
+    with another contender's turn for the second core, nor catch up on its own backlog while
+    others run; each process meets the machine as if it ran alone, in slices. Each measures
+    its own CPU; after the loops all run freely until the sink has what they produced, and
+    each is stopped as soon as it has.
     """
     spec = WORKLOADS[workload]
     n, warmup = max(1, int(spec['n'] * scale)), max(1, int(spec['warmup'] * scale))
@@ -417,12 +427,17 @@ def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: fl
     try:
         for proc in procs.values():
             proc.driver.expect('ready')
+            proc.driver.pause()
         for turn in range(-(-n // chunk)):
             # The order rotates every turn, so no contender always follows the same one.
             for contender in order[turn % len(order) :] + order[: turn % len(order)]:
-                procs[contender].driver.send('go')
-                procs[contender].driver.expect('chunk_done')
+                driver = procs[contender].driver
+                driver.resume()
+                driver.send('go')
+                driver.expect('chunk_done')
+                driver.pause()
         for proc in procs.values():
+            proc.driver.resume()
             proc.produced = proc.driver.expect('loop_done')['produced']
         started, last_change = time.monotonic(), {}
         while any(proc.waited is None for proc in procs.values()):
@@ -434,6 +449,7 @@ def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: fl
         results = {c: proc.driver.expect('result') for c, proc in procs.items()}
     finally:
         for proc in procs.values():
+            proc.driver.resume()  # a failure mid-turn must not leave a frozen process behind
             proc.driver.close()
     runs = []
     for contender, proc in procs.items():
