@@ -4,11 +4,12 @@ A driver runs in the contender's own virtualenv, one fresh process per measureme
 
 1. start the contender (agent, or OpenTelemetry SDK, or nothing), build the workload, warm it up;
 2. print ``BENCH ready {}`` and run the loop in chunks, each started by a line on stdin and
-   answered with ``BENCH chunk_done {}``: run.py runs every contender's process at once and
-   hands the chunks round in turn, so all of them see the machine in the same state (on a
-   shared machine its speed drifts by 10-20 % within seconds, which separate runs one after
-   the other take as differences between contenders). The loop is bracketed by CPU
-   readings; at its end the driver prints ``BENCH loop_done {...}``;
+   answered with ``BENCH chunk_done {}``: run.py runs every contender's process at once,
+   freezes each outside its turns and hands the chunks round in turn, so that all of them
+   meet the machine in the same state (a shared machine's speed drifts by 10-20 % within
+   seconds, which separate runs one after the other take for differences between
+   contenders). Each chunk's CPU is recorded, and the loop is bracketed by CPU readings; at
+   its end the driver prints ``BENCH loop_done {...}``;
 3. wait for one line on stdin: run.py sends it once the sink has counted everything the
    process produced, or its deadline passed; meanwhile the contender's background threads
    deliver, and their CPU is part of the process's;
