@@ -9,8 +9,8 @@ this checkout for skywalking-rs, and the release build of the local collector. I
 starts three sinks: the collector (SkyWalking's gRPC protocol), an OTLP/gRPC span counter,
 and W2's plain downstream HTTP server, none of them traced. Every repetition of a workload
 starts a fresh process per contender, all at once, and hands their loops turns of a chunk
-in rotation, so that the machine's drifting speed falls on all of them alike; see
-workloads/harness.py for what one process does.
+in rotation, each process frozen outside its turns, so that the machine's drifting speed
+falls on all of them alike; see workloads/harness.py for what one process does.
 
 Writes bench/results/latest.json and the generated part of docs/Benchmarks.md, and prints the
 table. Standard library only: it runs with any python3 >= 3.10.
@@ -78,7 +78,7 @@ WORKLOADS = {
     'w2': {
         'script': 'w2_outgoing.py',
         # The agents add 3-60 % to a request that costs ~2 ms, and a turn's CPU varies by ~13 %
-        # on a shared machine: 6000 requests give the overhead a 95 % interval of ~±30 µs.
+        # on a shared machine: 6000 requests give the overhead a 95 % interval of ~±35 µs.
         'n': 6000,
         'warmup': 50,
         'chunk': 100,
@@ -394,18 +394,16 @@ class Measured:
         self.produced = 0
         self.seen = 0
         self.waited: float | None = None  # set once the delivery wait is over
+        self.last_change: float | None = None  # when the sink's count last moved
 
-    def delivery_over(self, sinks: Sinks, started: float, last_change: dict[str, float]) -> bool:
+    def delivery_over(self, sinks: Sinks, started: float) -> bool:
         """True once the sink has everything, nothing new came for DELIVERY_QUIET_S, or the deadline passed."""
         now = time.monotonic()
         count = sinks.received(self.contender, self.service) if self.produced else 0
         if count != self.seen:
-            self.seen, last_change[self.contender] = count, now
-        return (
-            count >= self.produced
-            or now - started >= DELIVERY_DEADLINE_S
-            or now - last_change.get(self.contender, started) >= DELIVERY_QUIET_S
-        )
+            self.seen, self.last_change = count, now
+        quiet_since = started if self.last_change is None else self.last_change
+        return count >= self.produced or now - started >= DELIVERY_DEADLINE_S or now - quiet_since >= DELIVERY_QUIET_S
 
 
 def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: float) -> list[dict]:
@@ -439,10 +437,10 @@ def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: fl
         for proc in procs.values():
             proc.driver.resume()
             proc.produced = proc.driver.expect('loop_done')['produced']
-        started, last_change = time.monotonic(), {}
+        started = time.monotonic()
         while any(proc.waited is None for proc in procs.values()):
             for proc in procs.values():
-                if proc.waited is None and proc.delivery_over(sinks, started, last_change):
+                if proc.waited is None and proc.delivery_over(sinks, started):
                     proc.waited = time.monotonic() - started
                     proc.driver.send('go')  # stop: flush what is left, report
             time.sleep(POLL_S)

@@ -6,9 +6,11 @@ data, span for span."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import free_port, http_get
 
@@ -88,3 +90,40 @@ def test_handler_exception_is_an_error_span(services, collector):
     ok, reason = collector.validate(expected('flask_error.yml', provider_port, consumer_port))
     assert ok, f'{reason}\n{services.logs()}'
     assert 'the handler failed on purpose' in collector.receive_data()
+
+
+def test_flask_skips_requests_of_an_ignored_method(services, collector):
+    """`plugin_http_ignore_method` is checked where the Flask plugin opens its entry span:
+    a POST is served untraced, while a GET to the same endpoint is traced. The server
+    plugin is disabled, as under a server no plugin covers (gunicorn): otherwise werkzeug's
+    server span would drop the POST before Flask sees it."""
+    provider_port = free_port()
+    services.start(
+        'provider',
+        HERE / 'services' / 'flask_provider.py',
+        provider_port,
+        SW_PLUGIN_HTTP_IGNORE_METHOD='POST',
+        SW_AGENT_DISABLE_PLUGINS='sw_http_server',
+    )
+
+    assert http_get(f'http://127.0.0.1:{provider_port}/users', method='POST')[0] == 200
+    assert http_get(f'http://127.0.0.1:{provider_port}/users')[0] == 200
+
+    def entry_spans() -> list[dict]:
+        data = yaml.safe_load(collector.receive_data())
+        return [
+            span
+            for item in data.get('segmentItems') or []
+            if item['serviceName'] == 'provider'
+            for segment in item['segments']
+            for span in segment['spans']
+            if span['spanType'] == 'Entry'
+        ]
+
+    deadline = time.monotonic() + 20
+    while not entry_spans() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(1)  # a POST segment, if one were sent, would have arrived with the GET's
+    spans = entry_spans()
+    methods = [tag['value'] for span in spans for tag in span.get('tags', []) if tag['key'] == 'http.method']
+    assert methods == ['GET'], f'{spans}\n{services.logs()}'

@@ -307,15 +307,9 @@ impl Span {
         Ok(slf)
     }
 
-    /// Layer HTTP, peer, `http.method` and `http.url` of a WSGI request in one call; False
-    /// when the URL must come from the framework (tag it next, to keep upstream's order).
-    fn tag_wsgi_request(slf: &Bound<'_, Self>, environ: &Bound<'_, PyDict>, method: &str) -> PyResult<bool> {
-        crate::wsgi::tag_request(slf, environ, method)
-    }
-
     /// Starts the entry span of a WSGI request (as `with` does; finish it with `__exit__`) and
-    /// records `component`, then what `tag_wsgi_request` records; False when the URL must
-    /// come from the framework.
+    /// records `component`, layer HTTP, peer, `http.method` and `http.url`; False when the URL
+    /// must come from the framework (tag it next, to keep upstream's order).
     fn start_wsgi(slf: &Bound<'_, Self>, environ: &Bound<'_, PyDict>, method: &str, component: i32) -> PyResult<bool> {
         crate::wsgi::start_request(slf, environ, method, component)
     }

@@ -91,7 +91,7 @@ pub fn url_without_query(environ: &Bound<'_, PyDict>) -> Option<String> {
 
 /// Layer, peer (`REMOTE_ADDR:REMOTE_PORT`), `http.method` and `http.url` of a WSGI request;
 /// false when the URL needs werkzeug (the caller then tags it, keeping the tag order).
-pub fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str) -> PyResult<bool> {
+fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str) -> PyResult<bool> {
     let py = span.py();
     let mut s = span.try_borrow_mut()?;
     if s.noop {
