@@ -666,7 +666,11 @@ def snapshot() -> dict[str, object]:
             continue
         if spec.bounds is not None and not spec.bounds[0] <= result[name] <= spec.bounds[1]:
             low, high = spec.bounds
-            why = ' (0 does not mean unbounded or off here: every queue and period is bounded)' if value == 0 else ''
+            why = (
+                ' (0 does not mean unbounded or off here: every queue and period is bounded)'
+                if result[name] == 0
+                else ''
+            )
             message = 'Ignoring config.%s=%r: outside %d..%d%s; using the default %r'
             _warn_once(name, value, message, name, value, low, high, why, spec.default)
             result[name] = _copy_default(spec)
