@@ -166,7 +166,7 @@ def test_a_queue_size_of_0_means_the_default_queue_not_a_queue_of_one():
         SW_AGENT_EXIT_FLUSH_TIMEOUT='0.2',
     )
     stats = json.loads(result.stdout)
-    assert stats['segments_dropped_queue_full'] == 0, stats
+    assert stats['segments_dropped_queue_full'] == stats['spans_dropped_queue_full'] == 0, stats
     assert stats['segments_queued'] == 300, stats
     warnings = [line for line in result.stderr.splitlines() if 'agent_trace_reporter_max_buffer_size' in line]
     assert len(warnings) == 1, result.stderr
