@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sw_reporter::{KafkaConfig, Protocol, ReporterConfig};
+use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, ReporterConfig};
 
 /// A reporter for `backend` over `protocol`, with short periods so tests run quickly.
 /// Every field is set: the agent's defaults live in `skywalking/config.py` only.
@@ -30,7 +30,17 @@ pub fn test_config(backend: String, protocol: Protocol) -> ReporterConfig {
         snapshot_queue_size: 50,
         meters_active: true,
         meter_period: Duration::from_secs(20),
-        kafka: KafkaConfig::default(),
+        kafka: KafkaConfig::from_pass_through("localhost:9092", test_topics(), &[]).0,
+    }
+}
+
+/// Kafka topics for tests.
+pub fn test_topics() -> KafkaTopics {
+    KafkaTopics {
+        segment: "test-segments".into(),
+        management: "test-managements".into(),
+        meter: "test-meters".into(),
+        log: "test-logs".into(),
     }
 }
 
