@@ -45,7 +45,7 @@ class OptionSpec(NamedTuple):
     effect: str = ''
     #: Inclusive (lowest, highest) sane values of a number option; `snapshot()` replaces a
     #: value outside them by the default, with one warning.
-    bounds: tuple[int, int] | None = None
+    bounds: tuple[float, float] | None = None
 
 
 _SPECS: dict[str, OptionSpec] = {}
@@ -281,6 +281,7 @@ agent_exit_flush_timeout: float = _option(
     'SW_AGENT_EXIT_FLUSH_TIMEOUT',
     5.0,
     '(skywalking-rs addition) Seconds the agent may spend at interpreter exit sending what is still queued.',
+    bounds=(0, 3600),
 )
 
 # ----------------------------------------------------------------------------------------
@@ -671,7 +672,7 @@ def snapshot() -> dict[str, object]:
                 if result[name] == 0
                 else ''
             )
-            message = 'Ignoring config.%s=%r: outside %d..%d%s; using the default %r'
+            message = 'Ignoring config.%s=%r: outside %g..%g%s; using the default %r'
             _warn_once(name, value, message, name, value, low, high, why, spec.default)
             result[name] = _copy_default(spec)
     return result

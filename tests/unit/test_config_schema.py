@@ -42,8 +42,9 @@ def run_child(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def python_readers(name: str) -> list[str]:
-    """Files of the package outside config.py that read `config.<name>` (assignments aside)."""
-    reads = re.compile(rf'\bconfig\.{name}\b(?!\s*=[^=])')
+    """Files of the package outside config.py that read `config.<name>` (assignments aside)
+    or `config.snapshot()['<name>']`."""
+    reads = re.compile(rf'\bconfig\.{name}\b(?!\s*=[^=])|snapshot\(\)\[\'{name}\'\]')
     return [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob('*.py')
