@@ -46,6 +46,9 @@ class OptionSpec(NamedTuple):
     #: Inclusive (lowest, highest) sane values of a number option; `snapshot()` replaces a
     #: value outside them by the default, with one warning.
     bounds: tuple[float, float] | None = None
+    #: The only values a text option may take (after case folding); `snapshot()` replaces
+    #: any other by the default, with one warning.
+    choices: tuple[str, ...] | None = None
 
 
 _SPECS: dict[str, OptionSpec] = {}
@@ -91,7 +94,9 @@ def _copy_default(spec: OptionSpec):
     return list(spec.default) if isinstance(spec.default, list) else spec.default
 
 
-def _option(name, env, default, description, *, kind=None, case=None, doc_default=None, effect='', bounds=None):
+def _option(
+    name, env, default, description, *, kind=None, case=None, doc_default=None, effect='', bounds=None, choices=None
+):
     """Declare option `name`, read from variable `env`, and return its value at import."""
     if effect and not effect.startswith(('none: ', 'partial: ')):
         raise ValueError(f'{name}: effect must start with "none: " or "partial: "')
@@ -106,6 +111,7 @@ def _option(name, env, default, description, *, kind=None, case=None, doc_defaul
         case=case,
         effect=effect,
         bounds=bounds,
+        choices=choices,
     )
     _SPECS[name] = spec
     raw = os.environ.get(env)
@@ -149,6 +155,7 @@ agent_protocol: str = _option(
     'grpc',
     'Protocol used to report to the backend: `grpc`, `http` or `kafka` (lower-cased).',
     case='lower',
+    choices=('grpc', 'http', 'kafka'),
 )
 agent_name: str = _option(
     'agent_name',
@@ -665,6 +672,12 @@ def snapshot() -> dict[str, object]:
             _warn_once(name, value, message, name, value, spec.type.__name__, spec.default)
             result[name] = _copy_default(spec)
             continue
+        if spec.choices is not None and result[name].strip() not in spec.choices:
+            message = 'Ignoring config.%s=%r: not one of %s; using the default %r'
+            _warn_once(name, value, message, name, value, ', '.join(spec.choices), spec.default)
+            result[name] = _copy_default(spec)
+        elif spec.choices is not None:
+            result[name] = result[name].strip()
         if spec.bounds is not None and not spec.bounds[0] <= result[name] <= spec.bounds[1]:
             low, high = spec.bounds
             why = (

@@ -358,6 +358,16 @@ def test_values_inside_the_bounds_are_kept(cfg):
     assert snapshot['correlation_element_max_number'] == 0
 
 
+def test_an_unknown_protocol_gets_one_warning_and_grpc(cfg, agent_records):
+    cfg.init(agent_protocol='amqp')
+    assert cfg.snapshot()['agent_protocol'] == 'grpc'
+    assert cfg.snapshot()['agent_protocol'] == 'grpc'
+    warnings = [r.getMessage() for r in agent_records]
+    assert warnings == ["Ignoring config.agent_protocol='amqp': not one of grpc, http, kafka; using the default 'grpc'"]
+    cfg.init(agent_protocol=' HTTP ')
+    assert cfg.snapshot()['agent_protocol'] == 'http'
+
+
 def test_comma_separated_options_given_as_lists_reach_the_core_as_text(cfg):
     # finalize() accepts lists for these; the native core reads the snapshot, which must
     # say the same thing (not "['get', 'Options']").

@@ -67,17 +67,17 @@ pub fn queue_full() -> bool {
     agent.reporter.as_ref().is_some_and(Reporter::skip_span_if_queue_full)
 }
 
-/// `agent_protocol`: gRPC, OAP's HTTP JSON endpoints, or Kafka. Profiling needs gRPC (as
-/// upstream, where HTTP and Kafka turn it off).
-fn protocol(options: &Options) -> Protocol {
-    match options.agent_protocol.trim().to_ascii_lowercase().as_str() {
-        "http" => Protocol::Http,
-        "grpc" => Protocol::Grpc,
-        "kafka" => Protocol::Kafka,
-        other => {
-            log::warn!("agent_protocol={other:?} is not supported; reporting over gRPC");
-            Protocol::Grpc
-        }
+/// `agent_protocol`: gRPC, OAP's HTTP JSON endpoints, or Kafka (`config.py` lets no
+/// other value through). Profiling needs gRPC (as upstream, where HTTP and Kafka turn it off).
+fn protocol(options: &Options) -> Result<Protocol, AgentError> {
+    match options.agent_protocol.as_str() {
+        "http" => Ok(Protocol::Http),
+        "grpc" => Ok(Protocol::Grpc),
+        "kafka" => Ok(Protocol::Kafka),
+        other => Err(AgentError::Config {
+            option: "agent_protocol".into(),
+            reason: format!("{other:?} is not one of grpc, http, kafka"),
+        }),
     }
 }
 
@@ -87,9 +87,13 @@ fn seconds_of(value: u64) -> Duration {
 
 /// Every field from an option or from the reporter's own fixed timing, none from a
 /// default: a field added to `ReporterConfig` does not compile until it is set here.
-fn reporter_config(options: &Options, properties: Vec<(String, String)>, settings: &Settings) -> ReporterConfig {
-    let protocol = protocol(options);
-    ReporterConfig {
+fn reporter_config(
+    options: &Options,
+    properties: Vec<(String, String)>,
+    settings: &Settings,
+) -> Result<ReporterConfig, AgentError> {
+    let protocol = protocol(options)?;
+    Ok(ReporterConfig {
         backend: options.agent_collector_backend_services.clone(),
         protocol,
         service: settings.service.clone(),
@@ -109,7 +113,7 @@ fn reporter_config(options: &Options, properties: Vec<(String, String)>, setting
         meters_active: options.agent_meter_reporter_active,
         meter_period: seconds_of(options.agent_meter_reporter_period),
         kafka: kafka_config(options, protocol),
-    }
+    })
 }
 
 /// The Kafka producer's settings: brokers and topics from the options (topics already
@@ -180,7 +184,7 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
     logger::init(&options.agent_logging_level);
     let properties: Vec<(String, String)> = required(config, "_instance_properties")?;
     let settings = Settings::from_options(&options);
-    let reporter_config = reporter_config(&options, properties, &settings);
+    let reporter_config = reporter_config(&options, properties, &settings)?;
     let problems = sw_reporter::check_addresses(&reporter_config);
     for problem in &problems {
         log::warn!("{problem}; the application runs on, but nothing can be reported until the address is fixed");

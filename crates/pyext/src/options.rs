@@ -37,7 +37,7 @@ macro_rules! options {
 
 options! {
     agent_collector_backend_services: String,
-    /// Already lower-cased by `config.py`.
+    /// One of `grpc`, `http`, `kafka` (`config.py` checks it).
     agent_protocol: String,
     /// With the namespace suffix applied by `config.finalize_name()`.
     agent_name: String,
