@@ -6,7 +6,7 @@
 
 Sources: the option records of `skywalking.config` (`option_specs()`) and the module-level
 metadata of every `skywalking/plugins/sw_*.py` (`support_matrix`, `link_vector`, `note`,
-`hooked_modules`, optional `component`). Plugin modules are imported, their libraries not.
+`hooked_modules`, `component`). Plugin modules are imported, their libraries not.
 In README.md only the regions between ``<!-- config-table:start -->`` /
 ``<!-- config-table:end -->`` and ``<!-- plugin-table:start -->`` / ``<!-- plugin-table:end -->``
 are rewritten, and only if those markers exist.
@@ -15,7 +15,6 @@ are rewritten, and only if those markers exist.
 import argparse
 import importlib
 import pkgutil
-import re
 import sys
 from pathlib import Path
 
@@ -141,22 +140,13 @@ def plugin_modules() -> list:
     return modules
 
 
-_COMPONENT_USE = re.compile(r'(\binherit\s*=\s*)?\bComponent\.([A-Za-z_][A-Za-z0-9_]*)')
-
-
 def components_of(module) -> str:
-    """``Name (id)`` of the components a plugin reports: its `component` attribute if it has
-    one, else the `Component.X` names used in its source, except as ``inherit=``."""
+    """``Name (id)`` of the components a plugin declares in its required `component`
+    attribute (one id or a list)."""
     declared = getattr(module, 'component', None)
-    if declared is not None:
-        found = list(declared) if isinstance(declared, (list, tuple)) else [declared]
-    else:
-        source = Path(module.__file__).read_text(encoding='utf-8')
-        found = []
-        for inherit, name in _COMPONENT_USE.findall(source):
-            member = Component.__members__.get(name)
-            if not inherit and member is not None and member not in found:
-                found.append(member)
+    if declared is None:
+        return '-'
+    found = list(declared) if isinstance(declared, (list, tuple)) else [declared]
     members = [Component(item) for item in found]
     return ', '.join(f'{member.name} ({member.value})' for member in members) or '-'
 
@@ -202,7 +192,11 @@ def plugins_md() -> str:
         GENERATED,
         '',
         'Each plugin is installed when the application first imports its library; nothing is imported for',
-        'libraries the application does not use. Versions are the ones tested; others may work.',
+        'libraries the application does not use. The versions listed are the ones each plugin declares and',
+        'is tested on: `python tools/plugin_matrix.py --all` runs every plugin scenario',
+        '(`tests/plugins/<library>/`) on each of them, each in its own virtualenv; CI (`scripts/test.sh`)',
+        'runs the oldest and the newest. A version number `X.Y` means the newest `X.Y.z` release.',
+        'Other versions may work.',
         'A plugin can be turned off with `SW_AGENT_DISABLE_PLUGINS` (regular expressions matched against',
         'the plugin name, e.g. `sw_flask,sw_http.*`).',
     ]

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_TEMPLATE = """
 import sys
 
+component = 7000
 {metadata}
 
 calls = []

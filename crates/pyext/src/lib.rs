@@ -7,6 +7,7 @@
 
 mod active;
 mod agent;
+mod asgi;
 mod carrier;
 mod collector;
 mod context;
@@ -54,6 +55,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wsgi::wsgi_url, m)?)?;
     m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
     m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
     agent::configure_before_start(m.py())?;
     Ok(())

@@ -7,8 +7,12 @@ already imported), so an application pays only for the libraries it uses.
 
 A plugin module ``skywalking/plugins/sw_<lib>.py`` declares, at module level:
 
-* ``install()``: patches the library; the loader calls it at most once per process. It must
-  not assume anything more than that the hooked module has been imported.
+* ``install()``: patches the library, through `skywalking.plugins._patch.patch` so that the
+  loader can undo it (`uninstall`); the loader calls it once per process (again only after an
+  `uninstall`). It must not assume anything more than that the hooked module has been imported.
+* ``component`` (required): the `skywalking.Component` the plugin reports (a list when it
+  reports several, e.g. a producer and a consumer id). A plugin without it is left out with a
+  warning: the generated plugin table and the test runner read it.
 * ``hooked_modules: list[str]``: the modules whose import triggers ``install()``, e.g.
   ``['flask']`` or ``['http.server', 'werkzeug.serving']``. Without it (or when empty) the
   plugin is installed when the loader runs, as upstream does.
@@ -16,7 +20,10 @@ A plugin module ``skywalking/plugins/sw_<lib>.py`` declares, at module level:
   space-separated list of ``<op><version>`` units (op one of ``< <= == >= > !=``), all of
   which must hold; one rule holding is enough. A distribution that is not installed counts
   as supported, as upstream.
-* ``link_vector``, ``support_matrix``, ``note``: documentation, read by ``tools/gen_docs.py``.
+* ``support_matrix``: ``{<distribution>: {'>=3.10': [versions]}}``, the versions the plugin
+  supports and is tested on (``tools/plugin_matrix.py`` installs each one; ``tools/gen_docs.py``
+  lists them).
+* ``link_vector``, ``note``: documentation, read by ``tools/gen_docs.py``.
 
 The plugin module itself must not import its library at module level.
 
@@ -35,6 +42,7 @@ from types import ModuleType
 
 from skywalking import config
 from skywalking.loggings import logger
+from skywalking.plugins import _patch
 
 _OPERATORS = {
     '<': lambda current, expected: current < expected,
@@ -214,6 +222,9 @@ def _install_package(package: ModuleType) -> None:
         if not callable(getattr(module, 'install', None)):
             logger.warning("Plugin %s has no install() function, thus won't be installed", short_name)
             continue
+        if getattr(module, 'component', None) is None:
+            logger.warning("Plugin %s declares no component, thus won't be installed", short_name)
+            continue
         plugin = _Plugin(short_name, package.__name__, module)
         with _lock:
             _plugins[full_name] = plugin
@@ -269,9 +280,12 @@ def _activate(plugin: _Plugin) -> None:
         plugin.state = 'unsupported'
         return
     try:
-        plugin.module.install()
+        with _patch.installing(_full_name(plugin)):
+            plugin.module.install()
     except Exception:
         plugin.state = 'failed'
+        # What it patched before failing would run half a plugin: take it back.
+        _patch.unpatch_plugin(_full_name(plugin))
         logger.warning(
             'Plugin %s failed to install, please ignore this warning if the package is not used in your application.',
             plugin.name,
@@ -282,6 +296,42 @@ def _activate(plugin: _Plugin) -> None:
     with _lock:
         _installed.append(plugin)
     logger.debug('Plugin %s installed', plugin.name)
+
+
+def _full_name(plugin: _Plugin) -> str:
+    return f'{plugin.package}.{plugin.name}'
+
+
+def uninstall(name: str | None = None, package=None) -> list[str]:
+    """Restores everything the plugin `name` (``sw_flask``; every plugin of `package` when
+    None) patched, and forgets it, so that a later `install()` installs it again (at once when
+    its library is imported, else on that import). Returns the short names uninstalled.
+    Never raises.
+    """
+    package_name = _package_name(package)
+    done = []
+    with _lock:
+        chosen = [
+            plugin
+            for full_name, plugin in _plugins.items()
+            if plugin.package == package_name and (name is None or name in (plugin.name, full_name))
+        ]
+        for plugin in chosen:
+            _forget(plugin)
+            _plugins.pop(_full_name(plugin), None)
+            if plugin in _installed:
+                _installed.remove(plugin)
+    for plugin in chosen:
+        try:
+            _patch.unpatch_plugin(_full_name(plugin))
+        except Exception:
+            logger.warning('Plugin %s could not be uninstalled completely', plugin.name, exc_info=_debug())
+        plugin.state = 'uninstalled'
+        done.append(plugin.name)
+    if name is None and package_name == __name__:
+        # Patches the shared helpers made outside any install (the http.client hook).
+        _patch.unpatch_plugin('')
+    return done
 
 
 def _forget(plugin: _Plugin) -> None:

@@ -7,16 +7,27 @@ General, so a framework plugin running inside (Flask, Bottle, FastAPI pass
 
 from __future__ import annotations
 
-from skywalking import Component, Layer
-from skywalking.trace.context import get_context
-from skywalking.trace.tags import TagHttpMethod, TagHttpURL
+import weakref
+
+from skywalking import Component
+from skywalking.plugins import _patch
+from skywalking.plugins._web import http_entry_span
 
 link_vector = ['https://docs.python.org/3/library/http.server.html', 'https://werkzeug.palletsprojects.com/']
-support_matrix = {'http_server': {'>=3.10': ['*']}, 'werkzeug': {'>=3.10': ['2.3', '3.0', '3.1']}}
+component = Component.General
+support_matrix = {
+    'http_server': {'>=3.10': ['*']},
+    'werkzeug': {'>=3.10': ['1.0.1', '2.0', '2.1', '2.2', '2.3', '3.0', '3.1']},
+}
 note = ''
 hooked_modules = ['http.server']
 
+_GENERAL = int(component)
 _HTTP_METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH')
+
+#: Handler classes whose request methods are wrapped (emptied when the plugin is uninstalled).
+_instrumented: weakref.WeakSet = weakref.WeakSet()
+_plugin = ''
 
 
 def _traced(handler, method: str, call):
@@ -24,17 +35,17 @@ def _traced(handler, method: str, call):
     headers = handler.headers
     path = handler.path or '/'
     handler._sw_status = -1
-    span = get_context().new_entry_span(
-        path.split('?', 1)[0], sw8=headers.get('sw8'), correlation=headers.get('sw8-correlation'), method=method
+    client = handler.client_address
+    host = headers.get('Host')
+    scope = http_entry_span(
+        _GENERAL,
+        method=method,
+        path=path.split('?', 1)[0],
+        headers=headers,
+        peer=f'{client[0]}:{client[1]}',
+        url=f'http://{host}{path}' if host else path,
     )
-    with span:
-        span.layer = Layer.Http
-        span.component = Component.General
-        client = handler.client_address
-        span.peer = f'{client[0]}:{client[1]}'
-        host = headers.get('Host')
-        span.set_tag(TagHttpMethod.key, method)
-        span.set_tag(TagHttpURL.key, f'http://{host}{path}' if host else path)
+    with scope as span:
         try:
             return call()
         finally:
@@ -43,63 +54,79 @@ def _traced(handler, method: str, call):
                 span.tag_http_status(status)
 
 
-def _wrap_do_method(function, method: str):
-    def _sw_do_method(self):
-        return _traced(self, method, lambda: function(self))
+def _wrap_do_method(method: str):
+    def wrap(function):
+        def _sw_do_method(self):
+            return _traced(self, method, lambda: function(self))
 
-    _sw_do_method._sw_wrapped = True
-    _sw_do_method.__name__ = f'do_{method}'
-    _sw_do_method.__wrapped__ = function
-    return _sw_do_method
+        _sw_do_method.__name__ = f'do_{method}'
+        return _sw_do_method
+
+    return wrap
 
 
 def _wrap_run_wsgi(run_wsgi):
     def _sw_run_wsgi(self):
         return _traced(self, self.command, lambda: run_wsgi(self))
 
-    _sw_run_wsgi._sw_wrapped = True
-    _sw_run_wsgi.__wrapped__ = run_wsgi
     return _sw_run_wsgi
+
+
+_WERKZEUG_HANDLER = 'werkzeug.serving.WSGIRequestHandler'
+
+
+def _is_werkzeug(cls) -> bool:
+    return any(f'{base.__module__}.{base.__qualname__}' == _WERKZEUG_HANDLER for base in cls.__mro__)
 
 
 def _instrument_class(cls) -> None:
     """Wraps the request methods of a handler class once, the first time it serves."""
-    if cls.__dict__.get('_sw_instrumented'):
+    if cls in _instrumented:
         return
-    is_werkzeug = f'{cls.__module__}.{cls.__qualname__}' == 'werkzeug.serving.WSGIRequestHandler' or any(
-        f'{base.__module__}.{base.__qualname__}' == 'werkzeug.serving.WSGIRequestHandler' for base in cls.__mro__
-    )
-    if is_werkzeug:
-        run_wsgi = cls.run_wsgi
-        if not getattr(run_wsgi, '_sw_wrapped', False):
-            cls.run_wsgi = _wrap_run_wsgi(run_wsgi)
+    if _is_werkzeug(cls):
+        _patch.patch(cls, 'run_wsgi', _wrap_run_wsgi, plugin=_plugin)
+        # werkzeug before 2.1 writes the status line in its own `send_response`, which does
+        # not call `send_response_only`: the status is recorded there too.
+        from http.server import BaseHTTPRequestHandler
+
+        if getattr(cls, 'send_response', None) is not BaseHTTPRequestHandler.send_response:
+            _patch.patch(cls, 'send_response', _wrap_send_response_only, plugin=_plugin)
     else:
         for method in _HTTP_METHODS:
-            function = getattr(cls, f'do_{method}', None)
-            if callable(function) and not getattr(function, '_sw_wrapped', False):
-                setattr(cls, f'do_{method}', _wrap_do_method(function, method))
-    cls._sw_instrumented = True
+            if callable(getattr(cls, f'do_{method}', None)):
+                _patch.patch(cls, f'do_{method}', _wrap_do_method(method), plugin=_plugin)
+    _instrumented.add(cls)
 
 
-def install() -> None:
-    from http.server import BaseHTTPRequestHandler
-
-    if getattr(BaseHTTPRequestHandler, '_sw_patched', False):
-        return
-    _handle = BaseHTTPRequestHandler.handle
-    _send_response_only = BaseHTTPRequestHandler.send_response_only
-
+def _wrap_handle(handle):
     def _sw_handle(self):
         try:
             _instrument_class(type(self))
         except Exception:  # a handler class we cannot wrap is served untraced
             pass
-        return _handle(self)
+        return handle(self)
 
-    def _sw_send_response_only(self, code, *args, **kwargs):
-        self._sw_status = int(code)
-        return _send_response_only(self, code, *args, **kwargs)
+    return _sw_handle
 
-    BaseHTTPRequestHandler.handle = _sw_handle
-    BaseHTTPRequestHandler.send_response_only = _sw_send_response_only
-    BaseHTTPRequestHandler._sw_patched = True
+
+def _wrap_send_response_only(send_response):
+    """Records the status of the response (`send_response_only`, or a server's own
+    `send_response`) for the entry span."""
+
+    def _sw_send_response(self, code, *args, **kwargs):
+        try:
+            self._sw_status = int(code)
+        except (TypeError, ValueError):
+            pass
+        return send_response(self, code, *args, **kwargs)
+
+    return _sw_send_response
+
+
+def install() -> None:
+    global _plugin
+    from http.server import BaseHTTPRequestHandler
+
+    _plugin = _patch.current_plugin()
+    _patch.patch(BaseHTTPRequestHandler, 'handle', _wrap_handle, on_restore=_instrumented.clear)
+    _patch.patch(BaseHTTPRequestHandler, 'send_response_only', _wrap_send_response_only)

@@ -8,34 +8,32 @@ without the cost of `requests`' header handling.
 from __future__ import annotations
 
 from skywalking import Component
-from skywalking.trace.context import get_context
+from skywalking.plugins._http import http_exit_span
+from skywalking.plugins._patch import patch
 
 link_vector = ['https://requests.readthedocs.io']
-support_matrix = {'requests': {'>=3.10': ['2.31', '2.32', '2.34']}}
+component = Component.Requests
+support_matrix = {
+    'requests': {'>=3.10': ['2.25', '2.26', '2.27', '2.28', '2.29', '2.30', '2.31', '2.32', '2.33', '2.34']}
+}
 note = ''
 hooked_modules = ['requests']
 version_rule = {'name': 'requests', 'rules': ['>=2.20']}
+
+_REQUESTS = int(component)
+
+
+def _wrap_request(request):
+    def _sw_request(this, method, url, *args, **kwargs):
+        with http_exit_span(url, method, _REQUESTS) as span:
+            response = request(this, method, url, *args, **kwargs)
+            span.tag_http_status(response.status_code)
+            return response
+
+    return _sw_request
 
 
 def install() -> None:
     from requests import Session
 
-    # Imported here, not at the top: plugin modules are read at start for their metadata,
-    # and `http.client` brings in `ssl` (several MiB) in processes that never send HTTP.
-    from skywalking.trace import http_wire
-
-    if getattr(Session, '_sw_patched', False):
-        return
-    http_wire.install()
-    _request = Session.request
-
-    def _sw_request(this, method, url, *args, **kwargs):
-        # Operation name, peer, layer, `http.method` and `http.url` in one native call; a
-        # method in `plugin_http_ignore_method` gives a NoopSpan.
-        with get_context().new_http_exit_span(url, method, Component.Requests, inject_on_send=True) as span:
-            response = _request(this, method, url, *args, **kwargs)
-            span.tag_http_status(response.status_code)
-            return response
-
-    Session.request = _sw_request
-    Session._sw_patched = True
+    patch(Session, 'request', _wrap_request)

@@ -1,12 +1,12 @@
 """Trace headers written into HTTP requests as `http.client` sends them.
 
-HTTP client plugins built on `http.client` (`requests` through urllib3) open their exit
-span with ``inject_on_send=True`` instead of adding ``sw8`` and ``sw8-correlation`` to the
-headers they pass to the library. The hook below hands the request's header lines to the
-native core just before they are sent, and the core adds the active exit span's two lines
-(or replaces them when the caller set them). Passed as ordinary headers, the two lines go
-through the library's whole header handling, which costs more than everything else the
-agent does for the request (see `crates/pyext/src/http_client.rs`).
+HTTP client plugins built on `http.client` (`requests` through urllib3, `urllib.request`)
+open their exit span through `skywalking.plugins._http.http_exit_span` without a headers
+container; the span is then marked ``inject_on_send``, and the hook below hands the
+request's header lines to the native core just before they are sent, which adds the active
+exit span's two lines (or replaces them when the caller set them). Passed as ordinary
+headers, the two lines go through the library's whole header handling, which costs more
+than everything else the agent does for the request (see `crates/pyext/src/http_client.rs`).
 
 A consequence: a client whose transport does not reach `http.client` (a mocking library
 that replaces the transport adapter) sends no trace headers. The exit span is recorded
@@ -16,24 +16,24 @@ as usual.
 from __future__ import annotations
 
 import http.client
+from collections.abc import Callable
 
 from skywalking._core import write_trace_headers
+from skywalking.plugins import _patch
 
 
-def install() -> None:
-    """Hooks `http.client.HTTPConnection.endheaders` once per process."""
-    connection = http.client.HTTPConnection
-    if getattr(connection, '_sw_trace_headers', False):
-        return
-    _endheaders = connection.endheaders
-
-    def endheaders(self, message_body=None, *, encode_chunked=False):
+def _wrap_endheaders(endheaders):
+    def _sw_endheaders(self, message_body=None, *, encode_chunked=False):
         try:
             write_trace_headers(self._buffer)
         except Exception:  # a subclass without `_buffer`: send it untraced, never break the request
             pass
-        return _endheaders(self, message_body, encode_chunked=encode_chunked)
+        return endheaders(self, message_body, encode_chunked=encode_chunked)
 
-    endheaders.__wrapped__ = _endheaders  # type: ignore[attr-defined]
-    connection.endheaders = endheaders  # type: ignore[method-assign]
-    connection._sw_trace_headers = True  # type: ignore[attr-defined]
+    return _sw_endheaders
+
+
+def install(on_restore: Callable[[], None] | None = None) -> None:
+    """Hooks `http.client.HTTPConnection.endheaders` once per process (restorable through
+    `skywalking.plugins.uninstall`); `on_restore` runs when the hook is taken out."""
+    _patch.patch(http.client.HTTPConnection, 'endheaders', _wrap_endheaders, on_restore=on_restore)

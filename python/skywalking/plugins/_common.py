@@ -1,0 +1,196 @@
+"""What every span helper shares: failing safely, reading and writing trace headers, and the
+scope that starts an entry span.
+
+A helper never raises into the application. When one fails (a library handed it something
+unexpected, the core refused), it logs one warning per helper and process and returns a
+`NoopSpan`: the call goes ahead untraced.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from skywalking import Layer
+from skywalking._core import NoopSpan, trace_headers
+from skywalking.loggings import logger
+
+SW8 = 'sw8'
+SW8_CORRELATION = 'sw8-correlation'
+
+_HTTP = int(Layer.Http)
+
+_reported: set[str] = set()
+_reported_lock = threading.Lock()
+
+
+def failed(helper: str) -> None:
+    """Logs the exception being handled, once per `helper` and process (then at debug level)."""
+    with _reported_lock:
+        first = helper not in _reported
+        _reported.add(helper)
+    if first:
+        logger.warning('%s failed; the call goes ahead untraced (reported once)', helper, exc_info=True)
+    else:
+        logger.debug('%s failed again', helper, exc_info=True)
+
+
+def noop_span() -> Any:
+    """A span that records nothing and still works as a context manager."""
+    return NoopSpan()
+
+
+def truncate(text: str, max_length: int) -> str:
+    """`text` cut to `max_length` characters with ``...`` appended when longer (upstream's
+    format for ``db.sql.parameters`` and MongoDB statements); unchanged when `max_length` <= 0."""
+    if 0 < max_length < len(text):
+        return f'{text[:max_length]}...'
+    return text
+
+
+def as_text(value: Any) -> str:
+    """A header value, statement or key as text: bytes decoded (UTF-8, else Latin-1)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        try:
+            return data.decode('utf-8')
+        except UnicodeDecodeError:
+            return data.decode('latin-1')
+    return str(value)
+
+
+# --- carriers in and out ------------------------------------------------------------------
+
+#: ``getter(headers, name) -> value | None`` for header containers of an unusual shape.
+Getter = Callable[[Any, str], Any]
+#: ``setter(headers, name, value)``.
+Setter = Callable[[Any, str, str], None]
+
+
+def read_trace_headers(headers: Any, getter: Getter | None = None) -> tuple[str | None, str | None]:
+    """``(sw8, sw8-correlation)`` from `headers`: a mapping (``.get``, e.g. a dict written by
+    `inject`, a case-insensitive headers object), a list of ``(name, value)`` pairs (text or
+    bytes, ASGI and Kafka style), or anything else through `getter`. Bytes values are decoded.
+    """
+    if headers is None:
+        return None, None
+    if getter is not None:
+        sw8, correlation = getter(headers, SW8), getter(headers, SW8_CORRELATION)
+    elif hasattr(headers, 'get') and not isinstance(headers, (list, tuple)):
+        sw8, correlation = headers.get(SW8), headers.get(SW8_CORRELATION)
+    else:
+        sw8, correlation, _ = trace_headers(headers)
+        return sw8, correlation
+    return (
+        None if sw8 is None else as_text(sw8),
+        None if correlation is None else as_text(correlation),
+    )
+
+
+def inject(span: Any, headers: Any, setter: Setter | None = None, encoding: str = 'text') -> None:
+    """Writes `span`'s ``sw8`` and ``sw8-correlation`` into `headers`: through `setter`, into a
+    mapping (``headers[name] = value``), or into a list of pairs (an existing pair of the same
+    name, in any case, is replaced). `encoding` says how pairs and mapping values are written:
+    ``'text'`` (str, str), ``'bytes'`` (bytes, bytes) or ``'bytes-values'`` (str, bytes, as
+    Kafka clients want).
+    """
+    for name, value in span.inject_headers():
+        if not value:
+            continue  # an empty correlation header is not sent
+        key: Any = name
+        data: Any = value
+        if encoding == 'bytes':
+            key, data = name.encode('latin-1'), value.encode('latin-1')
+        elif encoding == 'bytes-values':
+            data = value.encode('latin-1')
+        if setter is not None:
+            setter(headers, key, data)
+        elif isinstance(headers, list):
+            _put_pair(headers, name, key, data)
+        else:
+            headers[key] = data
+
+
+def _put_pair(headers: list, name: str, key: Any, data: Any) -> None:
+    for index, item in enumerate(headers):
+        try:
+            existing = as_text(item[0])
+        except Exception:
+            continue
+        if existing.lower() == name:
+            headers[index] = (key, data)
+            return
+    headers.append((key, data))
+
+
+# --- entry spans ---------------------------------------------------------------------------
+
+
+class EntryScope:
+    """Starts an entry span and then records what an entry span clears when it starts
+    (component, layer, peer, tags): entering it is ``with span:`` plus those.
+
+    ``with scope as span:`` gives the span itself; `start()` / `finish()` do the same for code
+    that cannot use ``with`` (a request that starts in one callback and ends in another).
+    Neither raises.
+    """
+
+    __slots__ = ('component', 'layer', 'peer', 'span', 'tags')
+
+    def __init__(self, span: Any, component: int, peer: str | None, tags: tuple, layer: int = _HTTP):
+        self.span = span
+        self.component = component
+        self.layer = layer
+        self.peer = peer
+        self.tags = tags
+
+    def _after_start(self, span: Any) -> None:
+        span.component = self.component
+        span.layer = self.layer
+        if self.peer is not None:
+            span.peer = self.peer
+        for key, value in self.tags:
+            span.set_tag(key, value)
+
+    def start(self) -> Any:
+        span = self.span
+        try:
+            span.start()
+            self._after_start(span)
+        except Exception:
+            failed('Starting an entry span')
+        return span
+
+    __enter__ = start
+
+    def finish(self, error: BaseException | None = None) -> None:
+        """Stops the span; with `error`, records it first (as leaving ``with`` by it does)."""
+        try:
+            if error is None:
+                self.span.__exit__(None, None, None)
+            else:
+                self.span.__exit__(type(error), error, error.__traceback__)
+        except Exception:
+            failed('Finishing an entry span')
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        try:
+            self.span.__exit__(exc_type, exc, tb)
+        except Exception:
+            failed('Finishing an entry span')
+        return False
+
+
+class NoopScope(EntryScope):
+    """What an entry helper returns when it fails: a scope around a `NoopSpan`."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(noop_span(), 0, None, ())
+
+    def _after_start(self, span: Any) -> None:
+        pass
