@@ -513,6 +513,7 @@ plugin_sql_parameters_max_length: int = _option(
     'SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH',
     0,
     'Characters of SQL parameters kept in `db.sql.parameters`; 0 does not collect them.',
+    # plugins/_db.py applies it: flip this when a database plugin uses that helper.
     effect='none: no database plugin yet',
 )
 plugin_pymongo_trace_parameters: bool = _option(

@@ -41,14 +41,19 @@ def run_child(code: str, **env) -> subprocess.CompletedProcess:
     return result
 
 
+def is_plugin_helper(path: Path) -> bool:
+    return path.parent.name == 'plugins' and path.name.startswith('_') and path.name != '__init__.py'
+
+
 def python_readers(name: str) -> list[str]:
     """Files of the package outside config.py that read `config.<name>` (assignments aside)
-    or `config.snapshot()['<name>']`."""
+    or `config.snapshot()['<name>']`. The plugin helper layer (`plugins/_*.py`) is left
+    out: a helper's read has an effect only once a plugin calls that helper."""
     reads = re.compile(rf'\bconfig\.{name}\b(?!\s*=[^=])|snapshot\(\)\[\'{name}\'\]')
     return [
         str(path.relative_to(PACKAGE))
         for path in PACKAGE.rglob('*.py')
-        if path.name != 'config.py' and reads.search(path.read_text(encoding='utf-8'))
+        if path.name != 'config.py' and not is_plugin_helper(path) and reads.search(path.read_text(encoding='utf-8'))
     ]
 
 
