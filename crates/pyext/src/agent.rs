@@ -60,6 +60,15 @@ pub fn report(encode: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
+/// Hands a captured log record to the reporter without blocking (dropped and counted
+/// when its queue is full; dropped when no reporter runs).
+pub fn report_log(record: sw_reporter::LogRecord) {
+    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some(reporter) = &agent.reporter {
+        reporter.report_log(record);
+    }
+}
+
 /// True when the segment queue is full: new spans become no-ops, as upstream does.
 pub fn queue_full() -> bool {
     let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
@@ -110,6 +119,15 @@ fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<Re
         meters_active: option(config, "agent_meter_reporter_active", true)?,
         meter_period: Duration::from_secs(count(config, "agent_meter_reporter_period", 20)?.max(1) as u64),
         kafka: kafka_config(config)?,
+        logs: sw_reporter::LogConfig {
+            active: option(config, "agent_log_reporter_active", true)?,
+            queue_size: count(config, "agent_log_reporter_max_buffer_size", 10_000)?.max(1),
+            layout: crate::logs::layout().unwrap_or_else(|| defaults.logs.layout.clone()),
+            safe_mode: option(config, "agent_log_reporter_safe_mode", false)?,
+        },
+        pvm_active: option(config, "agent_pvm_meter_reporter_active", true)?,
+        meter_queue_size: count(config, "agent_meter_reporter_max_buffer_size", 10_000)?.max(1),
+        meter_sources: crate::meters::sources(option(config, "agent_pvm_meter_reporter_active", true)?),
         ..defaults
     })
 }
@@ -180,6 +198,7 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
     let profiler_config = if reporter_config.profile_active { Some(profiler_config(config)?) } else { None };
     let (settings, reporter) = launch(settings, &reporter_config, profiler_config.as_ref())?;
     let settings = Arc::new(settings);
+    crate::meters::started(reporter_config.meter_period);
     let destination = match reporter_config.protocol {
         Protocol::Kafka => format!("Kafka at {}", reporter_config.kafka.bootstrap_servers.join(",")),
         _ => reporter_config.backend.clone(),
@@ -217,6 +236,7 @@ pub fn stop(py: Python<'_>, timeout: f64) -> bool {
     if let Some(profiler) = profiler {
         profiler.stop(py);
     }
+    crate::meters::stopped();
     match reporter {
         Some(reporter) => py.allow_threads(|| reporter.shutdown(seconds(timeout))),
         None => true,
@@ -259,6 +279,7 @@ pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
         config.instance = name;
     }
     let (settings, reporter) = launch(settings, &config, agent.profiler_config.as_ref())?;
+    crate::meters::started(config.meter_period);
     agent.settings = Arc::new(settings);
     agent.reporter = Some(reporter);
     agent.reporter_config = Some(config);

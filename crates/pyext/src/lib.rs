@@ -14,12 +14,15 @@ mod error;
 mod greenlet;
 mod http_client;
 mod logger;
+mod logs;
+mod meters;
 mod profiling;
 mod settings;
 mod snapshot;
 mod span;
 mod stack;
 mod tag;
+mod trace_ids;
 mod wsgi;
 
 use pyo3::prelude::*;
@@ -53,5 +56,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wsgi::wsgi_url, m)?)?;
     m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::install_log_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::handle_log, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::report_log_record, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::trace_ids, m)?)?;
+    meters::register(m)?;
     Ok(())
 }
