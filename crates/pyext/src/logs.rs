@@ -165,7 +165,11 @@ fn report(
     let created: f64 = record.getattr(intern!(py, "created"))?.extract().unwrap_or(0.0);
     let exc_info = record.getattr(intern!(py, "exc_info"))?;
     let has_exception = exc_info.is_truthy()?;
-    let traceback = || -> PyResult<String> { text(&capture.format_exception.bind(py).call1((&exc_info,))?) };
+    // Without the final newline (upstream keeps it; SkyWalking's UI shows it as a blank line).
+    let traceback = || -> PyResult<String> {
+        let text = text(&capture.format_exception.bind(py).call1((&exc_info,))?)?;
+        Ok(text.trim_end_matches('\n').to_owned())
+    };
     let mut tags = Vec::new();
     let log_text = if capture.formatted && !capture.layout.is_empty() {
         let mut values = Vec::with_capacity(capture.sources.len());
@@ -184,7 +188,7 @@ fn report(
         let mut suffix = String::new();
         if has_exception {
             suffix.push('\n');
-            suffix.push_str(traceback()?.trim_end_matches('\n'));
+            suffix.push_str(&traceback()?);
         }
         let stack = record.getattr(intern!(py, "stack_info"))?;
         if stack.is_truthy()? {
