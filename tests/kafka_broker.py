@@ -12,7 +12,8 @@ Every produced record is kept (topic, partition, key, value, headers, client id,
 and its value is forwarded to the local collector as OAP's Kafka fetcher would consume
 it: segments to `TraceSegmentReportService/collect`, management records to
 `reportInstanceProperties` (key `register-...`) or `keepAlive`, meter collections to
-`MeterReportService/collectBatch`, log records to `LogReportService/collect`. The collector's `/dataValidate` then works unchanged.
+`MeterReportService/collectBatch`, log records to `LogReportService/collect`. The
+collector's `/dataValidate` then works unchanged.
 """
 
 from __future__ import annotations

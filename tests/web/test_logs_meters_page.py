@@ -53,5 +53,7 @@ def test_trace_logs_and_instance_meter_plots(browser, collector, services):  # n
         ),
         'no plot of the instance meter over time',
     )
-    assert 'instance_pvm_process_cpu_utilization' in text_of(browser, '.instance-meters[data-instance="logsvc-instance"]')
+    assert 'instance_pvm_process_cpu_utilization' in text_of(
+        browser, '.instance-meters[data-instance="logsvc-instance"]'
+    )
     assert not severe_console_messages(browser)

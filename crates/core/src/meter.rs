@@ -135,7 +135,8 @@ impl Meter {
     /// This period's data (a rate counter's baseline moves to the current total).
     #[must_use]
     pub fn report(&self) -> MeterData {
-        let labels = self.labels.iter().map(|(name, value)| Label { name: name.clone(), value: value.clone() }).collect();
+        let labels =
+            self.labels.iter().map(|(name, value)| Label { name: name.clone(), value: value.clone() }).collect();
         let metric = match &self.kind {
             Kind::Counter { value, rate, reported } => {
                 let total = value.get();

@@ -78,8 +78,7 @@ pub fn install_log_hook(
             other => Source::Attribute(PyString::intern(py, other).unbind()),
         })
         .collect();
-    let capture =
-        Capture { original, report, threshold, ignore_filter, formatted, layout, sources, format_exception };
+    let capture = Capture { original, report, threshold, ignore_filter, formatted, layout, sources, format_exception };
     *CAPTURE.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(capture));
     Ok(())
 }

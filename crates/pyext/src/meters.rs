@@ -55,7 +55,12 @@ fn register_counter(name: String, labels: Vec<(String, String)>, rate: bool) -> 
 
 /// Registers a histogram; ValueError on steps upstream rejects.
 #[pyfunction]
-fn register_histogram(name: String, labels: Vec<(String, String)>, steps: Vec<f64>, min_value: f64) -> PyResult<MeterCell> {
+fn register_histogram(
+    name: String,
+    labels: Vec<(String, String)>,
+    steps: Vec<f64>,
+    min_value: f64,
+) -> PyResult<MeterCell> {
     let meter = Arc::new(Meter::histogram(name, labels, &steps, min_value).map_err(PyValueError::new_err)?);
     REGISTRY.register(meter.clone());
     Ok(MeterCell(meter))

@@ -54,7 +54,10 @@ pub fn spawn(
         queues.logs,
         queues.log_flushes,
         crate::logs::GrpcLogs {
-            client: sw_proto::v3::log_report_service_client::LogReportServiceClient::with_interceptor(grpc_channel, auth),
+            client: sw_proto::v3::log_report_service_client::LogReportServiceClient::with_interceptor(
+                grpc_channel,
+                auth,
+            ),
             call_timeout: config.call_timeout,
         },
         &config,

@@ -63,7 +63,9 @@ impl MeterCollector {
             out.extend(self.pvm.collect().into_iter().map(|(name, value)| single(name.to_owned(), value)));
         }
         #[allow(clippy::cast_precision_loss)] // counters stay far below 2^52
-        out.extend(counters.snapshot().pairs().iter().map(|(name, value)| single(format!("{PREFIX}{name}"), *value as f64)));
+        out.extend(
+            counters.snapshot().pairs().iter().map(|(name, value)| single(format!("{PREFIX}{name}"), *value as f64)),
+        );
         let limit = config.meter_queue_size.max(1);
         if out.len() > limit {
             counters.meters_dropped_queue_full.fetch_add((out.len() - limit) as u64, Relaxed);

@@ -28,7 +28,11 @@ impl Pvm {
             let value = match self.process {
                 Some((before, at)) => {
                     let wall = now.duration_since(at).as_secs_f64();
-                    if wall > 0.0 { ((seconds - before) / wall * 100.0).max(0.0) } else { 0.0 }
+                    if wall > 0.0 {
+                        ((seconds - before) / wall * 100.0).max(0.0)
+                    } else {
+                        0.0
+                    }
                 }
                 None => 0.0,
             };

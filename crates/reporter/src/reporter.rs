@@ -38,7 +38,8 @@ impl FlushHandle {
         let logs_sent = self.logs.send(logs_done).is_ok();
         let left = || deadline.saturating_duration_since(std::time::Instant::now());
         let segments = segments_wait.recv_timeout(left()).is_ok();
-        let logs = !logs_sent || !matches!(logs_wait.recv_timeout(left()), Err(std::sync::mpsc::RecvTimeoutError::Timeout));
+        let logs =
+            !logs_sent || !matches!(logs_wait.recv_timeout(left()), Err(std::sync::mpsc::RecvTimeoutError::Timeout));
         segments && logs
     }
 }
@@ -145,7 +146,7 @@ impl Reporter {
     /// full or the log reporter is off.
     pub fn report_log(&self, record: LogRecord) -> bool {
         let Some(queue) = &self.logs else { return false };
-        if queue.push(record).is_ok() {
+        if queue.push(record) {
             self.counters.logs_queued.fetch_add(1, Relaxed);
             true
         } else {

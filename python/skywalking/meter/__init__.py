@@ -12,7 +12,7 @@ from skywalking.meter.meter_service import MeterService
 _meter_service = MeterService()
 
 
-def init(force: bool = False) -> None:  # noqa: ARG001 - upstream's signature
+def init(force: bool = False) -> None:
     """Upstream starts its meter thread here; the native reporter needs nothing."""
 
 

@@ -34,7 +34,7 @@ class MeterTag:
 
 
 class MeterId:
-    def __init__(self, name: str, type, tags) -> None:  # noqa: A002 - upstream's name
+    def __init__(self, name: str, type, tags) -> None:
         self.name = name
         self.type = type
         self.tags = [MeterTag(key, value) for (key, value) in (tags or ())]

@@ -243,7 +243,11 @@ fn python_float(f: f64) -> String {
     } else if f.is_nan() {
         "nan".into()
     } else if f.is_infinite() {
-        if f > 0.0 { "inf".into() } else { "-inf".into() }
+        if f > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        }
     } else {
         f.to_string()
     }
@@ -311,7 +315,11 @@ fn float(n: f64, spec: &Spec) -> String {
         'E' => format_exp(n.abs(), precision, true),
         'g' | 'G' => {
             let text = python_float(n.abs());
-            if spec.conversion == 'G' { text.to_uppercase() } else { text }
+            if spec.conversion == 'G' {
+                text.to_uppercase()
+            } else {
+                text
+            }
         }
         _ => format!("{:.precision$}", n.abs()),
     };

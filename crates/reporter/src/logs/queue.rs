@@ -34,11 +34,11 @@ impl LogQueue {
         }
     }
 
-    /// Queues `record`; gives it back when the queue is full.
-    pub fn push(&self, record: LogRecord) -> Result<(), LogRecord> {
+    /// Queues `record`; false (the record dropped) when the queue is full.
+    pub fn push(&self, record: LogRecord) -> bool {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         if pending.len() >= self.capacity {
-            return Err(record);
+            return false;
         }
         pending.push(record);
         let len = pending.len();
@@ -47,7 +47,7 @@ impl LogQueue {
         if len == self.wake_threshold {
             self.wake.notify_one();
         }
-        Ok(())
+        true
     }
 
     /// Everything queued, oldest first.
