@@ -10,12 +10,14 @@ its message, tags ``level``, ``logger`` (``loguru``), ``thread`` and, with an ex
 
 from __future__ import annotations
 
-from skywalking import config
+from skywalking import Component, config
 
 link_vector = ['https://pypi.org/project/loguru/']
 support_matrix = {'loguru': {'>=3.10': ['0.6.0', '0.7.3']}}
 note = 'Needs the log reporter (`agent_log_reporter_active`).'
 hooked_modules = ['loguru']
+# Reports log records, not spans.
+component = Component.Unknown
 version_rule = {'name': 'loguru', 'rules': ['>=0.6']}
 
 _handler_id: int | None = None
@@ -49,3 +51,17 @@ def install() -> None:
         )
 
     _handler_id = logger.add(sink, level=reporter_level(), format='{message}', catch=True)
+
+
+def uninstall() -> None:
+    """Removes the agent's sink."""
+    global _handler_id
+    if _handler_id is None:
+        return
+    from loguru import logger
+
+    try:
+        logger.remove(_handler_id)
+    except ValueError:
+        pass  # the application removed every handler (`logger.remove()`)
+    _handler_id = None
