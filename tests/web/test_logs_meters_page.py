@@ -43,6 +43,9 @@ def test_trace_logs_and_instance_meter_plots(browser, collector, services):  # n
 
     wait_for(thread_series, 'three meter reports')
     browser.get(f'{collector.http_url}/#/meters')
+    # No live refresh: the plot must come from the collector's history, not from values the
+    # page itself saw (it renders once, so it saw one).
+    browser.execute_script("document.getElementById('live').checked = false;")
     row = '.instance-meters[data-instance="logsvc-instance"] tr.meter[data-name="instance_pvm_thread_active_count"]'
     wait(
         browser,
