@@ -60,6 +60,7 @@ pub fn spawn(
             ),
             call_timeout: config.call_timeout,
         },
+        vec![channel::first_address(&config.backend)],
         &config,
         &c,
     );

@@ -260,11 +260,14 @@ impl Queues {
         logs: Option<Arc<LogQueue>>,
         log_flushes: mpsc::UnboundedReceiver<FlushWaiter>,
         link: L,
+        probe: Vec<String>,
         config: &ReporterConfig,
         counters: &Arc<Counters>,
     ) -> Option<crate::logs::LogSender<L>> {
         Some(crate::logs::LogSender {
             link,
+            probe,
+            probe_limit: config.call_timeout,
             queue: logs?,
             config: config.logs.clone(),
             service: config.service.clone(),

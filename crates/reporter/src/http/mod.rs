@@ -53,6 +53,7 @@ pub fn spawn(
                 queues.logs,
                 queues.log_flushes,
                 logs::HttpLogs(client::HttpClient::new(connector.clone(), timeout)),
+                vec![connector.target().socket_address()],
                 &config,
                 &counters,
             )

@@ -80,6 +80,7 @@ pub fn spawn(
                 queues.logs,
                 queues.log_flushes,
                 logs::KafkaLogs { producer: producer(), topic: config.kafka.topics.log.clone() },
+                config.kafka.bootstrap_servers.clone(),
                 &config,
                 &counters,
             )

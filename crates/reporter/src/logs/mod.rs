@@ -161,6 +161,10 @@ impl LogLink for GrpcLogs {
 /// What the log sender owns.
 pub(crate) struct LogSender<L> {
     pub link: L,
+    /// `host:port`s probed (a TCP connect) before records leave the queue while the backend
+    /// is not known to be there: during an outage they stay queued instead of being lost.
+    pub probe: Vec<String>,
+    pub probe_limit: std::time::Duration,
     pub queue: Arc<LogQueue>,
     pub config: LogConfig,
     pub service: String,
@@ -175,6 +179,7 @@ impl<L: LogLink> LogSender<L> {
         let mut waiters: Vec<FlushWaiter> = Vec::new();
         let mut backoff = Backoff::new();
         let mut failing = false;
+        let mut reachable = false;
         loop {
             if self.queue.is_empty() {
                 for waiter in waiters.drain(..) {
@@ -185,6 +190,24 @@ impl<L: LogLink> LogSender<L> {
                 }
                 wait_for_work(self.queue.wake(), &mut self.flushes, &mut waiters, TICK).await;
                 continue;
+            }
+            if !reachable {
+                match crate::probe::reachable(&self.probe, self.probe_limit).await {
+                    Ok(()) => reachable = true,
+                    Err(error) => {
+                        if !failing {
+                            failing = true;
+                            log::warn!("cannot report logs over {}: {error}", self.link.name());
+                        }
+                        // What waits stays queued; a flush cannot be answered "sent".
+                        waiters.clear();
+                        if self.queue.is_closed() {
+                            return;
+                        }
+                        sleep(crate::probe::interval()).await;
+                        continue;
+                    }
+                }
             }
             let records = self.queue.take();
             let mut records = records.into_iter().peekable();
@@ -213,6 +236,7 @@ impl<L: LogLink> LogSender<L> {
                         }
                         // What a flush waited for is gone: answer "not sent" at once.
                         waiters.clear();
+                        reachable = false;
                         sleep(backoff.next_wait()).await;
                     }
                 }
