@@ -95,6 +95,18 @@ WORKLOADS = {
         'unit': 'span',
         'title': 'W3 manual spans',
     },
+    'w4': {
+        'script': 'w4_logs.py',
+        'n': 50000,
+        'warmup': 1000,
+        'chunk': 5000,
+        'unit': 'logged line',
+        'title': 'W4 logged lines, log reporter on',
+        # OpenTelemetry has no log reporter to compare with here.
+        'contenders': ('none', 'upstream', 'rs'),
+        # What the sink counts: log records, not segments.
+        'counts': 'logs',
+    },
 }
 
 DELIVERY_DEADLINE_S = 30.0  # after the loop, at most this long for the sink to count everything
@@ -105,6 +117,7 @@ PROCESS_TIMEOUT_S = 300.0
 TARGETS = {
     'overhead_vs_upstream': 0.1,  # W1, W2: skywalking-rs overhead <= 0.1 x apache-skywalking's
     'w3_overhead_us': 3.0,  # W3: <= 3 us per span
+    'w4_overhead_vs_upstream': 0.1,  # W4: <= 0.1 x apache-skywalking's CPU per logged line
     'delivered': 1.0,  # 100 % of segments, default settings
     'rss_delta_mib': 15.0,  # peak RSS <= 15 MiB above no agent
 }
@@ -272,6 +285,8 @@ class Sinks:
                 self.http.removeprefix('http://'),
                 '--max-segments',
                 '250000',
+                '--max-logs',
+                '250000',
             ],
         )
         otlp = [str(venv_python('otel')), str(BENCH / 'servers' / 'otlp_sink.py')]
@@ -294,13 +309,14 @@ class Sinks:
     def backend(self, contender: str) -> str:
         return self.otlp_grpc if contender == 'otel' else self.grpc
 
-    def received(self, contender: str, service: str) -> int:
-        """What the sink holds for `service`: segments (the collector, cleared every round) or spans (OTLP sink)."""
+    def received(self, contender: str, service: str, counts: str = 'segments') -> int:
+        """What the sink holds for `service`: segments or log records (the collector, cleared
+        every round) or spans (OTLP sink)."""
         if contender == 'otel':
             return http_json(f'{self.otlp_http}/counts')['spans'].get(service, 0)
         for entry in http_json(f'{self.http}/api/services'):
             if entry['name'] == service:
-                return entry['segments']
+                return entry.get(counts, 0)
         return 0
 
     def reset_collector(self) -> None:
@@ -366,11 +382,11 @@ class Driver:
         self._log.close()
 
 
-def settled_count(sinks: Sinks, contender: str, service: str) -> int:
+def settled_count(sinks: Sinks, contender: str, service: str, counts: str = 'segments') -> int:
     """The final count, once two reads half a second apart agree (stop() may have just flushed)."""
     previous = -1
     for _ in range(20):
-        count = sinks.received(contender, service)
+        count = sinks.received(contender, service, counts)
         if count == previous:
             return count
         previous = count
@@ -391,6 +407,7 @@ class Measured:
             *('--n', str(n), '--warmup', str(warmup), '--downstream', sinks.downstream, '--chunk', str(chunk)),
         ]
         self.driver = Driver(argv, LOGS / f'{self.service}.log')
+        self.counts = WORKLOADS[workload].get('counts', 'segments')
         self.produced = 0
         self.seen = 0
         self.waited: float | None = None  # set once the delivery wait is over
@@ -399,7 +416,7 @@ class Measured:
     def delivery_over(self, sinks: Sinks, started: float) -> bool:
         """True once the sink has everything, nothing new came for DELIVERY_QUIET_S, or the deadline passed."""
         now = time.monotonic()
-        count = sinks.received(self.contender, self.service) if self.produced else 0
+        count = sinks.received(self.contender, self.service, self.counts) if self.produced else 0
         if count != self.seen:
             self.seen, self.last_change = count, now
         quiet_since = started if self.last_change is None else self.last_change
@@ -453,7 +470,7 @@ def run_round(sinks: Sinks, workload: str, order: list[str], rep: int, scale: fl
     for contender, proc in procs.items():
         if proc.driver.proc.returncode != 0:
             raise RuntimeError(f'{proc.service}: driver exited with {proc.driver.proc.returncode}')
-        received = settled_count(sinks, contender, proc.service) if proc.produced else 0
+        received = settled_count(sinks, contender, proc.service, proc.counts) if proc.produced else 0
         result = results[contender]
         result.update(
             {
@@ -596,6 +613,12 @@ def check_targets(summary: dict) -> list[dict]:
             value = row['overhead_x_upstream']
             add(f'{workload.upper()} overhead <= {limit} x apache-skywalking', value, limit, value <= limit)
             checks[-1]['ci'] = row.get('overhead_x_upstream_ci')
+    row = summary.get('w4', {}).get('rs', {})
+    if 'overhead_x_upstream' in row:
+        limit = TARGETS['w4_overhead_vs_upstream']
+        value = row['overhead_x_upstream']
+        add(f'W4 overhead per logged line <= {limit} x apache-skywalking', value, limit, value <= limit)
+        checks[-1]['ci'] = row.get('overhead_x_upstream_ci')
     row = summary.get('w3', {}).get('rs', {})
     if 'overhead_us' in row:
         limit = TARGETS['w3_overhead_us']
@@ -606,7 +629,8 @@ def check_targets(summary: dict) -> list[dict]:
         if row.get('delivered_min') is not None:
             # All of them, in every repetition: the worst one is what counts.
             worst = row['delivered_min']
-            add(f'{workload.upper()} segments delivered = 100 % (worst repetition)', worst, 1.0, worst >= 1.0)
+            what = WORKLOADS.get(workload, {}).get('counts', 'segments').replace('logs', 'log records')
+            add(f'{workload.upper()} {what} delivered = 100 % (worst repetition)', worst, 1.0, worst >= 1.0)
     for workload, rows in summary.items():
         row = rows.get('rs', {})
         if 'rss_delta_mib' in row:
@@ -969,7 +993,8 @@ def main() -> None:
         for rep in range(reps):
             for workload in workloads:
                 # Rotate the order so no contender always takes the first turn.
-                order = contenders[rep % len(contenders) :] + contenders[: rep % len(contenders)]
+                allowed = [c for c in contenders if c in WORKLOADS[workload].get('contenders', CONTENDERS)]
+                order = allowed[rep % len(allowed) :] + allowed[: rep % len(allowed)]
                 for result in run_round(sinks, workload, order, rep, scale):
                     runs.append(result)
                     shown = '' if result['delivered'] is None else f', delivered {result["delivered"] * 100:.1f} %'

@@ -12,7 +12,8 @@ Every produced record is kept (topic, partition, key, value, headers, client id,
 and its value is forwarded to the local collector as OAP's Kafka fetcher would consume
 it: segments to `TraceSegmentReportService/collect`, management records to
 `reportInstanceProperties` (key `register-...`) or `keepAlive`, meter collections to
-`MeterReportService/collectBatch`. The collector's `/dataValidate` then works unchanged.
+`MeterReportService/collectBatch`, log records to `LogReportService/collect`. The
+collector's `/dataValidate` then works unchanged.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class Forwarder:
         self.properties = self.channel.unary_unary('/skywalking.v3.ManagementService/reportInstanceProperties')
         self.ping = self.channel.unary_unary('/skywalking.v3.ManagementService/keepAlive')
         self.meters = self.channel.stream_unary('/skywalking.v3.MeterReportService/collectBatch')
+        self.logs = self.channel.stream_unary('/skywalking.v3.LogReportService/collect')
 
     def forward(self, record: ProducedRecord) -> None:
         # Kinds by topic suffix, so namespaced topics (`<ns>-skywalking-segments`) work too.
@@ -94,6 +96,8 @@ class Forwarder:
             (self.properties if register else self.ping)(record.value, timeout=10)
         elif record.topic.endswith('meters'):
             self.meters(iter([record.value]), timeout=10)
+        elif record.topic.endswith('logs'):
+            self.logs(iter([record.value]), timeout=10)
 
     def close(self) -> None:
         self.channel.close()

@@ -47,8 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 class Contender:
     """One of the four set-ups, started exactly as its users start it."""
 
-    def __init__(self, kind: str, service: str, backend: str) -> None:
+    def __init__(self, kind: str, service: str, backend: str, logs: bool = False) -> None:
         self.kind = kind
+        self.logs = logs  # W4: the log reporter on (default level WARNING, default layout)
         self.service = service
         self.backend = backend
         self.tracer = None  # OpenTelemetry only
@@ -64,7 +65,7 @@ class Contender:
                 agent_name=self.service,
                 agent_profile_active=False,
                 agent_meter_reporter_active=False,
-                agent_log_reporter_active=False,
+                agent_log_reporter_active=self.logs,
             )
             agent.start()
             self._stop = agent.agent.stop

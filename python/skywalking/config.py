@@ -133,8 +133,6 @@ def _option(
 
 #: Bounds of every queue size option: a queue is always bounded (upstream takes 0 as unbounded).
 _QUEUE_SIZE = (1, 100_000)
-_NO_LOG_REPORTER = 'none: there is no log reporter yet'
-_NO_METER_API = "partial: only the agent's own counters are reported as meters; there is no meter API yet"
 
 # Rebuilt by finalize_regex(); built once at import below so matching works before start.
 RE_IGNORE_PATH: Pattern = re.compile('(?!)')
@@ -205,7 +203,6 @@ kafka_topic_log: str = _option(
     'SW_KAFKA_TOPIC_LOG',
     'skywalking-logs',
     'Kafka topic for logs; must match the OAP.',
-    effect='none: there is no log reporter yet, so nothing is sent to this topic',
 )
 kafka_topic_meter: str = _option(
     'kafka_topic_meter',
@@ -401,21 +398,18 @@ agent_log_reporter_active: bool = _option(
     'SW_AGENT_LOG_REPORTER_ACTIVE',
     True,
     "Report the application's `logging` records to the backend.",
-    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_safe_mode: bool = _option(
     'agent_log_reporter_safe_mode',
     'SW_AGENT_LOG_REPORTER_SAFE_MODE',
     False,
     'Remove `user:password@` from URLs in reported logs and span tracebacks.',
-    effect='partial: applies to span tracebacks; there is no log reporter yet',
 )
 agent_log_reporter_max_buffer_size: int = _option(
     'agent_log_reporter_max_buffer_size',
     'SW_AGENT_LOG_REPORTER_MAX_BUFFER_SIZE',
     10000,
     'Log records waiting to be sent; when full, new records are dropped.',
-    effect=_NO_LOG_REPORTER,
     bounds=_QUEUE_SIZE,
 )
 agent_log_reporter_level: str = _option(
@@ -423,35 +417,30 @@ agent_log_reporter_level: str = _option(
     'SW_AGENT_LOG_REPORTER_LEVEL',
     'WARNING',
     'Lowest level of the log records that are reported.',
-    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_ignore_filter: bool = _option(
     'agent_log_reporter_ignore_filter',
     'SW_AGENT_LOG_REPORTER_IGNORE_FILTER',
     False,
     "Report records even when the application's logger filters reject them.",
-    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_formatted: bool = _option(
     'agent_log_reporter_formatted',
     'SW_AGENT_LOG_REPORTER_FORMATTED',
     True,
     'Report the formatted text; if false, the raw message with its arguments as `argument.N` tags.',
-    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_layout: str = _option(
     'agent_log_reporter_layout',
     'SW_AGENT_LOG_REPORTER_LAYOUT',
     '%(asctime)s [%(threadName)s] %(levelname)s %(name)s - %(message)s',
     '`logging` format used for reported records; `%(tid)s` inserts the trace id.',
-    effect=_NO_LOG_REPORTER,
 )
 agent_cause_exception_depth: int = _option(
     'agent_cause_exception_depth',
     'SW_AGENT_CAUSE_EXCEPTION_DEPTH',
     10,
     'Traceback entries kept in span error logs and reported log records.',
-    effect='partial: applies to span error logs; there is no log reporter yet',
 )
 
 # ----------------------------------------------------------------------------------------
@@ -461,14 +450,12 @@ agent_meter_reporter_active: bool = _option(
     'SW_AGENT_METER_REPORTER_ACTIVE',
     True,
     'Report meters (counters, gauges, histograms) to the backend.',
-    effect=_NO_METER_API,
 )
 agent_meter_reporter_max_buffer_size: int = _option(
     'agent_meter_reporter_max_buffer_size',
     'SW_AGENT_METER_REPORTER_MAX_BUFFER_SIZE',
     10000,
-    'Meter data waiting to be sent; when full, new data is dropped.',
-    effect="none: there is no meter API yet; the agent's own counters are sent without a queue",
+    'Most meter values in one report; the rest are dropped and counted.',
     bounds=_QUEUE_SIZE,
 )
 agent_meter_reporter_period: int = _option(
@@ -476,7 +463,6 @@ agent_meter_reporter_period: int = _option(
     'SW_AGENT_METER_REPORTER_PERIOD',
     20,
     'Seconds between two meter collections and reports.',
-    effect=_NO_METER_API,
     bounds=(1, 3600),
 )
 agent_pvm_meter_reporter_active: bool = _option(
@@ -484,7 +470,6 @@ agent_pvm_meter_reporter_active: bool = _option(
     'SW_AGENT_PVM_METER_REPORTER_ACTIVE',
     True,
     'Report Python VM meters (`instance_pvm_*`: CPU, memory, GC, threads).',
-    effect='none: there are no Python VM meters yet',
 )
 
 # ----------------------------------------------------------------------------------------

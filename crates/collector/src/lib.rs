@@ -18,6 +18,7 @@ pub mod dynamic_config;
 pub mod grpc;
 mod http;
 pub mod json;
+pub mod meter_series;
 pub mod persist;
 pub mod profile_tasks;
 pub mod query;

@@ -829,7 +829,7 @@
     }
     const [lx, ly] = xy[xy.length - 1];
     box.append(s('circle', { class: 'spark-dot', cx: lx.toFixed(1), cy: ly.toFixed(1), r: 2.5 }));
-    box.append(s('title', null, `${points.length} values seen; min ${fmtNumber(min)}, max ${fmtNumber(max)}`));
+    box.append(s('title', null, `${points.length} values; min ${fmtNumber(min)}, max ${fmtNumber(max)}`));
     return box;
   }
 
@@ -861,6 +861,8 @@
     return [histogram(buckets), h('div', { class: 'axis-labels' }, h('span', null, low), h('span', null, high))];
   }
 
+  // One card per instance: its meters, each single value plotted over the values the
+  // collector holds (GET /api/meters/series), histograms as their latest buckets.
   const MetersView = {
     mount(root) {
       this.box = h('div', { class: 'cards', id: 'meters' });
@@ -869,31 +871,47 @@
     async refresh() {
       const meters = await api('/api/meters');
       recordMeters(meters);
-      const byService = new Map();
+      const services = [...new Set(meters.map((m) => m.service))];
+      const series = new Map(); // [instance, name, labels] -> points
+      await Promise.all(services.map(async (service) => {
+        for (const one of await api(`/api/meters/series?service=${enc(service)}`)) {
+          const key = JSON.stringify([one.service, one.serviceInstance, one.name,
+            one.labels.map((l) => [l.name, l.value])]);
+          series.set(key, one.points.map(([t, v]) => ({ t, v })));
+        }
+      }));
+      const byInstance = new Map();
       for (const m of meters) {
-        if (!byService.has(m.service)) byService.set(m.service, []);
-        byService.get(m.service).push(m);
+        const key = JSON.stringify([m.service, m.serviceInstance]);
+        if (!byInstance.has(key)) byInstance.set(key, []);
+        byInstance.get(key).push(m);
       }
-      if (!byService.size) {
+      if (!byInstance.size) {
         render(this.box, emptyNote('No meters yet. The agent reports runtime meters every few seconds.'));
         return;
       }
-      render(this.box, [...byService].map(([service, list]) => h('section', { class: 'card' },
-        h('h3', null, serviceChip(service), ` ${list.length} meter${list.length === 1 ? '' : 's'}`),
-        h('table', { class: 'grid meters' },
-          h('thead', null, h('tr', null, ['Meter', 'Latest', 'Seen on this page', 'Instance', 'Updated']
-            .map((c) => h('th', null, c)))),
-          h('tbody', null, list.map((m) => {
-            const single = m.kind === 'singleValue';
-            const total = single ? 0 : (m.buckets || []).reduce((a, b) => a + b.count, 0);
-            return h('tr', { class: 'meter', dataset: { name: m.name, kind: m.kind } },
-              h('td', null, h('div', { class: 'meter-name' }, m.name),
-                m.labels.map((l) => h('span', { class: 'label' }, `${l.name}=${l.value}`))),
-              h('td', { class: 'num value' }, single ? fmtNumber(m.value) : `n=${fmtNumber(total)}`),
-              h('td', null, single ? sparkline(meterHistory.get(meterKey(m)) || []) : histogramCell(m.buckets || [])),
-              h('td', { class: 'muted' }, m.serviceInstance),
-              h('td', { class: 'muted' }, fmtTime(m.timestamp), h('div', null, `${m.reports} held`)));
-          }))))));
+      const pointsOf = (m) => series.get(JSON.stringify([m.service, m.serviceInstance, m.name,
+        m.labels.map((l) => [l.name, l.value])])) || meterHistory.get(meterKey(m)) || [];
+      render(this.box, [...byInstance].map(([key, list]) => {
+        const [service, instance] = JSON.parse(key);
+        return h('section', { class: 'card instance-meters', dataset: { service, instance } },
+          h('h3', null, serviceChip(service), ` ${instance} `,
+            h('span', { class: 'muted' }, `${list.length} meter${list.length === 1 ? '' : 's'}`)),
+          h('table', { class: 'grid meters' },
+            h('thead', null, h('tr', null, ['Meter', 'Latest', 'Over time', 'Updated']
+              .map((c) => h('th', null, c)))),
+            h('tbody', null, list.map((m) => {
+              const single = m.kind === 'singleValue';
+              const total = single ? 0 : (m.buckets || []).reduce((a, b) => a + b.count, 0);
+              const points = single ? pointsOf(m) : [];
+              return h('tr', { class: 'meter', dataset: { name: m.name, kind: m.kind, points: points.length } },
+                h('td', null, h('div', { class: 'meter-name' }, m.name),
+                  m.labels.map((l) => h('span', { class: 'label' }, `${l.name}=${l.value}`))),
+                h('td', { class: 'num value' }, single ? fmtNumber(m.value) : `n=${fmtNumber(total)}`),
+                h('td', null, single ? sparkline(points) : histogramCell(m.buckets || [])),
+                h('td', { class: 'muted' }, fmtTime(m.timestamp), h('div', null, `${m.reports} held`)));
+            }))));
+      }));
     },
   };
 

@@ -6,6 +6,7 @@ pub mod encoded;
 pub mod http_url;
 pub mod ids;
 pub mod ignore;
+pub mod meter;
 pub mod sampler;
 pub mod segment;
 mod span_encoding;

@@ -61,6 +61,15 @@ pub fn report(encode: impl FnOnce(&mut Vec<u8>)) {
     }
 }
 
+/// Hands a captured log record to the reporter without blocking (dropped and counted
+/// when its queue is full; dropped when no reporter runs).
+pub fn report_log(record: sw_reporter::LogRecord) {
+    let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some(reporter) = &agent.reporter {
+        reporter.report_log(record);
+    }
+}
+
 /// True when the segment queue is full: new spans become no-ops, as upstream does.
 pub fn queue_full() -> bool {
     let agent = AGENT.read().unwrap_or_else(PoisonError::into_inner);
@@ -113,6 +122,17 @@ fn reporter_config(
         meters_active: options.agent_meter_reporter_active,
         meter_period: seconds_of(options.agent_meter_reporter_period),
         kafka: kafka_config(options, protocol),
+        logs: sw_reporter::LogConfig {
+            active: options.agent_log_reporter_active,
+            queue_size: options.agent_log_reporter_max_buffer_size,
+            // The hook's parsed layout when the log reporter is installed, else the option's.
+            layout: crate::logs::layout()
+                .unwrap_or_else(|| Arc::new(sw_reporter::Layout::parse(&options.agent_log_reporter_layout))),
+            safe_mode: options.agent_log_reporter_safe_mode,
+        },
+        pvm_active: options.agent_pvm_meter_reporter_active,
+        meter_queue_size: options.agent_meter_reporter_max_buffer_size,
+        meter_sources: crate::meters::sources(options.agent_pvm_meter_reporter_active),
     })
 }
 
@@ -203,6 +223,7 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
         Err(error) => return Err(error.into()),
     };
     let settings = Arc::new(settings);
+    crate::meters::started(reporter_config.meter_period);
     let destination = match reporter_config.protocol {
         Protocol::Kafka => format!("Kafka at {}", reporter_config.kafka.bootstrap_servers.join(",")),
         _ => reporter_config.backend.clone(),
@@ -253,6 +274,7 @@ pub fn stop(py: Python<'_>, timeout: f64) -> bool {
     if let Some(profiler) = profiler {
         profiler.stop(py);
     }
+    crate::meters::stopped();
     match reporter {
         Some(reporter) => py.allow_threads(|| reporter.shutdown(seconds(timeout))),
         None => true,
@@ -300,6 +322,7 @@ pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
         Err(AgentError::Reporter(sw_reporter::ReporterError::InvalidBackend { .. })) => (settings, None),
         Err(error) => return Err(error.into()),
     };
+    crate::meters::started(config.meter_period);
     agent.settings = Arc::new(settings);
     agent.reporter = reporter;
     agent.reporter_config = Some(config);

@@ -15,6 +15,8 @@ mod error;
 mod greenlet;
 mod http_client;
 mod logger;
+mod logs;
+mod meters;
 mod options;
 mod profiling;
 mod settings;
@@ -22,6 +24,7 @@ mod snapshot;
 mod span;
 mod stack;
 mod tag;
+mod trace_ids;
 mod wsgi;
 
 use pyo3::prelude::*;
@@ -58,5 +61,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
     m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
     agent::configure_before_start(m.py())?;
+    m.add_function(wrap_pyfunction!(logs::install_log_hook, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::handle_log, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::report_log_record, m)?)?;
+    m.add_function(wrap_pyfunction!(logs::trace_ids, m)?)?;
+    meters::register(m)?;
     Ok(())
 }

@@ -72,6 +72,12 @@ options! {
     agent_meter_reporter_active: bool,
     /// Seconds.
     agent_meter_reporter_period: u64,
+    agent_meter_reporter_max_buffer_size: usize,
+    agent_pvm_meter_reporter_active: bool,
+    agent_log_reporter_active: bool,
+    agent_log_reporter_max_buffer_size: usize,
+    agent_log_reporter_safe_mode: bool,
+    agent_log_reporter_layout: String,
     /// Comma-separated, already upper-cased.
     plugin_http_ignore_method: String,
     sample_n_per_3_secs: i64,

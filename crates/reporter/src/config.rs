@@ -2,6 +2,10 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::logs::LogConfig;
+use crate::meters::MeterSource;
 use crate::KafkaConfig;
 
 /// How the reporter talks to the backend (`agent_protocol`).
@@ -64,6 +68,16 @@ pub struct ReporterConfig {
     pub meter_period: Duration,
     /// Brokers, topics and producer settings of `agent_protocol=kafka`.
     pub kafka: KafkaConfig,
+    /// The log reporter.
+    pub logs: LogConfig,
+    /// Report the `instance_pvm_*` meters read from /proc (`agent_pvm_meter_reporter_active`).
+    pub pvm_active: bool,
+    /// Most meter values in one report (`agent_meter_reporter_max_buffer_size`); the rest
+    /// are dropped and counted.
+    pub meter_queue_size: usize,
+    /// Meters collected every `meter_period` besides the agent's own counters (the
+    /// application's meters, GC meters).
+    pub meter_sources: Vec<Arc<dyn MeterSource>>,
 }
 
 /// How long a busy segment stream stays open before it is closed and a new one opened;
@@ -98,6 +112,10 @@ pub(crate) mod tests {
             meters_active: true,
             meter_period: Duration::from_secs(20),
             kafka: KafkaConfig::default(),
+            logs: LogConfig::default(),
+            pvm_active: true,
+            meter_queue_size: 10_000,
+            meter_sources: Vec::new(),
         }
     }
 }

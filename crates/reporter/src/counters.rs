@@ -27,6 +27,16 @@ pub struct Counters {
     pub snapshots_dropped_queue_full: AtomicU64,
     /// Profile snapshots lost with a failed stream.
     pub snapshots_lost_send_error: AtomicU64,
+    /// Log records accepted into the queue.
+    pub logs_queued: AtomicU64,
+    /// Log records the backend acknowledged.
+    pub logs_sent: AtomicU64,
+    /// Log records dropped because the queue was full.
+    pub logs_dropped_queue_full: AtomicU64,
+    /// Log records lost with a failed send.
+    pub logs_lost_send_error: AtomicU64,
+    /// Meter values left out of a report because it held `agent_meter_reporter_max_buffer_size`.
+    pub meters_dropped_queue_full: AtomicU64,
 }
 
 /// A point-in-time copy of [`Counters`].
@@ -44,6 +54,11 @@ pub struct CountersSnapshot {
     pub snapshots_sent: u64,
     pub snapshots_dropped_queue_full: u64,
     pub snapshots_lost_send_error: u64,
+    pub logs_queued: u64,
+    pub logs_sent: u64,
+    pub logs_dropped_queue_full: u64,
+    pub logs_lost_send_error: u64,
+    pub meters_dropped_queue_full: u64,
 }
 
 impl Counters {
@@ -62,6 +77,11 @@ impl Counters {
             snapshots_sent: self.snapshots_sent.load(Relaxed),
             snapshots_dropped_queue_full: self.snapshots_dropped_queue_full.load(Relaxed),
             snapshots_lost_send_error: self.snapshots_lost_send_error.load(Relaxed),
+            logs_queued: self.logs_queued.load(Relaxed),
+            logs_sent: self.logs_sent.load(Relaxed),
+            logs_dropped_queue_full: self.logs_dropped_queue_full.load(Relaxed),
+            logs_lost_send_error: self.logs_lost_send_error.load(Relaxed),
+            meters_dropped_queue_full: self.meters_dropped_queue_full.load(Relaxed),
         }
     }
 }
@@ -69,7 +89,7 @@ impl Counters {
 impl CountersSnapshot {
     /// Name/value pairs, for Python and for self-observability meters.
     #[must_use]
-    pub fn pairs(&self) -> [(&'static str, u64); 11] {
+    pub fn pairs(&self) -> [(&'static str, u64); 16] {
         [
             ("segments_queued", self.segments_queued),
             ("segments_sent", self.segments_sent),
@@ -82,6 +102,11 @@ impl CountersSnapshot {
             ("snapshots_sent", self.snapshots_sent),
             ("snapshots_dropped_queue_full", self.snapshots_dropped_queue_full),
             ("snapshots_lost_send_error", self.snapshots_lost_send_error),
+            ("logs_queued", self.logs_queued),
+            ("logs_sent", self.logs_sent),
+            ("logs_dropped_queue_full", self.logs_dropped_queue_full),
+            ("logs_lost_send_error", self.logs_lost_send_error),
+            ("meters_dropped_queue_full", self.meters_dropped_queue_full),
         ]
     }
 }

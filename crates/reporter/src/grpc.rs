@@ -49,7 +49,21 @@ pub fn spawn(
     let management_client = ManagementServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
     let profile_client = ProfileTaskClient::with_interceptor(grpc_channel.clone(), auth.clone());
     let cds_client = ConfigurationDiscoveryServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
-    let meter_client = MeterReportServiceClient::with_interceptor(grpc_channel, auth);
+    let meter_client = MeterReportServiceClient::with_interceptor(grpc_channel.clone(), auth.clone());
+    let log_sender = Queues::log_sender(
+        queues.logs,
+        queues.log_flushes,
+        crate::logs::GrpcLogs {
+            client: sw_proto::v3::log_report_service_client::LogReportServiceClient::with_interceptor(
+                grpc_channel,
+                auth,
+            ),
+            call_timeout: config.call_timeout,
+        },
+        vec![channel::first_address(&config.backend)],
+        &config,
+        &c,
+    );
     let thread = std::thread::Builder::new().name("skywalking-reporter".into()).spawn(move || {
         runtime.block_on(async move {
             let mut tasks = vec![
@@ -73,6 +87,7 @@ pub fn spawn(
                     queues.finishes,
                 )),
             ];
+            let logs = log_sender.map(|sender| tokio::spawn(sender.run()));
             if config.meters_active {
                 tasks.push(tokio::spawn(meters::run(meter_client, config.clone(), c.clone(), stopped.clone())));
             }
@@ -80,6 +95,10 @@ pub fn spawn(
                 tasks.push(tokio::spawn(profile::poll_commands(profile_client, config, c, handler, stopped)));
             }
             sender.run().await;
+            if let Some(logs) = logs {
+                // The log queue is closed with the segment queue; let it drain.
+                let _ = logs.await;
+            }
             for task in tasks {
                 task.abort();
             }

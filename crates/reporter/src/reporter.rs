@@ -8,6 +8,7 @@ use std::time::Duration;
 use sw_proto::v3::{SegmentObject, ThreadSnapshot};
 use tokio::sync::{mpsc, watch};
 
+use crate::logs::{LogQueue, LogRecord};
 use crate::segment_queue::{Refused, SegmentQueue};
 use crate::segments::{self, FlushWaiter};
 use crate::{
@@ -17,17 +18,29 @@ use crate::{
 
 /// Requests flushes of a reporter; cheap to clone, holds no lock while waiting.
 #[derive(Debug, Clone)]
-pub struct FlushHandle(mpsc::UnboundedSender<FlushWaiter>);
+pub struct FlushHandle {
+    segments: mpsc::UnboundedSender<FlushWaiter>,
+    logs: mpsc::UnboundedSender<FlushWaiter>,
+}
 
 impl FlushHandle {
-    /// Blocks until what was queued before this call has been sent, or `timeout` passes.
+    /// Blocks until what was queued before this call (segments and log records) has been
+    /// sent, or `timeout` passes.
     #[must_use]
     pub fn flush(&self, timeout: Duration) -> bool {
-        let (done, wait) = std::sync::mpsc::channel();
-        if self.0.send(done).is_err() {
+        let deadline = std::time::Instant::now() + timeout;
+        let (segments_done, segments_wait) = std::sync::mpsc::channel();
+        let (logs_done, logs_wait) = std::sync::mpsc::channel();
+        if self.segments.send(segments_done).is_err() {
             return false;
         }
-        wait.recv_timeout(timeout).is_ok()
+        // No log sender (log reporter off) answers at once: its end is dropped.
+        let logs_sent = self.logs.send(logs_done).is_ok();
+        let left = || deadline.saturating_duration_since(std::time::Instant::now());
+        let segments = segments_wait.recv_timeout(left()).is_ok();
+        let logs =
+            !logs_sent || !matches!(logs_wait.recv_timeout(left()), Err(std::sync::mpsc::RecvTimeoutError::Timeout));
+        segments && logs
     }
 }
 
@@ -35,7 +48,9 @@ impl FlushHandle {
 #[derive(Debug)]
 pub struct Reporter {
     segments: Arc<SegmentQueue>,
+    logs: Option<Arc<LogQueue>>,
     flushes: mpsc::UnboundedSender<FlushWaiter>,
+    log_flushes: mpsc::UnboundedSender<FlushWaiter>,
     snapshots: mpsc::Sender<ThreadSnapshot>,
     finishes: mpsc::UnboundedSender<String>,
     stop: watch::Sender<bool>,
@@ -59,6 +74,8 @@ impl Reporter {
         let (snapshots, snapshot_queue) = mpsc::channel(config.snapshot_queue_size.max(1));
         let (finishes, finish_queue) = mpsc::unbounded_channel();
         let (flushes, flush_queue) = mpsc::unbounded_channel();
+        let (log_flushes, log_flush_queue) = mpsc::unbounded_channel();
+        let logs = config.logs.active.then(|| Arc::new(LogQueue::new(config.logs.queue_size)));
         let (stop, stopped) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let updates = Arc::new(ConfigUpdates::default());
@@ -68,6 +85,8 @@ impl Reporter {
             flushes: flush_queue,
             snapshots: snapshot_queue,
             finishes: finish_queue,
+            logs: logs.clone(),
+            log_flushes: log_flush_queue,
         };
         let thread = match config.protocol {
             Protocol::Http => http::spawn(runtime, config, counters.clone(), queues, stopped, handler.is_some())?,
@@ -77,7 +96,18 @@ impl Reporter {
                 grpc::spawn(runtime, config, shared, queues, stopped, handler)?
             }
         };
-        Ok(Self { segments, flushes, snapshots, finishes, stop, counters, updates, thread: Some(thread) })
+        Ok(Self {
+            segments,
+            logs,
+            flushes,
+            log_flushes,
+            snapshots,
+            finishes,
+            stop,
+            counters,
+            updates,
+            thread: Some(thread),
+        })
     }
 
     /// Dynamic configuration received from the backend, for the agent to apply.
@@ -110,6 +140,19 @@ impl Reporter {
     /// Queues `segment` (encoded here) without blocking; false (counted) when the queue is full.
     pub fn report_segment(&self, segment: SegmentObject) -> bool {
         self.report_encoded(|buf| sw_core::encoded::encode_message(&segment, buf))
+    }
+
+    /// Queues a captured log record without blocking; false (counted) when the queue is
+    /// full or the log reporter is off.
+    pub fn report_log(&self, record: LogRecord) -> bool {
+        let Some(queue) = &self.logs else { return false };
+        if queue.push(record) {
+            self.counters.logs_queued.fetch_add(1, Relaxed);
+            true
+        } else {
+            self.counters.logs_dropped_queue_full.fetch_add(1, Relaxed);
+            false
+        }
     }
 
     /// Queues a profile snapshot without blocking; false (counted) when the queue is full.
@@ -158,13 +201,16 @@ impl Reporter {
     /// A handle that can wait for a flush without borrowing the reporter.
     #[must_use]
     pub fn flush_handle(&self) -> FlushHandle {
-        FlushHandle(self.flushes.clone())
+        FlushHandle { segments: self.flushes.clone(), logs: self.log_flushes.clone() }
     }
 
     /// Flushes within `timeout`, then stops the background thread.
     pub fn shutdown(mut self, timeout: Duration) -> bool {
         let flushed = self.flush(timeout);
         let _ = self.stop.send(true);
+        if let Some(logs) = &self.logs {
+            logs.close();
+        }
         self.segments.close();
         if flushed {
             if let Some(thread) = self.thread.take() {
@@ -190,6 +236,9 @@ impl Reporter {
 impl Drop for Reporter {
     /// A reporter dropped without `shutdown` still ends its thread once the queue is sent.
     fn drop(&mut self) {
+        if let Some(logs) = &self.logs {
+            logs.close();
+        }
         self.segments.close();
     }
 }
@@ -200,4 +249,31 @@ pub(crate) struct Queues {
     pub flushes: mpsc::UnboundedReceiver<FlushWaiter>,
     pub snapshots: mpsc::Receiver<ThreadSnapshot>,
     pub finishes: mpsc::UnboundedReceiver<String>,
+    /// The log queue, when the log reporter is on.
+    pub logs: Option<Arc<LogQueue>>,
+    pub log_flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+}
+
+impl Queues {
+    /// The log sender over `link`, when the log reporter is on.
+    pub(crate) fn log_sender<L: crate::logs::LogLink>(
+        logs: Option<Arc<LogQueue>>,
+        log_flushes: mpsc::UnboundedReceiver<FlushWaiter>,
+        link: L,
+        probe: Vec<String>,
+        config: &ReporterConfig,
+        counters: &Arc<Counters>,
+    ) -> Option<crate::logs::LogSender<L>> {
+        Some(crate::logs::LogSender {
+            link,
+            probe,
+            probe_limit: config.call_timeout,
+            queue: logs?,
+            config: config.logs.clone(),
+            service: config.service.clone(),
+            instance: config.instance.clone(),
+            counters: counters.clone(),
+            flushes: log_flushes,
+        })
+    }
 }

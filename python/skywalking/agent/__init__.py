@@ -66,6 +66,14 @@ class SkyWalkingAgent:
             config.finalize()
         options = config.snapshot()
         options['_instance_properties'] = instance_properties()
+        # Before the core starts: the reporter renders the layout the hook was given.
+        from skywalking import log
+
+        log.install()
+        if options.get('agent_meter_reporter_active') and options.get('agent_pvm_meter_reporter_active'):
+            from skywalking.meter import pvm
+
+            pvm.install()
         _core.start(options)
         if not self._bootstrapped:
             self._bootstrapped = True

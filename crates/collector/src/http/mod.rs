@@ -6,6 +6,7 @@ mod configurations;
 mod mock;
 mod profile;
 mod query;
+mod series;
 mod web;
 
 use std::collections::HashMap;
@@ -56,6 +57,7 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/api/traces/{trace_id}", get(query::trace))
         .route("/api/logs", get(query::logs))
         .route("/api/meters", get(query::meters))
+        .route("/api/meters/series", get(series::series))
         .route("/api/stats", get(query::stats))
         .route("/api/configurations", get(configurations::list).post(configurations::set))
         .route("/", get(web::index))

@@ -156,9 +156,7 @@ pub fn ping(p: &InstancePingPkg) -> String {
     out
 }
 
-/// A JSON array of log records, the body of `POST /v3/logs`. The reporter has no log queue
-/// yet; this is the encoding the log reporter will send over HTTP.
-#[cfg_attr(not(test), allow(dead_code))]
+/// A JSON array of log records, the body of `POST /v3/logs`.
 pub fn logs(batch: &[LogData]) -> String {
     let mut out = String::with_capacity(batch.len() * 256 + 2);
     out.push('[');
@@ -173,7 +171,6 @@ pub fn logs(batch: &[LogData]) -> String {
 }
 
 /// One `LogData`; unset optional messages are left out, as protobuf's printer does.
-#[cfg_attr(not(test), allow(dead_code))]
 fn log_data(out: &mut String, l: &LogData) {
     let mut o = Object::open(out);
     o.int("timestamp", l.timestamp);

@@ -7,6 +7,7 @@
 
 mod client;
 mod json;
+mod logs;
 mod management;
 mod sender;
 pub(crate) mod target;
@@ -48,12 +49,24 @@ pub fn spawn(
             ));
             let profiling =
                 tokio::spawn(crate::profile::discard(queues.snapshots, queues.finishes, counters.clone(), "http"));
+            let logs = crate::Queues::log_sender(
+                queues.logs,
+                queues.log_flushes,
+                logs::HttpLogs(client::HttpClient::new(connector.clone(), timeout)),
+                vec![connector.target().socket_address()],
+                &config,
+                &counters,
+            )
+            .map(|sender| tokio::spawn(sender.run()));
             let address = connector.target().socket_address();
             let link = Link::new("HTTP", config.backend.clone(), vec![address], timeout, counters);
             let inbox = SegmentInbox::new(queues.segments, queues.flushes);
             let client = client::HttpClient::new(connector, timeout);
             let sender = sender::SegmentSender::new(client, config, inbox, link);
             sender.run().await;
+            if let Some(logs) = logs {
+                let _ = logs.await;
+            }
             management.abort();
             profiling.abort();
         });

@@ -44,13 +44,15 @@ pub async fn report_meters(
     counters: Arc<Counters>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut collector = crate::meters::MeterCollector::default();
+    collector.prime();
     loop {
         tokio::select! {
             () = sleep(config.meter_period) => {}
             _ = stop.changed() => return,
         }
         let collection =
-            MeterDataCollection { meter_data: crate::meters::meters(&config, &counters, crate::meters::now_ms()) };
+            MeterDataCollection { meter_data: collector.collect(&config, &counters, crate::meters::now_ms()) };
         let topic = &config.kafka.topics.meter;
         if let Err(error) = send_one(&mut producer, topic, config.instance.clone(), collection.encode_to_vec()).await {
             counters.send_errors.fetch_add(1, Relaxed);

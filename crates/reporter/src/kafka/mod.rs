@@ -19,6 +19,7 @@ mod config;
 mod connection;
 mod crc32c;
 mod error;
+mod logs;
 mod management;
 mod partitioner;
 mod producer;
@@ -75,11 +76,23 @@ pub fn spawn(
             if config.meters_active {
                 tasks.push(tokio::spawn(management::report_meters(producer(), config.clone(), counters.clone(), stop)));
             }
+            let logs = crate::Queues::log_sender(
+                queues.logs,
+                queues.log_flushes,
+                logs::KafkaLogs { producer: producer(), topic: config.kafka.topics.log.clone() },
+                config.kafka.bootstrap_servers.clone(),
+                &config,
+                &counters,
+            )
+            .map(|sender| tokio::spawn(sender.run()));
             let brokers = config.kafka.bootstrap_servers.clone();
             let link = Link::new("Kafka", brokers.join(","), brokers, config.kafka.request_timeout, counters);
             let inbox = SegmentInbox::new(queues.segments, queues.flushes);
             let sender = sender::SegmentSender::new(producer(), config, inbox, link);
             sender.run().await;
+            if let Some(logs) = logs {
+                let _ = logs.await;
+            }
             for task in tasks {
                 task.abort();
             }

@@ -1,0 +1,98 @@
+"""`Histogram`: counts per bucket. A value goes to the bucket of the largest step strictly
+below it; values at or below ``min_value`` are not counted (upstream's rule)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import timeit
+
+from skywalking.meter.meter import BaseMeter, MeterType
+
+
+class Histogram(BaseMeter):
+    def __init__(self, name: str, steps, min_value=0, tags=None):
+        super().__init__(name, tags)
+        if not steps:
+            raise Exception('steps must not be empty')  # upstream raises a bare Exception
+        steps = sorted(set(steps))
+        if steps[0] < min_value:
+            raise Exception('steps are invalid')
+        self.min_value = min_value
+        self.steps = steps if steps[0] == min_value else [min_value, *steps]
+        self._pending: list[float] = []
+
+    def _register(self) -> None:
+        from skywalking import _core
+
+        self._cell = _core.register_histogram(
+            self.get_name(), self.meterId.labels(), [float(s) for s in self.steps], float(self.min_value)
+        )
+        for value in self._pending:
+            self._cell.add_value(value)
+        self._pending.clear()
+
+    def add_value(self, value) -> None:
+        if self._cell is None:
+            self._pending.append(float(value))
+        else:
+            self._cell.add_value(float(value))
+
+    def get_type(self) -> MeterType:
+        return MeterType.HISTOGRAM
+
+    def create_timer(self) -> Histogram.Timer:
+        return Histogram.Timer(self)
+
+    class Timer:
+        """Counts the seconds spent in its `with` block."""
+
+        def __init__(self, metrics: Histogram):
+            self.metrics = metrics
+
+        def __enter__(self):
+            self.start = timeit.default_timer()
+            return self
+
+        def __exit__(self, exc_type, exc_value, exc_tb):
+            self.stop = timeit.default_timer()
+            self.metrics.add_value(self.stop - self.start)
+
+    @staticmethod
+    def timer(name: str):
+        """Counts the seconds each call takes in histogram `name`; the return value is kept."""
+
+        def inner(func):
+            if inspect.iscoroutinefunction(func):
+
+                @functools.wraps(func)
+                async def async_wrapper(*args, **kwargs):
+                    start = timeit.default_timer()
+                    try:
+                        return await func(*args, **kwargs)
+                    finally:
+                        _add(name, timeit.default_timer() - start)
+
+                return async_wrapper
+
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                start = timeit.default_timer()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    _add(name, timeit.default_timer() - start)
+
+            return wrapper
+
+        return inner
+
+    class Builder(BaseMeter.Builder):
+        def __init__(self, name: str, steps, min_value=0, tags=None):
+            self.meter = Histogram(name, steps, min_value, tags)
+
+
+def _add(name: str, value: float) -> None:
+    histogram = Histogram.meter_service.get_meter(name) if Histogram.meter_service else None
+    if histogram is not None:
+        histogram.add_value(value)

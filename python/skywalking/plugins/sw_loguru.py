@@ -1,0 +1,67 @@
+"""loguru records for the log reporter, as upstream's `sw_loguru`.
+
+Upstream replaces loguru's private `Logger._log` and rebuilds each record from loguru's
+internals; here the agent adds a sink through loguru's public `logger.add`, at
+``agent_log_reporter_level``, which sees every record loguru emits at that level (in the
+thread that logs it, so the active span is the caller's). Each record is reported with
+its message, tags ``level``, ``logger`` (``loguru``), ``thread`` and, with an exception,
+``exception`` (the traceback, at most ``agent_cause_exception_depth`` entries).
+"""
+
+from __future__ import annotations
+
+from skywalking import Component, config
+
+link_vector = ['https://pypi.org/project/loguru/']
+support_matrix = {'loguru': {'>=3.10': ['0.6.0', '0.7.3']}}
+note = 'Needs the log reporter (`agent_log_reporter_active`).'
+hooked_modules = ['loguru']
+# Reports log records, not spans.
+component = Component.Unknown
+version_rule = {'name': 'loguru', 'rules': ['>=0.6']}
+
+_handler_id: int | None = None
+
+
+def install() -> None:
+    global _handler_id
+    if not config.agent_log_reporter_active or _handler_id is not None:
+        return
+    from loguru import logger
+
+    from skywalking import _core
+    from skywalking.log import format_exception, reporter_level
+
+    report = _core.report_log_record
+
+    def sink(message) -> None:
+        record = message.record
+        tags = None
+        exception = record['exception']
+        if exception is not None:
+            text = format_exception((exception.type, exception.value, exception.traceback))
+            tags = [('exception', text.rstrip('\n'))]
+        report(
+            record['time'].timestamp(),
+            record['message'],
+            record['level'].name,
+            'loguru',
+            record['thread'].name,
+            tags,
+        )
+
+    _handler_id = logger.add(sink, level=reporter_level(), format='{message}', catch=True)
+
+
+def uninstall() -> None:
+    """Removes the agent's sink."""
+    global _handler_id
+    if _handler_id is None:
+        return
+    from loguru import logger
+
+    try:
+        logger.remove(_handler_id)
+    except ValueError:
+        pass  # the application removed every handler (`logger.remove()`)
+    _handler_id = None
