@@ -23,7 +23,16 @@ from urllib.parse import quote
 
 from skywalking._core import get_context, trace_headers
 from skywalking._core import wsgi_entry_span as _native_wsgi_entry_span
-from skywalking.plugins._common import EntryScope, Getter, NoopScope, failed, read_trace_headers
+from skywalking.plugins._common import EntryScope, Getter, NoopScope, failed, read_trace_headers, record_exception
+
+__all__ = [
+    'asgi_entry_span',
+    'format_params',
+    'http_entry_span',
+    'record_exception',
+    'wsgi_entry_span',
+    'wsgi_request_url',
+]
 
 HTTP_METHOD = 'http.method'
 HTTP_URL = 'http.url'
