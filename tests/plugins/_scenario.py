@@ -79,3 +79,15 @@ def check_own_segments(found: list[dict], count: int) -> None:
         assert locals_[0]['parentSpanId'] == entries[0]['spanId']
         seen.add(n)
     assert len(seen) == count
+
+
+def websocket_echo(url: str, text: str) -> str:
+    """Sends `text` on a websocket and returns the first answer (websocket-client)."""
+    import websocket
+
+    connection = websocket.create_connection(url, timeout=10)
+    try:
+        connection.send(text)
+        return connection.recv()
+    finally:
+        connection.close()

@@ -18,7 +18,7 @@ from skywalking.plugins._web import asgi_entry_span, format_params, record_excep
 
 link_vector = ['https://www.djangoproject.com/']
 component = Component.Django
-support_matrix = {'django': {'>=3.10': ['3.2', '4.2', '5.1', '5.2']}}
+support_matrix = {'django': {'>=3.10': ['3.2', '4.2', '5.2']}}
 note = 'WSGI and ASGI (upstream traces WSGI only).'
 hooked_modules = ['django.core.handlers.base']
 version_rule = {'name': 'django', 'rules': ['>=3.2']}
