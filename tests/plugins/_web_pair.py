@@ -55,7 +55,7 @@ def consumer_calls_provider(folder: Path, name: str, query: str = '', consumer_e
         status, body = http_get(f'http://127.0.0.1:{consumer_port}/users{"?" + query if query else ""}')
 
         assert status == 200, services.logs()
-        assert json.loads(body) == {'correlation': 'correlation'}
+        assert json.loads(body) == {'correlation': 'correlation'}, (body, services.logs())
         ok, reason = collector.validate(expected(folder, name, provider=provider_port, consumer=consumer_port))
         assert ok, f'{reason}\n{services.logs()}'
 
