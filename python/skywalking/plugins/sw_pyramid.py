@@ -13,7 +13,7 @@ from skywalking.plugins._web import wsgi_entry_span, wsgi_request_url
 
 link_vector = ['https://trypyramid.com']
 component = Component.Pyramid
-support_matrix = {'pyramid': {'>=3.10': ['1.10', '2.0']}}
+support_matrix = {'pyramid': {'>=3.10': ['1.10', '2.0', '2.1']}}
 note = ''
 hooked_modules = ['pyramid.router']
 version_rule = {'name': 'pyramid', 'rules': ['>=1.10']}
