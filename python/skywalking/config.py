@@ -533,28 +533,24 @@ plugin_sanic_collect_http_params: bool = _option(
     'SW_PLUGIN_SANIC_COLLECT_HTTP_PARAMS',
     False,
     'Record Sanic request parameters in `http.params`.',
-    effect='none: no Sanic plugin yet',
 )
 plugin_django_collect_http_params: bool = _option(
     'plugin_django_collect_http_params',
     'SW_PLUGIN_DJANGO_COLLECT_HTTP_PARAMS',
     False,
     'Record Django request parameters in `http.params`.',
-    effect='none: no Django plugin yet',
 )
 plugin_fastapi_collect_http_params: bool = _option(
     'plugin_fastapi_collect_http_params',
     'SW_PLUGIN_FASTAPI_COLLECT_HTTP_PARAMS',
     False,
     'Record FastAPI request parameters in `http.params`.',
-    effect='none: no FastAPI plugin yet',
 )
 plugin_bottle_collect_http_params: bool = _option(
     'plugin_bottle_collect_http_params',
     'SW_PLUGIN_BOTTLE_COLLECT_HTTP_PARAMS',
     False,
     'Record Bottle request parameters in `http.params`.',
-    effect='none: no Bottle plugin yet',
 )
 plugin_celery_parameters_length: int = _option(
     'plugin_celery_parameters_length',

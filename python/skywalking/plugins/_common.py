@@ -13,8 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from skywalking import Layer
-from skywalking._core import NoopSpan, trace_headers
+from skywalking._core import NoopSpan, get_context, trace_headers
 from skywalking.loggings import logger
+from skywalking.trace._support import format_exception
 
 SW8 = 'sw8'
 SW8_CORRELATION = 'sw8-correlation'
@@ -60,6 +61,21 @@ def as_text(value: Any) -> str:
         except UnicodeDecodeError:
             return data.decode('latin-1')
     return str(value)
+
+
+def record_exception(error: BaseException | None) -> None:
+    """Marks the active span as an error with `error`'s traceback as its log, as leaving a
+    span by that exception would: for a framework's error hook, which handles the exception
+    while the request's entry span is still open (possibly in another thread, where
+    ``Span.raised()`` would find no exception being handled). Never raises."""
+    if error is None:
+        return
+    try:
+        span = get_context().active_span
+        if span is not None and not span.is_noop:
+            span.log(format_exception(error))
+    except Exception:
+        failed('record_exception')
 
 
 # --- carriers in and out ------------------------------------------------------------------

@@ -21,9 +21,20 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from skywalking import Component
 from skywalking._core import get_context, trace_headers
 from skywalking._core import wsgi_entry_span as _native_wsgi_entry_span
-from skywalking.plugins._common import EntryScope, Getter, NoopScope, failed, read_trace_headers
+from skywalking.plugins._common import EntryScope, Getter, NoopScope, failed, read_trace_headers, record_exception
+
+__all__ = [
+    'asgi_entry_span',
+    'format_params',
+    'http_entry_span',
+    'record_exception',
+    'traced_asgi_call',
+    'wsgi_entry_span',
+    'wsgi_request_url',
+]
 
 HTTP_METHOD = 'http.method'
 HTTP_URL = 'http.url'
@@ -164,6 +175,54 @@ def asgi_entry_span(
     except Exception:
         failed('asgi_entry_span')
         return NoopScope()
+
+
+#: Set in an ASGI scope once an entry span is open for it: an application mounted in another
+#: one, or run under the ASGI middleware, does not open a second span for the same request.
+SCOPE_MARKER = 'skywalking.traced'
+
+_WEBSOCKET_OK = ('websocket.accept', 'websocket.close')
+_GENERAL = int(Component.General)  # a server plugin's span, taken over
+
+
+async def traced_asgi_call(
+    call: Callable, app: Any, scope: dict, receive: Any, send: Any, component: int, *, params: str | None = None
+) -> Any:
+    """Awaits ``call(app, scope, receive, send)`` inside the entry span of an ASGI ``http`` or
+    ``websocket`` `scope`, and records the answer's status from the messages the application
+    sends: ``http.response.start`` (500 when nothing was sent, as when the application
+    raised), 200 once a websocket is accepted or closed (upstream's FastAPI rule; the method
+    is then ``websocket.accept``), or a websocket denial response's status. An exception is
+    recorded with its traceback and re-raised unchanged. The peer is the scope's client
+    (``unknown`` without one).
+    """
+    websocket = scope['type'] == 'websocket'
+    client = scope.get('client')
+    status = 500
+
+    async def _sw_send(message: Any) -> None:
+        nonlocal status
+        kind = message['type']
+        if kind == 'http.response.start' or kind == 'websocket.http.response.start':
+            status = message['status']
+        elif websocket and kind in _WEBSOCKET_OK:
+            status = 200
+        await send(message)
+
+    scope[SCOPE_MARKER] = True
+    entry = asgi_entry_span(
+        scope,
+        component,
+        method='websocket.accept' if websocket else None,
+        inherit=_GENERAL,
+        peer=f'{client[0]}:{client[1]}' if client else 'unknown',
+        params=params,
+    )
+    with entry as span:
+        try:
+            return await call(app, scope, receive, _sw_send)
+        finally:
+            span.tag_http_status(status)
 
 
 # --- any other request --------------------------------------------------------------------
