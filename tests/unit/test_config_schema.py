@@ -102,9 +102,10 @@ def test_the_docs_say_which_options_have_no_effect():
             assert '**Partly in effect**' in rows[name], name
         else:
             assert 'effect yet**' not in rows[name] and 'in effect**' not in rows[name], name
-    assert '**No effect yet** (the agent restarts in every forked child whatever its value)' in rows[
-        'agent_experimental_fork_support'
-    ]
+    assert (
+        '**No effect yet** (the agent restarts in every forked child whatever its value)'
+        in rows['agent_experimental_fork_support']
+    )
 
 
 _START_WITHOUT_EACH = """
