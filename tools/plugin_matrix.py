@@ -15,7 +15,8 @@ install). A scenario folder adds what its services need besides the library in
 ``requirements.txt``, and per declared version in ``requirements-<version>.txt`` (e.g. Flask
 2.0 needs the Werkzeug of its time).
 
-Each version gets a virtualenv under ``.cache/plugin-venvs/<library>-<version>/``, made once
+Each version gets a virtualenv under ``~/.cache/skywalking-rs/plugin-venvs/<library>-<version>/``
+(or ``$SW_PLUGIN_VENVS``), made once
 (pip; nothing is downloaded again while its requirements stay the same). The agent is not
 installed there: a ``.pth`` file points at the `skywalking` package this interpreter imports
 (the current build, editable or installed), through links refreshed on every run. pytest
@@ -38,8 +39,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / 'tests' / 'plugins'
-CACHE = ROOT / '.cache' / 'plugin-venvs'
-AGENT_LINKS = CACHE / '_agent'
+# Outside the checkout, so that a fresh clone on the same machine (CI) reuses the venvs, as
+# pip reuses its download cache; SW_PLUGIN_VENVS moves them. The links to the agent under
+# test stay in the checkout: each venv's .pth names the links of the run that used it last,
+# so two checkouts must not run the matrix at the same time.
+CACHE = Path(os.environ.get('SW_PLUGIN_VENVS') or Path.home() / '.cache' / 'skywalking-rs' / 'plugin-venvs')
+AGENT_LINKS = ROOT / '.cache' / 'agent-under-test'
 STDLIB = '*'
 
 
@@ -157,7 +162,7 @@ def ensure_venv(run: Run, agent: Path) -> Path:
     marker = run.venv / '.requirements'
     python = venv_python(run.venv)
     if not (python.exists() and marker.exists() and marker.read_text() == wanted):
-        print(f'==> preparing {run.venv.relative_to(ROOT)}: {" ".join(run.requirements())}', flush=True)
+        print(f'==> preparing {run.venv}: {" ".join(run.requirements())}', flush=True)
         subprocess.run([sys.executable, '-m', 'venv', '--clear', str(run.venv)], check=True)
         subprocess.run(
             [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', *run.requirements()],
