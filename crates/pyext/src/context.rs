@@ -186,10 +186,9 @@ pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening<'_>) -> Py
 fn offer_to_profiler(context: &Bound<'_, SpanContext>, op: &str) -> PyResult<()> {
     let (profiler, segment_id, create_time) = {
         let mut c = context.try_borrow_mut()?;
-        let Some(handle) = c.settings.profiler.clone() else { return Ok(()) };
-        if !handle.profiler.is_active() {
+        let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()).cloned() else {
             return Ok(());
-        }
+        };
         let create_time = c.core.create_time();
         (handle, c.core.ids().1, create_time)
     };
