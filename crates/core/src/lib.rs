@@ -1,5 +1,5 @@
-//! The tracing core of skywalking-rs: ids, header codecs, sampling, ignore rules and the
-//! segment model. Plain Rust: nothing here knows about Python or the network.
+//! The tracing core of skywalking-rs: ids, header codecs, sampling, ignore rules, the
+//! segment model and the rules of a trace (`trace_context`). Plain Rust: nothing here knows about Python or the network.
 
 pub mod correlation;
 pub mod encoded;
@@ -9,5 +9,9 @@ pub mod ignore;
 pub mod meter;
 pub mod sampler;
 pub mod segment;
+pub mod span;
 mod span_encoding;
+pub mod span_kind;
 pub mod sw8;
+pub mod tags;
+pub mod trace_context;

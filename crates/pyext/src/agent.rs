@@ -31,8 +31,6 @@ static AGENT: LazyLock<RwLock<Agent>> = LazyLock::new(|| RwLock::new(Agent::defa
 
 /// Segments finished while no reporter was running (before `start()` or after `stop()`).
 static DROPPED_NOT_STARTED: AtomicU64 = AtomicU64::new(0);
-/// Spans that became no-ops because their segment reached the span limit.
-pub static SPANS_OVER_LIMIT: AtomicU64 = AtomicU64::new(0);
 
 /// The settings new contexts are created with; applies dynamic configuration that
 /// arrived since the last call (checked with one atomic load).
@@ -362,7 +360,7 @@ pub fn stats(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         dict.set_item(name, value)?;
     }
     dict.set_item("segments_dropped_not_started", DROPPED_NOT_STARTED.load(Relaxed))?;
-    dict.set_item("spans_over_limit", SPANS_OVER_LIMIT.load(Relaxed))?;
+    dict.set_item("spans_over_limit", sw_core::trace_context::spans_over_limit())?;
     if let Some(profiler) = &agent.settings.profiler {
         let p = profiler.profiler.stats();
         dict.set_item("profile_tasks_accepted", p.tasks_accepted)?;

@@ -1,47 +1,31 @@
-//! Tracing contexts: one per segment. `get_context()` returns the context of the active
-//! span, or a new one; the sampling decision is taken when its first span opens, so a
-//! request that arrives with a trace context is always kept.
+//! Tracing contexts, as Python objects: one per segment. `get_context()` returns the
+//! context of the active span, or a new one. The rules (which spans record, reuse,
+//! sampling, when a segment is done, refs) are `sw_core::trace_context`'s; this file
+//! converts arguments, finds the running parent on the active stack and calls them.
 
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use sw_core::correlation::Correlation;
-use sw_core::ids::Id;
-use sw_core::segment::{add_ref, cross_process_ref, now_ms, Segment, TraceId};
+use sw_core::span::SpanState;
+use sw_core::span_kind::Kind;
 use sw_core::sw8::{self, Incoming, Sw8};
-use sw_proto::v3::{RefType, SegmentReference, SpanObject, SpanType};
+use sw_core::trace_context::{Limits, Opened, Opening, Origin, Policy, TraceContext};
 
 use crate::active;
 use crate::agent;
 use crate::carrier::read_carrier;
+use crate::guard::{guard, site};
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
-use crate::span::{self, IllegalStateError, Kind, Span};
+use crate::span::{self, IllegalStateError, Span};
 
 /// The state of one segment being traced.
 #[pyclass(subclass, module = "skywalking._core")]
 #[derive(Debug)]
 pub struct SpanContext {
     pub settings: Arc<Settings>,
-    /// Created with the first span (ids are only generated for contexts that trace).
-    segment: Option<Segment>,
-    /// (trace id, segment id) kept after the segment was sent.
-    sent_ids: Option<(TraceId, Id)>,
-    /// Spans started and not yet stopped; the segment is sent when it returns to 0.
-    nspans: u32,
-    pub correlation: Correlation,
-    /// Milliseconds since the epoch; 0 until something needs it (see `create_time()`).
-    create_time: AtomicI64,
-    sampled: Option<bool>,
-    /// A reference to a span that finished before this context's first span began
-    /// (a task that outlived its parent); attached to the first span.
-    /// Boxed: rare, and a context is made for every segment (and moved into its Python object).
-    pending_ref: Option<Box<SegmentReference>>,
-    /// First span's name, replaced by the first entry span's.
-    primary: Option<(String, bool)>,
-    noop: bool,
+    pub core: TraceContext,
 }
 
 /// A context that records nothing; every span it opens is a `NoopSpan`.
@@ -57,77 +41,41 @@ pub struct SegmentInfo {
     related_traces: Vec<String>,
 }
 
+/// What the agent decides about new spans: its settings and its reporter's queue.
+struct AgentPolicy<'a>(&'a Settings);
+
+impl Policy for AgentPolicy<'_> {
+    fn tracing_enabled(&self) -> bool {
+        self.0.tracing_enabled
+    }
+    fn is_ignored(&self, op: &str) -> bool {
+        self.0.ignore.is_ignored(op)
+    }
+    fn queue_full(&self) -> bool {
+        agent::queue_full()
+    }
+    fn try_sample(&self) -> bool {
+        self.0.sampler.try_sample()
+    }
+}
+
+fn limits(settings: &Settings) -> Limits {
+    Limits {
+        span_limit: settings.span_limit,
+        correlation_max_elements: settings.correlation_max_elements,
+        correlation_max_value_len: settings.correlation_max_value_len,
+    }
+}
+
+/// The service and instance that references and headers name.
+pub fn origin(settings: &Settings) -> Origin<'_> {
+    Origin { service: &settings.service, instance: &settings.instance }
+}
+
 impl SpanContext {
-    fn with_settings(settings: Arc<Settings>, noop: bool) -> Self {
-        let correlation = Correlation::new(settings.correlation_max_elements, settings.correlation_max_value_len);
-        Self {
-            settings,
-            segment: None,
-            sent_ids: None,
-            nspans: 0,
-            correlation,
-            create_time: AtomicI64::new(0),
-            sampled: None,
-            pending_ref: None,
-            primary: None,
-            noop,
-        }
-    }
-
-    fn segment_mut(&mut self) -> &mut Segment {
-        let limit = self.settings.span_limit;
-        self.segment.get_or_insert_with(|| Segment::new(limit))
-    }
-
-    /// (trace id, segment id) borrowed: empty while the context has no segment.
-    pub fn id_refs(&self) -> (&str, &str) {
-        match (&self.segment, &self.sent_ids) {
-            (Some(segment), _) => (segment.trace_id(), segment.segment_id()),
-            (None, Some((trace, segment))) => (trace.as_str(), segment.as_str()),
-            (None, None) => ("", ""),
-        }
-    }
-
-    /// (trace id, segment id) as owned strings: empty while the context has no segment.
-    pub fn ids(&self) -> (String, String) {
-        let (trace_id, segment_id) = self.id_refs();
-        (trace_id.to_owned(), segment_id.to_owned())
-    }
-
-    /// The endpoint this segment serves: first entry span, else first span.
-    pub fn primary_endpoint(&self) -> Option<&str> {
-        self.primary.as_ref().map(|(op, _)| op.as_str())
-    }
-
-    /// A span of this context started at `start_time`.
-    pub fn span_started(&mut self, start_time: i64) {
-        self.nspans += 1;
-        if *self.create_time.get_mut() == 0 {
-            *self.create_time.get_mut() = start_time;
-        }
-    }
-
-    /// When this context began: its first span's start, or the first time it was asked
-    /// for, whichever came first. Not read when the context is made, which would be one
-    /// more clock read per segment than the spans need.
-    fn create_time(&self) -> i64 {
-        // An atomic only because pyclasses must be Sync; the GIL orders every access.
-        match self.create_time.load(Relaxed) {
-            0 => {
-                let now = now_ms();
-                self.create_time.store(now, Relaxed);
-                now
-            }
-            time => time,
-        }
-    }
-
-    fn note_primary(&mut self, op: &str, entry: bool) {
-        match &self.primary {
-            None => self.primary = Some((op.to_owned(), entry)),
-            Some((_, false)) if entry => self.primary = Some((op.to_owned(), true)),
-            _ => {}
-        }
+    fn new(settings: Arc<Settings>) -> Self {
+        let core = TraceContext::new(limits(&settings));
+        Self { settings, core }
     }
 }
 
@@ -135,17 +83,20 @@ static NOOP_CONTEXT: GILOnceCell<Py<SpanContext>> = GILOnceCell::new();
 
 pub fn noop_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
     let context = NOOP_CONTEXT.get_or_try_init(py, || {
-        let init = PyClassInitializer::from(SpanContext::with_settings(Arc::default(), true)).add_subclass(NoopContext);
+        let init = PyClassInitializer::from(noop_context_state()).add_subclass(NoopContext);
         Ok::<_, PyErr>(Bound::new(py, init)?.into_any().downcast_into::<SpanContext>()?.unbind())
     })?;
     Ok(context.clone_ref(py))
 }
 
+fn noop_context_state() -> SpanContext {
+    SpanContext { settings: Arc::default(), core: TraceContext::noop() }
+}
+
 /// A span that records nothing but still takes part in the active stack, so that
 /// everything under an ignored or unsampled span is not traced either.
 pub(crate) fn noop_span(py: Python<'_>, kind: Kind, op: String) -> PyResult<Bound<'_, Span>> {
-    let data = SpanObject { operation_name: op, span_id: -1, parent_span_id: -1, ..SpanObject::default() };
-    span::create(py, Span::new(kind, noop_context(py)?, data, true))
+    span::create(py, Span::new(SpanState::noop(kind, op), noop_context(py)?))
 }
 
 /// The innermost running span of the current context, skipping spans that already
@@ -157,7 +108,7 @@ fn current_parent(py: Python<'_>) -> (Option<Bound<'_, Span>>, Option<Bound<'_, 
     for _ in 0..256 {
         let next = {
             let Ok(n) = node.try_borrow() else { return (None, None) };
-            if !n.finished {
+            if !n.state.finished {
                 return (Some(node.clone()), None);
             }
             n.prev.as_ref().map(|p| p.clone_ref(py).into_bound(py))
@@ -170,218 +121,79 @@ fn current_parent(py: Python<'_>) -> (Option<Bound<'_, Span>>, Option<Bound<'_, 
     (None, Some(top))
 }
 
-/// The context of the active span, or a new context.
+/// The context of the active span, or a new context; a no-op context if that fails.
 #[pyfunction]
 pub fn get_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
+    guard(site!("get_context"), || noop_context(py), || context_for(py))
+}
+
+/// `get_context()` unguarded, for native callers that guard themselves.
+pub(crate) fn context_for(py: Python<'_>) -> PyResult<Py<SpanContext>> {
     match current_parent(py) {
-        (Some(span), _) => Ok(span.borrow().context.clone_ref(py)),
-        (None, finished) => {
-            let mut context = SpanContext::with_settings(agent::settings(), false);
-            if let Some(finished) = finished {
-                context.pending_ref = reference_to(&finished).map(Box::new);
-            }
-            Py::new(py, context)
+        (Some(span), _) => Ok(span.try_borrow()?.context.clone_ref(py)),
+        (None, None) => Py::new(py, SpanContext::new(agent::settings())),
+        (None, Some(finished)) => {
+            // A task that outlived the span it was created under: its segment refers to it.
+            let settings = agent::settings();
+            let core = {
+                let f = finished.try_borrow()?;
+                let parent = f.context.bind(py).try_borrow()?;
+                TraceContext::following(limits(&settings), &parent.core, &f.state, origin(&parent.settings))
+            };
+            Py::new(py, SpanContext { settings, core })
         }
     }
 }
 
-/// A CrossThread reference to `span`, which finished before its child context began.
-fn reference_to(span: &Bound<'_, Span>) -> Option<SegmentReference> {
-    let py = span.py();
-    let s = span.borrow();
-    if s.noop {
-        return None;
-    }
-    let context = s.context.bind(py).borrow();
-    let (trace_id, segment_id) = context.ids();
-    if trace_id.is_empty() {
-        return None;
-    }
-    Some(SegmentReference {
-        ref_type: RefType::CrossThread as i32,
-        trace_id,
-        parent_trace_segment_id: segment_id,
-        parent_span_id: s.data.span_id,
-        parent_service: context.settings.service.clone(),
-        parent_service_instance: context.settings.instance.clone(),
-        parent_endpoint: context.primary_endpoint().unwrap_or_default().to_owned(),
-        network_address_used_at_peer: String::new(),
-    })
-}
-
-/// Joins the caller's trace: adopt its trace id, take its correlation, record the ref.
-pub fn join_caller(
-    context: &Bound<'_, SpanContext>,
-    span: &mut SpanObject,
-    caller: Sw8,
-    correlation: &str,
-) -> PyResult<()> {
-    let mut c = context.try_borrow_mut()?;
-    c.segment_mut().relate(&caller.trace_id);
-    if !correlation.is_empty() {
-        c.correlation = Correlation::from_header(
-            correlation,
-            c.settings.correlation_max_elements,
-            c.settings.correlation_max_value_len,
-        );
-    }
-    add_ref(span, cross_process_ref(caller));
-    Ok(())
-}
-
-/// Called when a span of `context` finished. While other spans of the segment run, the
-/// span's data moves into the segment; when it was the last, the segment is encoded with
-/// it and sent, and `data` stays with the span whole. Either way the caller can still read
-/// the name, ids, times and error flag from `data`.
-pub fn span_finished(context: &Bound<'_, SpanContext>, data: &mut SpanObject) -> PyResult<()> {
-    let mut c = context.try_borrow_mut()?;
-    if c.segment.is_none() {
-        // The segment was already sent (a span outlived it): nothing can carry this span.
-        return Ok(());
-    }
-    c.nspans = c.nspans.saturating_sub(1);
-    if c.nspans > 0 {
-        let archived = take_keeping_summary(data);
-        if let Some(segment) = c.segment.as_mut() {
-            segment.archive(archived);
-        }
-        return Ok(());
-    }
-    let Some(segment) = c.segment.take() else { return Ok(()) };
-    if let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()) {
-        handle.profiler.segment_finished(segment.segment_id());
-    }
-    // Encoded here, on the application thread: see `sw_core::encoded` for why.
-    let settings = &c.settings;
-    agent::report(|buf| segment.encode(Some(data), &settings.service, &settings.instance, buf));
-    c.sent_ids = Some(segment.into_ids());
-    Ok(())
-}
-
-/// Moves `data` out, leaving behind what callers commonly read after a span ends.
-fn take_keeping_summary(data: &mut SpanObject) -> SpanObject {
-    let archived = std::mem::take(data);
-    data.operation_name.clone_from(&archived.operation_name);
-    data.span_id = archived.span_id;
-    data.parent_span_id = archived.parent_span_id;
-    data.start_time = archived.start_time;
-    data.end_time = archived.end_time;
-    data.is_error = archived.is_error;
-    data.span_type = archived.span_type;
-    archived
-}
-
-pub(crate) struct Opening {
-    pub kind: Kind,
-    pub op: String,
-    pub peer: String,
-    pub component: Option<i32>,
-    pub inherit: Option<i32>,
-    pub caller: Option<Sw8>,
-    pub correlation: String,
-}
-
-/// Opens a span in `context`, applying upstream's rules in order: no-op contexts,
-/// ignore rules, a full queue, span reuse through `inherit`, sampling, the span limit.
-pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening) -> PyResult<Bound<'py, Span>> {
+/// Opens a span in `context` by the rules of `TraceContext::open`, with the innermost
+/// running span of this context as the parent.
+pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening<'_>) -> PyResult<Bound<'py, Span>> {
     let py = context.py();
-    let (settings, noop, running) = {
-        let c = context.borrow();
-        (c.settings.clone(), c.noop, c.nspans > 0)
-    };
-    if noop || !settings.tracing_enabled || settings.ignore.is_ignored(&o.op) || agent::queue_full() {
-        return noop_span(py, o.kind, o.op);
-    }
     // A parent in this context is a running span of it: with none running (the first span
     // of every segment), the active stack need not be read.
-    let (parent, _) = if running { current_parent(py) } else { (None, None) };
-    let parent = parent.filter(|p| p.borrow().context.bind(py).is(context));
-    if let Some(parent) = &parent {
-        let mut p = parent.try_borrow_mut()?;
-        match o.kind {
-            Kind::Entry if p.kind == Kind::Entry && o.inherit.is_some() && o.inherit == Some(p.data.component_id) => {
-                let first = p.data.parent_span_id < 0;
-                p.data.operation_name.clone_from(&o.op);
-                drop(p);
-                if first {
-                    // The segment's endpoint is the renamed entry span; a running profile
-                    // task gets to check the new name, as upstream.
-                    context.try_borrow_mut()?.primary = Some((o.op.clone(), true));
-                    offer_to_profiler_op(context, &settings, &o.op);
-                }
-                return Ok(parent.clone());
+    let parent = if context.try_borrow()?.core.is_running() {
+        current_parent(py).0.filter(|p| p.try_borrow().is_ok_and(|p| p.context.bind(py).is(context)))
+    } else {
+        None
+    };
+    let opened = {
+        let mut c = context.try_borrow_mut()?;
+        let SpanContext { settings, core } = &mut *c;
+        let mut p = parent.as_ref().map(Bound::try_borrow_mut).transpose()?;
+        core.open(p.as_deref_mut().map(|p| &mut p.state), o, &AgentPolicy(settings))
+    };
+    match opened {
+        Opened::New { span, first_entry } => {
+            let span = span::create(py, Span::new(span, context.clone().unbind()))?;
+            if first_entry {
+                offer_to_profiler(context, &span.try_borrow()?.state.data.operation_name)?;
             }
-            Kind::Exit if p.kind == Kind::Exit && o.component.is_some() && o.component == p.inherit => {
-                p.data.operation_name = o.op;
-                p.data.peer = o.peer;
-                p.data.component_id = o.component.unwrap_or_default();
-                drop(p);
-                return Ok(parent.clone());
-            }
-            _ => {}
+            Ok(span)
         }
+        Opened::Reused { first_entry } => {
+            let Some(parent) = parent else { return noop_span(py, Kind::Local, String::new()) };
+            if first_entry {
+                // A running profile task gets to check the new name, as upstream.
+                offer_to_profiler(context, &parent.try_borrow()?.state.data.operation_name)?;
+            }
+            Ok(parent)
+        }
+        Opened::Noop { span, .. } => span::create(py, Span::new(span, noop_context(py)?)),
     }
-    let mut c = context.try_borrow_mut()?;
-    let sampled = *c.sampled.get_or_insert_with(|| o.caller.is_some() || settings.sampler.try_sample());
-    if !sampled {
-        drop(c);
-        return noop_span(py, o.kind, o.op);
-    }
-    let Some(span_id) = c.segment_mut().next_span_id() else {
-        drop(c);
-        agent::SPANS_OVER_LIMIT.fetch_add(1, Relaxed);
-        return noop_span(py, o.kind, o.op);
-    };
-    let parent_span_id = match &parent {
-        Some(p) => p.borrow().data.span_id,
-        None => -1,
-    };
-    c.note_primary(&o.op, o.kind == Kind::Entry);
-    let span_type = match o.kind {
-        Kind::Entry => SpanType::Entry,
-        Kind::Exit => SpanType::Exit,
-        Kind::Local => SpanType::Local,
-    };
-    let mut data = SpanObject {
-        span_id,
-        parent_span_id,
-        operation_name: o.op,
-        peer: o.peer,
-        span_type: span_type as i32,
-        component_id: o.component.unwrap_or_default(),
-        ..SpanObject::default()
-    };
-    if let Some(reference) = c.pending_ref.take() {
-        c.segment_mut().relate(&reference.trace_id);
-        add_ref(&mut data, *reference);
-    }
-    drop(c);
-    if let Some(caller) = o.caller {
-        join_caller(context, &mut data, caller, &o.correlation)?;
-    }
-    let first_entry = o.kind == Kind::Entry && parent_span_id < 0;
-    let mut span = Span::new(o.kind, context.clone().unbind(), data, false);
-    if o.kind == Kind::Exit {
-        span.inherit = o.inherit;
-    }
-    let span = span::create(py, span)?;
-    if first_entry {
-        offer_to_profiler_op(context, &settings, &span.borrow().data.operation_name);
-    }
-    Ok(span)
 }
 
 /// Offers this segment to a running profile task under its first entry span's name.
-fn offer_to_profiler_op(context: &Bound<'_, SpanContext>, settings: &Settings, op: &str) {
-    let Some(handle) = &settings.profiler else { return };
-    if !handle.profiler.is_active() {
-        return;
-    }
-    let (segment_id, create_time) = {
-        let c = context.borrow();
-        (c.ids().1, c.create_time())
+fn offer_to_profiler(context: &Bound<'_, SpanContext>, op: &str) -> PyResult<()> {
+    let (profiler, segment_id, create_time) = {
+        let mut c = context.try_borrow_mut()?;
+        let Some(handle) = c.settings.profiler.as_ref().filter(|h| h.profiler.is_active()).cloned() else {
+            return Ok(());
+        };
+        let create_time = c.core.create_time();
+        (handle, c.core.ids().1, create_time)
     };
-    crate::profiling::offer(context.py(), &handle.profiler, &segment_id, op, create_time);
+    crate::profiling::offer(context.py(), &profiler.profiler, &segment_id, op, create_time);
+    Ok(())
 }
 
 /// The caller's context from a carrier or raw header values; `Err` means "not traced".
@@ -405,17 +217,37 @@ fn caller_of(
     }
 }
 
+/// `new_entry_span` unguarded, for native callers that guard themselves.
+pub(crate) fn entry_span<'py>(
+    context: &Bound<'py, SpanContext>,
+    op: String,
+    carrier: Option<&Bound<'py, PyAny>>,
+    inherit: Option<i32>,
+    headers: (Option<&str>, Option<&str>),
+    method: Option<&str>,
+) -> PyResult<Bound<'py, Span>> {
+    let py = context.py();
+    if method.is_some_and(|m| context.try_borrow().is_ok_and(|c| c.settings.ignores_http_method(m))) {
+        return noop_span(py, Kind::Entry, op);
+    }
+    let Ok((caller, correlation)) = caller_of(carrier, headers.0, headers.1) else {
+        return noop_span(py, Kind::Entry, op);
+    };
+    let opening = Opening { inherit, caller, correlation: &correlation, ..Opening::plain(Kind::Entry, op) };
+    open(context, opening)
+}
+
 #[pymethods]
 impl SpanContext {
     #[new]
     fn py_new() -> Self {
-        Self::with_settings(agent::settings(), false)
+        Self::new(agent::settings())
     }
 
     /// Milliseconds since the epoch when this context began (its first span's start).
     #[getter(create_time)]
-    fn py_create_time(&self) -> i64 {
-        self.create_time()
+    fn py_create_time(&mut self) -> i64 {
+        self.core.create_time()
     }
 
     /// Opens an entry span, continuing the caller's trace from `carrier` (or from the
@@ -423,7 +255,7 @@ impl SpanContext {
     /// With the request's HTTP `method`, a method in `plugin_http_ignore_method` gives a
     /// `NoopSpan` (what `config.ignore_http_method_check` decides, without calling Python).
     #[pyo3(signature = (op, carrier = None, inherit = None, *, sw8 = None, correlation = None, method = None))]
-    pub(crate) fn new_entry_span<'py>(
+    fn new_entry_span<'py>(
         slf: &Bound<'py, Self>,
         op: String,
         carrier: Option<&Bound<'py, PyAny>>,
@@ -432,13 +264,12 @@ impl SpanContext {
         correlation: Option<&str>,
         method: Option<&str>,
     ) -> PyResult<Bound<'py, Span>> {
-        if method.is_some_and(|m| slf.borrow().settings.ignores_http_method(m)) {
-            return noop_span(slf.py(), Kind::Entry, op);
-        }
-        let Ok((caller, correlation)) = caller_of(carrier, sw8, correlation) else {
-            return noop_span(slf.py(), Kind::Entry, op);
-        };
-        open(slf, Opening { kind: Kind::Entry, op, peer: String::new(), component: None, inherit, caller, correlation })
+        let py = slf.py();
+        guard(
+            site!("SpanContext.new_entry_span"),
+            || noop_span(py, Kind::Entry, String::new()),
+            || entry_span(slf, op, carrier, inherit, (sw8, correlation), method),
+        )
     }
 
     /// Opens an exit span towards `peer`; with the request's HTTP `method`, a method in
@@ -452,19 +283,19 @@ impl SpanContext {
         inherit: Option<i32>,
         method: Option<&str>,
     ) -> PyResult<Bound<'py, Span>> {
-        if method.is_some_and(|m| slf.borrow().settings.ignores_http_method(m)) {
-            return noop_span(slf.py(), Kind::Exit, op);
-        }
-        let opening = Opening {
-            kind: Kind::Exit,
-            op,
-            peer: peer.unwrap_or_default(),
-            component,
-            inherit,
-            caller: None,
-            correlation: String::new(),
-        };
-        open(slf, opening)
+        let py = slf.py();
+        guard(
+            site!("SpanContext.new_exit_span"),
+            || noop_span(py, Kind::Exit, String::new()),
+            || {
+                if method.is_some_and(|m| slf.try_borrow().is_ok_and(|c| c.settings.ignores_http_method(m))) {
+                    return noop_span(py, Kind::Exit, op);
+                }
+                let opening =
+                    Opening { peer: peer.unwrap_or_default(), component, inherit, ..Opening::plain(Kind::Exit, op) };
+                open(slf, opening)
+            },
+        )
     }
 
     /// Opens the exit span of an outgoing HTTP request to `url`, as HTTP client plugins
@@ -477,35 +308,34 @@ impl SpanContext {
         component: i32,
         inject_on_send: bool,
     ) -> PyResult<Bound<'py, Span>> {
-        crate::http_client::open_exit_span(slf, url, method, component, inject_on_send)
+        let py = slf.py();
+        guard(
+            site!("SpanContext.new_http_exit_span"),
+            || noop_span(py, Kind::Exit, String::new()),
+            || crate::http_client::open_exit_span(slf, url, method, component, inject_on_send),
+        )
     }
 
     /// Opens a local span.
     fn new_local_span<'py>(slf: &Bound<'py, Self>, op: String) -> PyResult<Bound<'py, Span>> {
-        open(
-            slf,
-            Opening {
-                kind: Kind::Local,
-                op,
-                peer: String::new(),
-                component: None,
-                inherit: None,
-                caller: None,
-                correlation: String::new(),
-            },
+        let py = slf.py();
+        guard(
+            site!("SpanContext.new_local_span"),
+            || noop_span(py, Kind::Local, String::new()),
+            || open(slf, Opening::plain(Kind::Local, op)),
         )
     }
 
     /// The innermost running span, or None.
     #[getter]
-    fn active_span<'py>(&self, py: Python<'py>) -> Option<Bound<'py, Span>> {
-        current_parent(py).0
+    fn active_span<'py>(slf: &Bound<'py, Self>) -> PyResult<Option<Bound<'py, Span>>> {
+        guard(site!("SpanContext.active_span"), || Ok(None), || Ok(current_parent(slf.py()).0))
     }
 
     /// The innermost running span; with `raise_if_none`, raises `IllegalStateError` when none.
     #[pyo3(signature = (raise_if_none = false))]
-    fn peek<'py>(&self, py: Python<'py>, raise_if_none: bool) -> PyResult<Option<Bound<'py, Span>>> {
-        match current_parent(py).0 {
+    fn peek<'py>(slf: &Bound<'py, Self>, raise_if_none: bool) -> PyResult<Option<Bound<'py, Span>>> {
+        match guard(site!("SpanContext.peek"), || Ok(None), || Ok(current_parent(slf.py()).0))? {
             Some(span) => Ok(Some(span)),
             None if raise_if_none => Err(IllegalStateError::new_err("No active span")),
             None => Ok(None),
@@ -514,93 +344,79 @@ impl SpanContext {
 
     /// Sets a correlation value carried downstream in `sw8-correlation` (None deletes).
     #[pyo3(signature = (key, value = None))]
-    fn put_correlation(&mut self, key: &str, value: Option<&str>) {
-        self.correlation.put(key, value);
+    fn put_correlation(slf: &Bound<'_, Self>, key: &str, value: Option<&str>) -> PyResult<()> {
+        guard(
+            site!("SpanContext.put_correlation"),
+            || Ok(()),
+            || {
+                slf.try_borrow_mut()?.core.correlation.put(key, value);
+                Ok(())
+            },
+        )
     }
 
-    fn get_correlation(&self, key: &str) -> Option<String> {
-        self.correlation.get(key).map(str::to_owned)
+    fn get_correlation(slf: &Bound<'_, Self>, key: &str) -> PyResult<Option<String>> {
+        guard(
+            site!("SpanContext.get_correlation"),
+            || Ok(None),
+            || Ok(slf.try_borrow()?.core.correlation.get(key).map(str::to_owned)),
+        )
     }
 
     /// A snapshot of the active span, to continue this trace in another thread.
     fn capture(slf: &Bound<'_, Self>) -> PyResult<Option<Snapshot>> {
-        let py = slf.py();
-        let (Some(active), _) = current_parent(py) else { return Ok(None) };
-        let a = active.borrow();
-        if a.noop || !a.context.bind(py).is(slf) {
-            return Ok(None);
-        }
-        let c = slf.borrow();
-        let (trace_id, segment_id) = c.ids();
-        Ok(Some(Snapshot {
-            segment_id,
-            span_id: a.data.span_id,
-            trace_id,
-            endpoint: c.primary_endpoint().unwrap_or_default().to_owned(),
-            correlation: c.correlation.items().to_vec(),
-        }))
+        guard(
+            site!("SpanContext.capture"),
+            || Ok(None),
+            || {
+                let (Some(active), _) = current_parent(slf.py()) else { return Ok(None) };
+                let a = active.try_borrow()?;
+                if !a.context.bind(slf.py()).is(slf) {
+                    return Ok(None);
+                }
+                Ok(slf.try_borrow()?.core.capture(&a.state).map(Snapshot::from))
+            },
+        )
     }
 
     /// Continues a snapshot taken in another thread: a CrossThread ref on the active span.
     fn continued(slf: &Bound<'_, Self>, snapshot: &Snapshot) -> PyResult<()> {
-        let py = slf.py();
-        if !snapshot.is_valid() {
-            return Ok(());
-        }
-        let (Some(active), _) = current_parent(py) else { return Ok(()) };
-        if active.borrow().noop || !active.borrow().context.bind(py).is(slf) {
-            return Ok(());
-        }
-        let mut c = slf.try_borrow_mut()?;
-        if c.segment.as_ref().is_some_and(|s| s.segment_id() == snapshot.segment_id) {
-            return Ok(());
-        }
-        c.segment_mut().relate(&snapshot.trace_id);
-        for (key, value) in &snapshot.correlation {
-            c.correlation.put(key, Some(value));
-        }
-        let reference = SegmentReference {
-            ref_type: RefType::CrossThread as i32,
-            trace_id: snapshot.trace_id.clone(),
-            parent_trace_segment_id: snapshot.segment_id.clone(),
-            parent_span_id: snapshot.span_id,
-            parent_service: c.settings.service.clone(),
-            parent_service_instance: c.settings.instance.clone(),
-            parent_endpoint: snapshot.endpoint.clone(),
-            network_address_used_at_peer: String::new(),
-        };
-        drop(c);
-        add_ref(&mut active.try_borrow_mut()?.data, reference);
-        Ok(())
+        guard(
+            site!("SpanContext.continued"),
+            || Ok(()),
+            || {
+                let py = slf.py();
+                if !snapshot.inner.is_valid() {
+                    return Ok(());
+                }
+                let (Some(active), _) = current_parent(py) else { return Ok(()) };
+                if !active.try_borrow()?.context.bind(py).is(slf) {
+                    return Ok(());
+                }
+                let mut c = slf.try_borrow_mut()?;
+                let SpanContext { settings, core } = &mut *c;
+                core.continued(&mut active.try_borrow_mut()?.state, &snapshot.inner, origin(settings));
+                Ok(())
+            },
+        )
     }
 
     /// `segment.segment_id` and `segment.related_traces`, as upstream exposes them.
     #[getter]
     fn segment(&mut self) -> SegmentInfo {
-        if self.noop {
-            return SegmentInfo { segment_id: String::new(), related_traces: Vec::new() };
-        }
-        if self.segment.is_none() && self.sent_ids.is_none() {
-            self.segment_mut();
-        }
-        match &self.segment {
-            Some(s) => SegmentInfo { segment_id: s.segment_id().to_owned(), related_traces: s.related_traces() },
-            None => {
-                let (trace, segment) = self.ids();
-                SegmentInfo { segment_id: segment, related_traces: vec![trace] }
-            }
-        }
+        let (segment_id, related_traces) = self.core.segment_info();
+        SegmentInfo { segment_id, related_traces }
     }
 
     /// The endpoint of this segment (first entry span, else first span), or None.
     #[getter(primary_endpoint)]
     fn py_primary_endpoint(&self) -> Option<String> {
-        self.primary_endpoint().map(str::to_owned)
+        self.core.primary_endpoint().map(str::to_owned)
     }
 
     #[getter]
     fn is_noop(&self) -> bool {
-        self.noop
+        self.core.is_noop()
     }
 }
 
@@ -608,7 +424,7 @@ impl SpanContext {
 impl NoopContext {
     #[new]
     fn py_new() -> PyClassInitializer<Self> {
-        PyClassInitializer::from(SpanContext::with_settings(Arc::default(), true)).add_subclass(NoopContext)
+        PyClassInitializer::from(noop_context_state()).add_subclass(NoopContext)
     }
 }
 

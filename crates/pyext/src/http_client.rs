@@ -14,13 +14,16 @@ use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyBytes, PyList, PyString};
 use sw_core::http_url;
-use sw_core::segment::set_tag;
+use sw_core::span_kind::Kind;
+use sw_core::tags;
+use sw_core::trace_context::Opening;
 use sw_proto::v3::SpanLayer;
 
 use crate::active;
 use crate::agent;
-use crate::context::{self, Opening, SpanContext};
-use crate::span::{self, Kind, Span};
+use crate::context::{self, SpanContext};
+use crate::guard::{guard, site};
+use crate::span::{self, Span};
 
 static URL_PARTS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
@@ -65,21 +68,13 @@ pub fn open_exit_span<'py>(
     } else {
         match url_parts(url) {
             Ok((op, peer, url)) => {
-                let opening = Opening {
-                    kind: Kind::Exit,
-                    op,
-                    peer,
-                    component: Some(component),
-                    inherit: None,
-                    caller: None,
-                    correlation: String::new(),
-                };
+                let opening = Opening { peer, component: Some(component), ..Opening::plain(Kind::Exit, op) };
                 let span = context::open(context, opening)?;
                 let mut s = span.try_borrow_mut()?;
-                if !s.noop {
-                    s.data.span_layer = SpanLayer::Http as i32;
-                    set_tag(&mut s.data, "http.method".to_owned(), method, true);
-                    set_tag(&mut s.data, "http.url".to_owned(), url, true);
+                if !s.state.noop {
+                    s.state.data.span_layer = SpanLayer::Http as i32;
+                    s.state.tag(tags::HTTP_METHOD.to_owned(), method, true);
+                    s.state.tag(tags::HTTP_URL.to_owned(), url, true);
                 }
                 drop(s);
                 span
@@ -93,7 +88,7 @@ pub fn open_exit_span<'py>(
     // A NoopSpan sends its header too, as upstream's does: the called agent then does not
     // trace the request either.
     let mut s = span.try_borrow_mut()?;
-    s.inject_on_send = inject_on_send && s.kind == Kind::Exit;
+    s.inject_on_send = inject_on_send && s.state.kind == Kind::Exit;
     drop(s);
     Ok(span)
 }
@@ -102,18 +97,25 @@ pub fn open_exit_span<'py>(
 /// the header lines `http.client` is about to send, when that span asked for it
 /// (`inject_on_send`). Never raises: a request is sent untraced rather than broken.
 #[pyfunction]
-pub fn write_trace_headers(buffer: &Bound<'_, PyList>) {
-    let Some(span) = active::get(buffer.py()) else { return };
-    match span.try_borrow() {
-        Ok(s) if s.inject_on_send && !s.finished => {}
-        _ => return,
-    }
-    let Ok((sw8, correlation)) = span::headers(&span) else { return };
-    let written = put_header(buffer, sw_core::correlation::HEADER, &correlation)
-        .and_then(|()| put_header(buffer, sw_core::sw8::HEADER, &sw8));
-    if let Err(error) = written {
-        log::debug!("could not write trace headers into a request: {error}");
-    }
+pub fn write_trace_headers(buffer: &Bound<'_, PyList>) -> PyResult<()> {
+    guard(
+        site!("write_trace_headers"),
+        || Ok(()),
+        || {
+            let Some(span) = active::get(buffer.py()) else { return Ok(()) };
+            match span.try_borrow() {
+                Ok(s) if s.inject_on_send && !s.state.finished => {}
+                _ => return Ok(()),
+            }
+            let Ok(Ok((sw8, correlation))) = span::headers(&span) else { return Ok(()) };
+            let written = put_header(buffer, sw_core::correlation::HEADER, &correlation)
+                .and_then(|()| put_header(buffer, sw_core::sw8::HEADER, &sw8));
+            if let Err(error) = written {
+                log::debug!("could not write trace headers into a request: {error}");
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Replaces the header line `name: ...` in `buffer` (names compare case-insensitively,

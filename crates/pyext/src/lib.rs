@@ -3,7 +3,8 @@
 //! Spans, contexts and snapshots are Rust objects; the active span follows a
 //! `contextvars.ContextVar`, so it is task-local under asyncio and greenlet-local under
 //! gevent, and new threads start empty. Errors are mapped to Python exceptions here, and
-//! only at configuration time: the request path never raises into the application.
+//! only at configuration time: the request path never raises into the application (every
+//! request-path method runs through `guard`).
 
 mod active;
 mod agent;
@@ -13,6 +14,7 @@ mod collector;
 mod context;
 mod error;
 mod greenlet;
+mod guard;
 mod http_client;
 mod logger;
 mod logs;
@@ -66,5 +68,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logs::report_log_record, m)?)?;
     m.add_function(wrap_pyfunction!(logs::trace_ids, m)?)?;
     meters::register(m)?;
+    m.add_function(wrap_pyfunction!(guard::fail_next, m)?)?;
     Ok(())
 }

@@ -3,33 +3,56 @@
 
 use pyo3::prelude::*;
 
-/// What `SpanContext.capture()` returns.
+/// What `SpanContext.capture()` returns: `sw_core::trace_context::Snapshot`, readable.
 #[pyclass(frozen, module = "skywalking._core")]
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    #[pyo3(get)]
-    pub segment_id: String,
-    #[pyo3(get)]
-    pub span_id: i32,
-    #[pyo3(get)]
-    pub trace_id: String,
-    #[pyo3(get)]
-    pub endpoint: String,
-    #[pyo3(get)]
-    pub correlation: Vec<(String, String)>,
+    pub inner: sw_core::trace_context::Snapshot,
+}
+
+impl From<sw_core::trace_context::Snapshot> for Snapshot {
+    fn from(inner: sw_core::trace_context::Snapshot) -> Self {
+        Self { inner }
+    }
 }
 
 #[pymethods]
 impl Snapshot {
+    #[getter]
+    fn segment_id(&self) -> &str {
+        &self.inner.segment_id
+    }
+
+    #[getter]
+    fn span_id(&self) -> i32 {
+        self.inner.span_id
+    }
+
+    #[getter]
+    fn trace_id(&self) -> &str {
+        &self.inner.trace_id
+    }
+
+    #[getter]
+    fn endpoint(&self) -> &str {
+        &self.inner.endpoint
+    }
+
+    #[getter]
+    fn correlation(&self) -> Vec<(String, String)> {
+        self.inner.correlation.clone()
+    }
+
     /// True when the snapshot points at a real span of a real segment.
     pub fn is_valid(&self) -> bool {
-        !self.segment_id.is_empty() && self.span_id >= 0 && !self.trace_id.is_empty()
+        self.inner.is_valid()
     }
 
     fn __repr__(&self) -> String {
+        let s = &self.inner;
         format!(
             "Snapshot(segment_id={:?}, span_id={}, trace_id={:?}, endpoint={:?})",
-            self.segment_id, self.span_id, self.trace_id, self.endpoint
+            s.segment_id, s.span_id, s.trace_id, s.endpoint
         )
     }
 }

@@ -20,7 +20,7 @@ pub fn active_ids(py: Python<'_>) -> Option<ActiveIds> {
     for _ in 0..256 {
         let prev = {
             let span = node.try_borrow().ok()?;
-            if !span.finished {
+            if !span.state.finished {
                 break;
             }
             span.prev.as_ref()?.clone_ref(py).into_bound(py)
@@ -28,18 +28,18 @@ pub fn active_ids(py: Python<'_>) -> Option<ActiveIds> {
         node = prev;
     }
     let span = node.try_borrow().ok()?;
-    if span.noop || span.finished {
+    if span.state.noop || span.state.finished {
         return None;
     }
     let context = span.context.bind(py).try_borrow().ok()?;
-    let (trace_id, segment_id) = context.id_refs();
+    let (trace_id, segment_id) = context.core.id_refs();
     if trace_id.is_empty() {
         return None;
     }
     Some(ActiveIds {
         trace_id: trace_id.to_owned(),
         segment_id: segment_id.to_owned(),
-        span_id: span.data.span_id,
-        endpoint: context.primary_endpoint().unwrap_or_default().to_owned(),
+        span_id: span.state.data.span_id,
+        endpoint: context.core.primary_endpoint().unwrap_or_default().to_owned(),
     })
 }

@@ -5,10 +5,10 @@
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-use sw_core::segment::set_tag;
+use sw_core::tags;
 use sw_proto::v3::SpanLayer;
 
-use crate::context::SpanContext;
+use crate::guard::{guard, site};
 use crate::span::Span;
 
 /// Bytes werkzeug leaves unquoted when it builds `request.url`, as a set of ASCII codes: a
@@ -94,6 +94,7 @@ pub fn url_without_query(environ: &Bound<'_, PyDict>) -> Option<String> {
 fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str) -> PyResult<bool> {
     let py = span.py();
     let mut s = span.try_borrow_mut()?;
+    let s = &mut s.state;
     if s.noop {
         return Ok(true);
     }
@@ -109,27 +110,14 @@ fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str
             s.data.peer = peer;
         }
     }
-    set_tag(&mut s.data, "http.method".to_owned(), method.to_owned(), true);
+    s.tag(tags::HTTP_METHOD.to_owned(), method.to_owned(), true);
     match url_without_query(environ) {
         Some(url) => {
-            set_tag(&mut s.data, "http.url".to_owned(), url, true);
+            s.tag(tags::HTTP_URL.to_owned(), url, true);
             Ok(true)
         }
         None => Ok(false),
     }
-}
-
-/// `http.status_code`, and the error flag for 4xx and 5xx answers, as upstream's plugins.
-pub fn tag_status(span: &Bound<'_, Span>, status: i64) -> PyResult<()> {
-    let mut s = span.try_borrow_mut()?;
-    if s.noop {
-        return Ok(());
-    }
-    if status >= 400 {
-        s.data.is_error = true;
-    }
-    set_tag(&mut s.data, "http.status_code".to_owned(), status.to_string(), true);
-    Ok(())
 }
 
 /// `_core.wsgi_entry_span(op, environ, method, inherit)`: `get_context().new_entry_span(...)`
@@ -144,12 +132,18 @@ pub fn wsgi_entry_span<'py>(
     inherit: Option<i32>,
 ) -> PyResult<Bound<'py, Span>> {
     let py = environ.py();
-    let context = crate::context::get_context(py)?.into_bound(py);
-    let sw8 = value(environ, intern!(py, "HTTP_SW8"));
-    let correlation = value(environ, intern!(py, "HTTP_SW8_CORRELATION"));
-    let sw8 = sw8.as_ref().and_then(|v| v.to_str().ok());
-    let correlation = correlation.as_ref().and_then(|v| v.to_str().ok());
-    SpanContext::new_entry_span(&context, op, None, inherit, sw8, correlation, Some(method))
+    guard(
+        site!("wsgi_entry_span"),
+        || crate::context::noop_span(py, sw_core::span_kind::Kind::Entry, String::new()),
+        || {
+            let context = crate::context::context_for(py)?.into_bound(py);
+            let sw8 = value(environ, intern!(py, "HTTP_SW8"));
+            let correlation = value(environ, intern!(py, "HTTP_SW8_CORRELATION"));
+            let sw8 = sw8.as_ref().and_then(|v| v.to_str().ok());
+            let correlation = correlation.as_ref().and_then(|v| v.to_str().ok());
+            crate::context::entry_span(&context, op, None, inherit, (sw8, correlation), Some(method))
+        },
+    )
 }
 
 /// `Span.start_wsgi`: starts the span (what `with` does on entry), then records component,
@@ -163,8 +157,8 @@ pub fn start_request(
     crate::span::start(span)?;
     {
         let mut s = span.try_borrow_mut()?;
-        if !s.noop {
-            s.data.component_id = component;
+        if !s.state.noop {
+            s.state.data.component_id = component;
         }
     }
     tag_request(span, environ, method)
