@@ -16,6 +16,7 @@ mod greenlet;
 mod http_client;
 mod logger;
 mod profiling;
+mod scope;
 mod settings;
 mod snapshot;
 mod span;
@@ -55,5 +56,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
+    m.add_class::<scope::EntryScope>()?;
+    m.add_function(wrap_pyfunction!(scope::wsgi_entry_scope, m)?)?;
     Ok(())
 }
