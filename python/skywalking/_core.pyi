@@ -177,7 +177,6 @@ class EntryScope:
 def wsgi_entry_scope(
     environ: dict[str, Any],
     component: int,
-    *,
     method: str | None = None,
     op: str | None = None,
     inherit: int | None = None,

@@ -141,7 +141,14 @@ impl EntryScope {
         exc_tb: Option<&Bound<'_, PyAny>>,
     ) -> bool {
         let span = self.span.bind(py);
-        if let Err(error) = span.call_method1(intern!(py, "__exit__"), (exc_type, exc_val, exc_tb)) {
+        // Without an exception (the common case) the span is stopped directly; with one, the
+        // span's own `__exit__` records it as `with span:` would.
+        let result = match exc_val {
+            None => span::stop(span).map(drop),
+            Some(value) if value.is_none() => span::stop(span).map(drop),
+            Some(_) => span.call_method1(intern!(py, "__exit__"), (exc_type, exc_val, exc_tb)).map(drop),
+        };
+        if let Err(error) = result {
             report(py, "Finishing an entry span", error);
         }
         false
@@ -167,8 +174,9 @@ pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
     Ok(EntryScope { span, component: 0, layer: 0, peer: None, tags: Vec::new(), wsgi: None })
 }
 
-/// `_core.wsgi_entry_scope(environ, component, *, method=None, op=None, inherit=None,
-/// url=None, params=None)`: the entry span of a WSGI request in an `EntryScope`.
+/// `_core.wsgi_entry_scope(environ, component, method=None, op=None, inherit=None, url=None,
+/// params=None)`: the entry span of a WSGI request in an `EntryScope`. The arguments may be
+/// passed by position: a request pays for matching keyword names.
 ///
 /// The trace headers come from the environ's `HTTP_SW8` / `HTTP_SW8_CORRELATION`, a method
 /// in `plugin_http_ignore_method` gives a no-op span. On entering: component, layer HTTP,
@@ -176,7 +184,7 @@ pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
 /// `url(environ)`, else PEP 3333's reconstruction), then `http.params` when given.
 /// `op` defaults to `PATH_INFO` (or `/`), `method` to `REQUEST_METHOD`. Never raises.
 #[pyfunction]
-#[pyo3(signature = (environ, component, *, method = None, op = None, inherit = None, url = None, params = None))]
+#[pyo3(signature = (environ, component, method = None, op = None, inherit = None, url = None, params = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn wsgi_entry_scope(
     py: Python<'_>,

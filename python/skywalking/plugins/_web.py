@@ -62,8 +62,9 @@ def wsgi_request_url(environ: dict) -> str:
     return f'{scheme}://{host}{path or "/"}'
 
 
-#: ``wsgi_entry_span(environ, component, *, method=None, op=None, inherit=None, url=None,
-#: params=None) -> EntryScope`` (native): the entry span of a WSGI request.
+#: ``wsgi_entry_span(environ, component, method=None, op=None, inherit=None, url=None,
+#: params=None) -> EntryScope`` (native): the entry span of a WSGI request (arguments by
+#: position are cheaper on a request path than by keyword).
 #:
 #: `op` defaults to ``PATH_INFO``; `method` to ``REQUEST_METHOD``; `inherit` (usually
 #: ``Component.General``) takes over a running entry span of that component (the server
