@@ -21,6 +21,7 @@ mod logs;
 mod meters;
 mod options;
 mod profiling;
+mod scope;
 mod settings;
 mod snapshot;
 mod span;
@@ -69,5 +70,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(logs::trace_ids, m)?)?;
     meters::register(m)?;
     m.add_function(wrap_pyfunction!(guard::fail_next, m)?)?;
+    m.add_class::<scope::EntryScope>()?;
+    m.add_function(wrap_pyfunction!(scope::wsgi_entry_scope, m)?)?;
     Ok(())
 }

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from skywalking import Layer
+from skywalking import _core
 from skywalking._core import NoopSpan, get_context, trace_headers
 from skywalking.loggings import logger
 from skywalking.trace._support import format_exception
@@ -20,21 +20,22 @@ from skywalking.trace._support import format_exception
 SW8 = 'sw8'
 SW8_CORRELATION = 'sw8-correlation'
 
-_HTTP = int(Layer.Http)
 
 _reported: set[str] = set()
 _reported_lock = threading.Lock()
 
 
-def failed(helper: str) -> None:
-    """Logs the exception being handled, once per `helper` and process (then at debug level)."""
+def failed(helper: str, error: BaseException | None = None) -> None:
+    """Logs `error` (default: the exception being handled), once per `helper` and process
+    (later ones at debug level). The native helpers call it too."""
     with _reported_lock:
         first = helper not in _reported
         _reported.add(helper)
+    exc_info: Any = error if error is not None else True
     if first:
-        logger.warning('%s failed; the call goes ahead untraced (reported once)', helper, exc_info=True)
+        logger.warning('%s failed; the call goes ahead untraced (reported once)', helper, exc_info=exc_info)
     else:
-        logger.debug('%s failed again', helper, exc_info=True)
+        logger.debug('%s failed again', helper, exc_info=exc_info)
 
 
 def noop_span() -> Any:
@@ -144,69 +145,14 @@ def _put_pair(headers: list, name: str, key: Any, data: Any) -> None:
 
 # --- entry spans ---------------------------------------------------------------------------
 
-
-class EntryScope:
-    """Starts an entry span and then records what an entry span clears when it starts
-    (component, layer, peer, tags): entering it is ``with span:`` plus those.
-
-    ``with scope as span:`` gives the span itself; `start()` / `finish()` do the same for code
-    that cannot use ``with`` (a request that starts in one callback and ends in another).
-    Neither raises.
-    """
-
-    __slots__ = ('component', 'layer', 'peer', 'span', 'tags')
-
-    def __init__(self, span: Any, component: int, peer: str | None, tags: tuple, layer: int = _HTTP):
-        self.span = span
-        self.component = component
-        self.layer = layer
-        self.peer = peer
-        self.tags = tags
-
-    def _after_start(self, span: Any) -> None:
-        span.component = self.component
-        span.layer = self.layer
-        if self.peer is not None:
-            span.peer = self.peer
-        for key, value in self.tags:
-            span.set_tag(key, value)
-
-    def start(self) -> Any:
-        span = self.span
-        try:
-            span.start()
-            self._after_start(span)
-        except Exception:
-            failed('Starting an entry span')
-        return span
-
-    __enter__ = start
-
-    def finish(self, error: BaseException | None = None) -> None:
-        """Stops the span; with `error`, records it first (as leaving ``with`` by it does)."""
-        try:
-            if error is None:
-                self.span.__exit__(None, None, None)
-            else:
-                self.span.__exit__(type(error), error, error.__traceback__)
-        except Exception:
-            failed('Finishing an entry span')
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        try:
-            self.span.__exit__(exc_type, exc, tb)
-        except Exception:
-            failed('Finishing an entry span')
-        return False
+#: ``EntryScope(span, component, peer=None, tags=(), layer=Layer.Http)`` (native): starts an
+#: entry span and then records what an entry span clears when it starts (component, layer,
+#: peer, the ``(key, value)`` tags). ``with scope as span:`` gives the span itself;
+#: ``scope.start()`` / ``scope.finish(error=None)`` do the same for code that cannot use
+#: ``with`` (a request that starts in one callback and ends in another). Neither raises.
+EntryScope = _core.EntryScope
 
 
-class NoopScope(EntryScope):
+def noop_scope() -> Any:
     """What an entry helper returns when it fails: a scope around a `NoopSpan`."""
-
-    __slots__ = ()
-
-    def __init__(self) -> None:
-        super().__init__(noop_span(), 0, None, ())
-
-    def _after_start(self, span: Any) -> None:
-        pass
+    return EntryScope(noop_span(), 0)

@@ -26,10 +26,10 @@ from skywalking._core import get_context
 from skywalking.plugins._common import (
     EntryScope,
     Getter,
-    NoopScope,
     Setter,
     failed,
     inject,
+    noop_scope,
     noop_span,
     read_trace_headers,
 )
@@ -95,7 +95,7 @@ def mq_consumer_span(
         return EntryScope(span, component, peer, _mq_tags(broker, topic, queue), _MQ)
     except Exception:
         failed('mq_consumer_span')
-        return NoopScope()
+        return noop_scope()
 
 
 def continue_trace(span: Any, headers: Any, getter: Getter | None = None) -> None:

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from skywalking import Component
+from skywalking import Component, _core
 from skywalking._core import get_context, trace_headers
-from skywalking._core import wsgi_entry_span as _native_wsgi_entry_span
-from skywalking.plugins._common import EntryScope, Getter, NoopScope, failed, read_trace_headers, record_exception
+from skywalking.plugins._common import EntryScope, Getter, failed, noop_scope, read_trace_headers, record_exception
 
 __all__ = [
     'asgi_entry_span',
@@ -74,58 +73,18 @@ def wsgi_request_url(environ: dict) -> str:
     return f'{scheme}://{host}{path or "/"}'
 
 
-class _WsgiScope(EntryScope):
-    __slots__ = ('environ', 'method', 'params', 'url')
-
-    def start(self) -> Any:
-        span = self.span
-        try:
-            # Starts the span, then component, layer, peer, http.method and http.url natively.
-            if not span.start_wsgi(self.environ, self.method, self.component):
-                span.set_tag(HTTP_URL, self.url(self.environ))
-            if self.params:
-                span.set_tag(HTTP_PARAMS, self.params)
-        except Exception:
-            failed('Starting a WSGI entry span')
-        return span
-
-    __enter__ = start
-
-
-def wsgi_entry_span(
-    environ: dict,
-    component: int,
-    *,
-    method: str | None = None,
-    op: str | None = None,
-    inherit: int | None = None,
-    url: Callable[[dict], str] = wsgi_request_url,
-    params: str | None = None,
-) -> EntryScope:
-    """The entry span of a WSGI request.
-
-    `op` defaults to ``PATH_INFO``; `method` to ``REQUEST_METHOD``; `inherit` (usually
-    ``Component.General``) takes over a running entry span of that component (the server
-    plugin's) instead of nesting a second one. `url(environ)` is asked for ``http.url`` only
-    when the environ alone cannot say it with certainty (frameworks pass their own request
-    URL there). `params` is the ``http.params`` text, when the framework collects it.
-    The peer is ``REMOTE_ADDR:REMOTE_PORT``.
-    """
-    try:
-        if method is None:
-            method = environ.get('REQUEST_METHOD') or 'GET'
-        if op is None:
-            op = environ.get('PATH_INFO') or '/'
-        span = _native_wsgi_entry_span(op, environ, method, inherit)
-        scope = _WsgiScope(span, component, None, ())
-        scope.environ = environ
-        scope.method = method
-        scope.url = url
-        scope.params = params
-        return scope
-    except Exception:
-        failed('wsgi_entry_span')
-        return NoopScope()
+#: ``wsgi_entry_span(environ, component, method=None, op=None, inherit=None, url=None,
+#: params=None) -> EntryScope`` (native): the entry span of a WSGI request (arguments by
+#: position are cheaper on a request path than by keyword).
+#:
+#: `op` defaults to ``PATH_INFO``; `method` to ``REQUEST_METHOD``; `inherit` (usually
+#: ``Component.General``) takes over a running entry span of that component (the server
+#: plugin's) instead of nesting a second one. The trace headers, the ignored methods, the
+#: peer (``REMOTE_ADDR:REMOTE_PORT``), ``http.method`` and ``http.url`` are read from the
+#: environ natively; `url(environ)` is asked for ``http.url`` only when the environ alone
+#: cannot say it with certainty (frameworks pass their own request URL there; the default
+#: is `wsgi_request_url`). `params` is the ``http.params`` text, when the framework collects it.
+wsgi_entry_span = _core.wsgi_entry_scope
 
 
 # --- ASGI ---------------------------------------------------------------------------------
@@ -174,7 +133,7 @@ def asgi_entry_span(
         return EntryScope(span, component, peer, tags)
     except Exception:
         failed('asgi_entry_span')
-        return NoopScope()
+        return noop_scope()
 
 
 #: Set in an ASGI scope once an entry span is open for it: an application mounted in another
@@ -257,4 +216,4 @@ def http_entry_span(
         return EntryScope(span, component, peer, tags)
     except Exception:
         failed('http_entry_span')
-        return NoopScope()
+        return noop_scope()

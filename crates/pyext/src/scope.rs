@@ -1,0 +1,231 @@
+//! Entry scopes: what plugins enter with `with` to run a request inside an entry span.
+//!
+//! An entry span clears its component, layer and tags each time it starts (that is how a
+//! framework takes over a server plugin's span), so a plugin can only record them after the
+//! start. An `EntryScope` holds them until then: entering it starts the span and records
+//! them; leaving it finishes the span, recording an exception that leaves the block. Both
+//! are native so that a request pays no Python frame for them, and neither raises: a
+//! failure is reported once (`skywalking.plugins._common.failed`) and the request goes on.
+
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
+use pyo3::types::{PyDict, PyString};
+use sw_core::segment::set_tag;
+use sw_proto::v3::SpanLayer;
+
+use crate::context;
+use crate::span::{self, Span};
+use crate::wsgi;
+use sw_core::span_kind::Kind;
+
+static FAILED: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+static WSGI_URL: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
+
+/// Hands `error` to `skywalking.plugins._common.failed(helper, error)` (one warning per
+/// helper and process); falls back to the native log when even that fails.
+pub fn report(py: Python<'_>, helper: &str, error: PyErr) {
+    let failed =
+        FAILED.get_or_try_init(py, || py.import("skywalking.plugins._common")?.getattr("failed").map(Bound::unbind));
+    let value = error.value(py).clone();
+    if let Err(other) = failed.and_then(|f| f.call1(py, (helper, value))) {
+        log::warn!("{helper} failed ({error}); reporting it failed too ({other})");
+    }
+}
+
+/// The request of a WSGI scope: its `http.url` comes from the environ natively, or from
+/// `url(environ)` when the environ alone cannot say it with certainty.
+struct Wsgi {
+    environ: Py<PyDict>,
+    method: String,
+    url: Option<Py<PyAny>>,
+}
+
+#[pyclass(module = "skywalking._core")]
+pub struct EntryScope {
+    span: Py<Span>,
+    component: i32,
+    layer: i32,
+    peer: Option<String>,
+    tags: Vec<(String, String)>,
+    wsgi: Option<Wsgi>,
+}
+
+impl EntryScope {
+    fn start_span<'py>(&self, py: Python<'py>) -> PyResult<()> {
+        let span = self.span.bind(py);
+        let url_needed = match &self.wsgi {
+            Some(request) => {
+                let environ = request.environ.bind(py);
+                !wsgi::start_request(span, environ, &request.method, self.component)?
+            }
+            None => {
+                span::start(span)?;
+                let mut s = span.try_borrow_mut()?;
+                if !s.state.noop {
+                    s.state.data.component_id = self.component;
+                    s.state.data.span_layer = self.layer;
+                    if let Some(peer) = &self.peer {
+                        s.state.data.peer.clone_from(peer);
+                    }
+                }
+                false
+            }
+        };
+        if url_needed {
+            let url = self.fallback_url(py)?;
+            self.tag(span, "http.url", url)?;
+        }
+        for (key, value) in &self.tags {
+            self.tag(span, key, value.clone())?;
+        }
+        Ok(())
+    }
+
+    fn fallback_url(&self, py: Python<'_>) -> PyResult<String> {
+        let Some(request) = &self.wsgi else { return Ok(String::new()) };
+        let url = match &request.url {
+            Some(url) => url.bind(py).clone(),
+            None => WSGI_URL
+                .get_or_try_init(py, || {
+                    py.import("skywalking.plugins._web")?.getattr("wsgi_request_url").map(Bound::unbind)
+                })?
+                .bind(py)
+                .clone(),
+        };
+        span::text(&url.call1((request.environ.bind(py),))?)
+    }
+
+    fn tag(&self, span: &Bound<'_, Span>, key: &str, value: String) -> PyResult<()> {
+        let mut s = span.try_borrow_mut()?;
+        if !s.state.noop {
+            set_tag(&mut s.state.data, key.to_owned(), value, true);
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl EntryScope {
+    /// `EntryScope(span, component, peer=None, tags=(), layer=Http)`: a scope around an entry
+    /// span a helper opened; `tags` are `(key, value)` pairs recorded after the start.
+    #[new]
+    #[pyo3(signature = (span, component, peer = None, tags = Vec::new(), layer = SpanLayer::Http as i32))]
+    fn py_new(span: Py<Span>, component: i32, peer: Option<String>, tags: Vec<(String, String)>, layer: i32) -> Self {
+        Self { span, component, layer, peer, tags, wsgi: None }
+    }
+
+    /// The span (not started until the scope is entered).
+    #[getter]
+    fn span(&self, py: Python<'_>) -> Py<Span> {
+        self.span.clone_ref(py)
+    }
+
+    /// Starts the span and records what it clears on start; returns the span.
+    fn start(&self, py: Python<'_>) -> Py<Span> {
+        if let Err(error) = self.start_span(py) {
+            report(py, "Starting an entry span", error);
+        }
+        self.span.clone_ref(py)
+    }
+
+    fn __enter__(&self, py: Python<'_>) -> Py<Span> {
+        self.start(py)
+    }
+
+    #[pyo3(signature = (exc_type = None, exc_val = None, exc_tb = None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        exc_val: Option<&Bound<'_, PyAny>>,
+        exc_tb: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        let span = self.span.bind(py);
+        // Without an exception (the common case) the span is stopped directly; with one, the
+        // span's own `__exit__` records it as `with span:` would.
+        let result = match exc_val {
+            None => span::stop(span).map(drop),
+            Some(value) if value.is_none() => span::stop(span).map(drop),
+            Some(_) => span.call_method1(intern!(py, "__exit__"), (exc_type, exc_val, exc_tb)).map(drop),
+        };
+        if let Err(error) = result {
+            report(py, "Finishing an entry span", error);
+        }
+        false
+    }
+
+    /// Finishes the span; with `error`, records it first (as leaving `with` by it does).
+    #[pyo3(signature = (error = None))]
+    fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) {
+        let result = match error {
+            Some(error) => {
+                let traceback = error.getattr(intern!(py, "__traceback__")).ok();
+                self.__exit__(py, Some(&error.get_type().into_any()), Some(error), traceback.as_ref())
+            }
+            None => self.__exit__(py, None, None, None),
+        };
+        let _ = result;
+    }
+}
+
+/// A scope around a `NoopSpan`: what a helper returns when it cannot open a span.
+pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
+    let span = context::noop_span(py, Kind::Entry, String::new())?.unbind();
+    Ok(EntryScope { span, component: 0, layer: 0, peer: None, tags: Vec::new(), wsgi: None })
+}
+
+/// `_core.wsgi_entry_scope(environ, component, method=None, op=None, inherit=None, url=None,
+/// params=None)`: the entry span of a WSGI request in an `EntryScope`. The arguments may be
+/// passed by position: a request pays for matching keyword names.
+///
+/// The trace headers come from the environ's `HTTP_SW8` / `HTTP_SW8_CORRELATION`, a method
+/// in `plugin_http_ignore_method` gives a no-op span. On entering: component, layer HTTP,
+/// peer `REMOTE_ADDR:REMOTE_PORT`, `http.method`, `http.url` (from the environ, else
+/// `url(environ)`, else PEP 3333's reconstruction), then `http.params` when given.
+/// `op` defaults to `PATH_INFO` (or `/`), `method` to `REQUEST_METHOD`. Never raises.
+#[pyfunction]
+#[pyo3(signature = (environ, component, method = None, op = None, inherit = None, url = None, params = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn wsgi_entry_scope(
+    py: Python<'_>,
+    environ: &Bound<'_, PyAny>,
+    component: i32,
+    method: Option<String>,
+    op: Option<String>,
+    inherit: Option<i32>,
+    url: Option<Py<PyAny>>,
+    params: Option<String>,
+) -> PyResult<EntryScope> {
+    let opened = (|| -> PyResult<EntryScope> {
+        let environ = environ.downcast::<PyDict>()?;
+        let method = match method {
+            Some(method) => method,
+            None => environ_text(environ, intern!(py, "REQUEST_METHOD"))?.unwrap_or_else(|| "GET".to_owned()),
+        };
+        let op = match op {
+            Some(op) => op,
+            None => environ_text(environ, intern!(py, "PATH_INFO"))?
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "/".to_owned()),
+        };
+        let span = wsgi::wsgi_entry_span(op, environ, &method, inherit)?.unbind();
+        let tags = params.map(|p| vec![("http.params".to_owned(), p)]).unwrap_or_default();
+        let wsgi = Some(Wsgi { environ: environ.clone().unbind(), method, url });
+        Ok(EntryScope { span, component, layer: SpanLayer::Http as i32, peer: None, tags, wsgi })
+    })();
+    match opened {
+        Ok(scope) => Ok(scope),
+        Err(error) => {
+            report(py, "wsgi_entry_span", error);
+            noop_scope(py)
+        }
+    }
+}
+
+fn environ_text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> PyResult<Option<String>> {
+    match environ.get_item(key)? {
+        Some(value) if !value.is_none() => Ok(Some(span::text(&value)?)),
+        _ => Ok(None),
+    }
+}

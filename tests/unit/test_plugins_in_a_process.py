@@ -1,0 +1,119 @@
+"""The real plugins and helpers in a fresh process (installing them here would patch the test
+process): install -> uninstall -> install restores and re-patches every attribute, and each
+HTTP helper honours `plugin_http_ignore_method`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import skywalking
+
+PYTHONPATH = str(Path(skywalking.__file__).resolve().parent.parent)
+
+
+def run(code: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        env={**os.environ, 'PYTHONPATH': PYTHONPATH},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_install_uninstall_install_restores_and_repatches_every_plugin():
+    out = run(
+        """
+        import http.client, http.server, json, urllib.request
+        import flask, requests
+        from skywalking import config, plugins
+        from skywalking.plugins._http import http_exit_span
+
+        config.agent_disable_plugins = ['']
+        targets = {
+            'flask': (flask.Flask, ['full_dispatch_request', 'handle_user_exception', 'handle_exception']),
+            'requests': (requests.Session, ['request']),
+            'urllib': (urllib.request.OpenerDirector, ['open']),
+            'http_server': (http.server.BaseHTTPRequestHandler, ['handle', 'send_response_only']),
+        }
+        originals = {k: [vars(owner)[n] for n in names] for k, (owner, names) in targets.items()}
+
+        def state():
+            return {k: [vars(owner)[n] is o for n, o in zip(names, originals[k])]
+                    for k, (owner, names) in targets.items()}
+
+        plugins.install()
+        http_exit_span('http://x/', 'GET', 7002)  # puts the http.client hook in place
+        hooked = 'endheaders' in vars(http.client.HTTPConnection) and vars(http.client.HTTPConnection)['endheaders']
+        first = {'installed': sorted(plugins.installed()), 'state': state(),
+                 'wire': getattr(hooked, '_sw_patch', False)}
+        plugins.uninstall('sw_flask')
+        only_flask = state()
+        plugins.uninstall()
+        after = {'installed': plugins.installed(), 'state': state(),
+                 'wire': getattr(vars(http.client.HTTPConnection)['endheaders'], '_sw_patch', False)}
+        plugins.install()
+        again = {'installed': sorted(plugins.installed()), 'state': state()}
+        print(json.dumps({'first': first, 'only_flask': only_flask, 'after': after, 'again': again}))
+        """
+    )
+    everything = ['sw_flask', 'sw_http_server', 'sw_requests', 'sw_urllib_request']
+    assert out['first']['installed'] == everything
+    assert all(not same for values in out['first']['state'].values() for same in values)
+    assert out['first']['wire'] is True
+    assert out['only_flask']['flask'] == [True, True, True]
+    assert out['only_flask']['requests'] == [False]
+    assert out['after']['installed'] == []
+    assert all(same for values in out['after']['state'].values() for same in values)
+    assert out['after']['wire'] is False
+    assert out['again']['installed'] == everything
+    assert all(not same for values in out['again']['state'].values() for same in values)
+
+
+def test_every_http_helper_honours_the_ignored_methods():
+    out = run(
+        """
+        import json
+        from skywalking import agent, config
+        from skywalking.plugins._http import http_exit_span
+        from skywalking.plugins._web import asgi_entry_span, http_entry_span, wsgi_entry_span
+
+        config.init(agent_collector_backend_services='127.0.0.1:9', plugin_http_ignore_method='post,Put',
+                    agent_disable_plugins=['sw_.*'], agent_profile_active=False, agent_meter_reporter_active=False)
+        agent.start()
+        environ = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/x', 'HTTP_HOST': 'h'}
+        scope = {'type': 'http', 'method': 'PUT', 'path': '/x', 'headers': []}
+        result = {}
+        for method in ('POST', 'GET'):
+            environ['REQUEST_METHOD'] = method
+            with wsgi_entry_span(environ, 7001) as span:
+                result[f'wsgi {method}'] = span.is_noop
+        for method in ('PUT', 'GET'):
+            scope['method'] = method
+            with asgi_entry_span(scope, 7014) as span:
+                result[f'asgi {method}'] = span.is_noop
+        for method in ('POST', 'GET'):
+            with http_entry_span(7005, method=method, path='/x') as span:
+                result[f'generic {method}'] = span.is_noop
+            with http_exit_span('http://h/x', method.lower(), 7002, headers={}) as span:
+                result[f'exit {method}'] = span.is_noop
+        print(json.dumps(result))
+        """
+    )
+    assert out == {
+        'wsgi POST': True,
+        'wsgi GET': False,
+        'asgi PUT': True,
+        'asgi GET': False,
+        'generic POST': True,
+        'generic GET': False,
+        'exit POST': True,
+        'exit GET': False,
+    }
