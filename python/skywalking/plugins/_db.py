@@ -26,6 +26,20 @@ _DATABASE = int(Layer.Database)
 _CACHE = int(Layer.Cache)
 
 
+def sql_text(query: Any, context: Any = None) -> str:
+    """The SQL of `query`: text as given, bytes decoded, a composition of the driver's ``sql``
+    module (psycopg2, psycopg) rendered through ``as_string(context)``, anything else ``str``."""
+    if isinstance(query, str):
+        return query
+    as_string = getattr(query, 'as_string', None)
+    if as_string is not None:
+        try:
+            return as_string(context)
+        except Exception:
+            pass
+    return as_text(query)
+
+
 def sql_parameters(params: Any, max_length: int, many: bool = False) -> str:
     """``db.sql.parameters`` as upstream writes it: ``[v1,v2]`` with the joined values cut to
     `max_length` characters plus ``...``; with `many` (``executemany``), ``[[a,b],[c,d]]``

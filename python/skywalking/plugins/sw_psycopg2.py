@@ -20,8 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component, config
-from skywalking.plugins._common import as_text
-from skywalking.plugins._db import db_exit_span
+from skywalking.plugins._db import db_exit_span, sql_text
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://www.psycopg.org/']
@@ -34,19 +33,6 @@ _PSYCOPG = int(component)
 
 #: requested class -> its traced subclass (connections and cursors)
 _traced_classes: dict[type, type] = {}
-
-
-def statement_text(query: Any, cursor: Any) -> str:
-    """The SQL of `query`: text as given, bytes decoded, a `psycopg2.sql` composition rendered."""
-    if isinstance(query, str):
-        return query
-    as_string = getattr(query, 'as_string', None)
-    if as_string is not None:
-        try:
-            return as_string(cursor)
-        except Exception:
-            pass
-    return as_text(query)
 
 
 def _endpoint(cursor: Any) -> tuple[str, str]:
@@ -72,7 +58,7 @@ def _span(cursor: Any, method: str, query: Any, params: Any, many: bool = False)
         _PSYCOPG,
         db_type='PostgreSQL',
         instance=database,
-        statement=statement_text(query, cursor),
+        statement=sql_text(query, cursor),
         params=params,
         many=many,
     )
