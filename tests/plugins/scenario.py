@@ -1,12 +1,10 @@
 """Test-side helpers of the database scenarios: the service under `sw-python run` in the
-library's virtualenv, a call to one of its cases, and the expected data checked by the
-collector's ``/dataValidate``."""
+library's virtualenv (`plugin_python`, tests/plugins/conftest.py), a call to one of its
+cases, and the expected data checked by the collector's ``/dataValidate``."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -15,33 +13,16 @@ import yaml
 from tests.conftest import Collector, Services, free_port, http_get
 
 
-def plugin_python() -> str:
-    """The interpreter of the library version under test (`tools/plugin_matrix.py` passes
-    it in ``SW_PLUGIN_PYTHON``), else this one."""
-    return os.environ.get('SW_PLUGIN_PYTHON') or sys.executable
-
-
-def library_version(distribution: str):
-    """The installed version of `distribution` for `plugin_python()` (a `Version`), or None."""
-    import subprocess
-
-    from packaging.version import Version
-
-    code = f'import importlib.metadata as m\ntry:\n print(m.version({distribution!r}))\nexcept Exception:\n pass'
-    out = subprocess.run([plugin_python(), '-c', code], capture_output=True, text=True, check=True).stdout.strip()
-    return Version(out) if out else None
-
-
 class Scenario:
     """One service of a scenario, started once for a test module."""
 
-    def __init__(self, collector: Collector, tmp_path: Path, name: str, script: Path, **env: str):
+    def __init__(self, collector: Collector, tmp_path: Path, python: str, name: str, script: Path, **env: str):
         self.collector = collector
         self.name = name
         self.port = free_port()
         self.services = Services(collector, tmp_path)
         self.substitutions: dict[str, str] = {'SERVICE_PORT': str(self.port)}
-        self.services.start(name, script, self.port, python=plugin_python(), **env)
+        self.services.start(name, script, self.port, python=python, **env)
 
     def stop(self) -> None:
         self.services.stop()

@@ -16,10 +16,11 @@ EXPECTED = HERE / 'expected'
 
 
 @pytest.fixture(scope='module')
-def scenario(collector, tmp_path_factory):
+def scenario(collector, tmp_path_factory, plugin_python):
     running = Scenario(
         collector,
         tmp_path_factory.mktemp('psycopg'),
+        plugin_python,
         'psycopg-service',
         HERE / 'services' / 'service.py',
         CLOSED_PORT=str(free_port()),

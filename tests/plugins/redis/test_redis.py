@@ -11,18 +11,19 @@ import yaml
 from packaging.version import Version
 
 from tests.conftest import free_port
-from tests.plugins.scenario import Scenario, library_version
+from tests.plugins.scenario import Scenario
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
 
 
 @pytest.fixture(scope='module')
-def scenario(collector, tmp_path_factory):
+def scenario(collector, tmp_path_factory, plugin_python):
     closed_port = free_port()  # nothing listens there
     running = Scenario(
         collector,
         tmp_path_factory.mktemp('redis'),
+        plugin_python,
         'redis-service',
         HERE / 'services' / 'service.py',
         CLOSED_PORT=str(closed_port),
@@ -67,7 +68,7 @@ def test_connection_refused(scenario):
     scenario.validate(EXPECTED / 'refused.yml')
 
 
-def test_asyncio_tasks_keep_their_own_spans(scenario):
+def test_asyncio_tasks_keep_their_own_spans(scenario, library_version):
     version = library_version('redis')
     if version is not None and version < Version('4.2'):
         pytest.skip(f'redis {version} has no redis.asyncio')
