@@ -47,6 +47,8 @@ def sql_parameters(params: Any, max_length: int, many: bool = False) -> str:
     if not many:
         if isinstance(params, dict):
             params = params.values()
+        elif isinstance(params, (str, bytes)) or not hasattr(params, '__iter__'):
+            params = (params,)  # one value (pymysql, mysqlclient take a lone argument)
         return f'[{truncate(",".join(str(value) for value in params), max_length)}]'
     parts: list[str] = []
     total = 0
