@@ -10,3 +10,4 @@ pub mod sampler;
 pub mod segment;
 mod span_encoding;
 pub mod sw8;
+pub mod text;

@@ -11,6 +11,7 @@ mod asgi;
 mod carrier;
 mod collector;
 mod context;
+mod db;
 mod error;
 mod greenlet;
 mod http_client;
@@ -55,5 +56,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(db::tag_exit_span, m)?)?;
     Ok(())
 }
