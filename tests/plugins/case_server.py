@@ -30,6 +30,13 @@ def _json(value: Any) -> Any:
     return str(value)
 
 
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:  # a library exception whose __str__ gives bytes (thriftpy2)
+        return repr(error)
+
+
 def serve(cases: dict[str, Callable[[], Any]]) -> None:
     """Serves ``GET /<case>`` on 127.0.0.1:$PORT until killed."""
 
@@ -43,7 +50,7 @@ def serve(cases: dict[str, Callable[[], Any]]) -> None:
                     status, answer = 200, {'result': _json(case())}
                 except Exception as error:
                     kind = type(error)
-                    status, answer = 500, {'error': f'{kind.__module__}.{kind.__qualname__}', 'message': str(error)}
+                    status, answer = 500, {'error': f'{kind.__module__}.{kind.__qualname__}', 'message': _message(error)}
             body = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header('Content-Type', 'application/json')
