@@ -50,7 +50,8 @@ def serve(cases: dict[str, Callable[[], Any]]) -> None:
                     status, answer = 200, {'result': _json(case())}
                 except Exception as error:
                     kind = type(error)
-                    status, answer = 500, {'error': f'{kind.__module__}.{kind.__qualname__}', 'message': _message(error)}
+                    name = f'{kind.__module__}.{kind.__qualname__}'
+                    status, answer = 500, {'error': name, 'message': _message(error)}
             body = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header('Content-Type', 'application/json')

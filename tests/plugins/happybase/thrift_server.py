@@ -130,7 +130,8 @@ class HBaseThriftStandIn:
             self.calls.append(name)
             result = self.run(name, args)
         if result is None:
-            message = field(STRING, 1, string(f'the stand-in does not know {name}')) + field(I32, 2, struct.pack('>i', 1))
+            text = string(f'the stand-in does not know {name}')
+            message = field(STRING, 1, text) + field(I32, 2, struct.pack('>i', 1))
             return self._message(name, EXCEPTION, seqid, message + b'\x00')
         return self._message(name, REPLY, seqid, result + b'\x00')
 
