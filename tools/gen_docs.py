@@ -48,6 +48,24 @@ def format_default(spec: config.OptionSpec) -> str:
     return f'`{value}`'
 
 
+_EFFECT_LABELS = {'none': 'No effect yet', 'partial': 'Partly in effect'}
+
+
+def describe(spec: config.OptionSpec) -> str:
+    """The description, led by the option's effect status when it does not fully work."""
+    if not spec.effect:
+        return spec.description
+    status, _, reason = spec.effect.partition(': ')
+    return f'**{_EFFECT_LABELS[status]}** ({reason}). {spec.description}'
+
+
+def format_type(spec: config.OptionSpec) -> str:
+    if spec.bounds is None:
+        return spec.type.__name__
+    low, high = spec.bounds
+    return f'{spec.type.__name__} ({low}-{high})'
+
+
 def config_rows(specs) -> list[str]:
     rows = [
         '| Option | Environment variable | Type | Default | Description |',
@@ -60,9 +78,9 @@ def config_rows(specs) -> list[str]:
                 [
                     f'`{spec.name}`',
                     f'`{spec.env}`',
-                    spec.type.__name__,
+                    format_type(spec),
                     cell(format_default(spec)),
-                    cell(spec.description),
+                    cell(describe(spec)),
                 ]
             )
             + ' |'
@@ -94,7 +112,10 @@ def configuration_md() -> str:
         '',
         'Names, variables and defaults are those of the Apache SkyWalking Python agent. A boolean that defaults',
         'to false is true only for `true` (any case); one that defaults to true is false only for `false`.',
-        'An environment value that is not a valid number is reported once and the default is kept.',
+        'An environment value that is not a valid number is reported once and the default is kept; so is a',
+        'number outside the range shown with its type (every queue is bounded: a size of 0 does not mean',
+        'unbounded, as it does upstream). Options marked **No effect yet** are accepted for compatibility but',
+        'nothing acts on them yet; **Partly in effect** says what is missing.',
         f'There are {len(specs)} options; the ones marked "(skywalking-rs addition)" do not exist upstream.',
     ]
     section = None

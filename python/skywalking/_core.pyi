@@ -8,6 +8,8 @@ from typing_extensions import disjoint_base
 from skywalking.trace.carrier import Carrier
 
 __version__: str
+#: Names of the options the native core reads from `config.snapshot()` (each one required).
+CONFIG_OPTIONS: list[str]
 build_profile: str
 
 class IllegalStateError(Exception): ...

@@ -39,6 +39,16 @@ class OptionSpec(NamedTuple):
     doc_default: str | None
     #: 'lower' / 'upper' for the str options that upstream case-folds, else None.
     case: str | None
+    #: Empty when the option does what its description says; otherwise ``'none: <why>'``
+    #: (accepted, read by nothing that acts on it) or ``'partial: <what is missing>'``.
+    #: The docs print it next to the description; flip it when the effect lands.
+    effect: str = ''
+    #: Inclusive (lowest, highest) sane values of a number option; `snapshot()` replaces a
+    #: value outside them by the default, with one warning.
+    bounds: tuple[float, float] | None = None
+    #: The only values a text option may take (after case folding); `snapshot()` replaces
+    #: any other by the default, with one warning.
+    choices: tuple[str, ...] | None = None
 
 
 _SPECS: dict[str, OptionSpec] = {}
@@ -84,8 +94,12 @@ def _copy_default(spec: OptionSpec):
     return list(spec.default) if isinstance(spec.default, list) else spec.default
 
 
-def _option(name, env, default, description, *, kind=None, case=None, doc_default=None):
+def _option(
+    name, env, default, description, *, kind=None, case=None, doc_default=None, effect='', bounds=None, choices=None
+):
     """Declare option `name`, read from variable `env`, and return its value at import."""
+    if effect and not effect.startswith(('none: ', 'partial: ')):
+        raise ValueError(f'{name}: effect must start with "none: " or "partial: "')
     spec = OptionSpec(
         name=name,
         env=env,
@@ -95,6 +109,9 @@ def _option(name, env, default, description, *, kind=None, case=None, doc_defaul
         section=_section,
         doc_default=doc_default,
         case=case,
+        effect=effect,
+        bounds=bounds,
+        choices=choices,
     )
     _SPECS[name] = spec
     raw = os.environ.get(env)
@@ -113,6 +130,11 @@ def _option(name, env, default, description, *, kind=None, case=None, doc_defaul
         )
         return _copy_default(spec)
 
+
+#: Bounds of every queue size option: a queue is always bounded (upstream takes 0 as unbounded).
+_QUEUE_SIZE = (1, 100_000)
+_NO_LOG_REPORTER = 'none: there is no log reporter yet'
+_NO_METER_API = "partial: only the agent's own counters are reported as meters; there is no meter API yet"
 
 # Rebuilt by finalize_regex(); built once at import below so matching works before start.
 RE_IGNORE_PATH: Pattern = re.compile('(?!)')
@@ -133,6 +155,7 @@ agent_protocol: str = _option(
     'grpc',
     'Protocol used to report to the backend: `grpc`, `http` or `kafka` (lower-cased).',
     case='lower',
+    choices=('grpc', 'http', 'kafka'),
 )
 agent_name: str = _option(
     'agent_name',
@@ -181,7 +204,8 @@ kafka_topic_log: str = _option(
     'kafka_topic_log',
     'SW_KAFKA_TOPIC_LOG',
     'skywalking-logs',
-    'Kafka topic for logs; must match the OAP (carried for compatibility: there is no log reporter yet).',
+    'Kafka topic for logs; must match the OAP.',
+    effect='none: there is no log reporter yet, so nothing is sent to this topic',
 )
 kafka_topic_meter: str = _option(
     'kafka_topic_meter',
@@ -193,8 +217,9 @@ kafka_reporter_custom_configurations: str = _option(
     'kafka_reporter_custom_configurations',
     'SW_KAFKA_REPORTER_CUSTOM_CONFIGURATIONS',
     '',
-    'Placeholder kept for compatibility; producer settings are passed as `SW_KAFKA_REPORTER_CONFIG_<key>` variables '
+    'Producer settings are passed as `SW_KAFKA_REPORTER_CONFIG_<key>` variables instead '
     '(kafka-python `KafkaProducer` argument names; see docs/Migration.md for those honoured).',
+    effect='none: a placeholder, as upstream',
 )
 agent_force_tls: bool = _option(
     'agent_force_tls',
@@ -222,12 +247,14 @@ agent_collector_heartbeat_period: int = _option(
     'SW_AGENT_COLLECTOR_HEARTBEAT_PERIOD',
     30,
     'Seconds between two keepAlive heartbeats to the backend.',
+    bounds=(1, 3600),
 )
 agent_collector_properties_report_period_factor: int = _option(
     'agent_collector_properties_report_period_factor',
     'SW_AGENT_COLLECTOR_PROPERTIES_REPORT_PERIOD_FACTOR',
     10,
     'Instance properties are reported again every this many heartbeats.',
+    bounds=(1, 1000),
 )
 agent_instance_properties_json: str = _option(
     'agent_instance_properties_json',
@@ -240,24 +267,28 @@ agent_experimental_fork_support: bool = _option(
     'SW_AGENT_EXPERIMENTAL_FORK_SUPPORT',
     False,
     'Restart the agent in every `os.fork()` child as instance `<name>-child(<pid>)`; not for short-lived children.',
+    effect='none: the agent restarts in every forked child whatever its value',
 )
 agent_queue_timeout: int = _option(
     'agent_queue_timeout',
     'SW_AGENT_QUEUE_TIMEOUT',
     1,
-    'Seconds one reporting batch keeps draining a queue before it is sent.',
+    'Seconds a segment stream (an HTTP batch) waits for the next segment before it is closed and sent.',
+    bounds=(1, 60),
 )
 agent_asyncio_enhancement: bool = _option(
     'agent_asyncio_enhancement',
     'SW_AGENT_ASYNCIO_ENHANCEMENT',
     False,
-    'Accepted for compatibility; the native reporter never uses Python threads or event loops either way.',
+    'Upstream: report from asyncio tasks instead of threads.',
+    effect='none: the native reporter never uses Python threads or event loops',
 )
 agent_exit_flush_timeout: float = _option(
     'agent_exit_flush_timeout',
     'SW_AGENT_EXIT_FLUSH_TIMEOUT',
     5.0,
     '(skywalking-rs addition) Seconds the agent may spend at interpreter exit sending what is still queued.',
+    bounds=(0, 3600),
 )
 
 # ----------------------------------------------------------------------------------------
@@ -282,6 +313,7 @@ agent_trace_reporter_max_buffer_size: int = _option(
     'SW_AGENT_TRACE_REPORTER_MAX_BUFFER_SIZE',
     10000,
     'Finished segments waiting to be sent; when full, new segments are dropped and counted.',
+    bounds=_QUEUE_SIZE,
 )
 agent_trace_ignore_path: str = _option(
     'agent_trace_ignore_path',
@@ -301,18 +333,21 @@ correlation_element_max_number: int = _option(
     'SW_CORRELATION_ELEMENT_MAX_NUMBER',
     3,
     'Maximum number of entries in the correlation context (`sw8-correlation`).',
+    bounds=(0, 1000),
 )
 correlation_value_max_length: int = _option(
     'correlation_value_max_length',
     'SW_CORRELATION_VALUE_MAX_LENGTH',
     128,
     'Maximum length of one correlation value; longer values are not stored.',
+    bounds=(0, 65536),
 )
 agent_span_limit: int = _option(
     'agent_span_limit',
     'SW_AGENT_SPAN_LIMIT',
     300,
     '(skywalking-rs addition) Maximum spans in one segment; further spans are not recorded.',
+    bounds=(1, 100_000),
 )
 
 # ----------------------------------------------------------------------------------------
@@ -328,30 +363,35 @@ agent_collector_get_profile_task_interval: int = _option(
     'SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL',
     20,
     'Seconds between two polls for profiling tasks.',
+    bounds=(1, 3600),
 )
 agent_profile_max_parallel: int = _option(
     'agent_profile_max_parallel',
     'SW_AGENT_PROFILE_MAX_PARALLEL',
     5,
     'Segments that may be profiled at the same time.',
+    bounds=(1, 100),
 )
 agent_profile_duration: int = _option(
     'agent_profile_duration',
     'SW_AGENT_PROFILE_DURATION',
     10,
-    'Minutes one segment may be profiled at most.',
+    'Minutes one segment may be profiled at most; then its slot is freed for another request.',
+    bounds=(1, 1440),
 )
 agent_profile_dump_max_stack_depth: int = _option(
     'agent_profile_dump_max_stack_depth',
     'SW_AGENT_PROFILE_DUMP_MAX_STACK_DEPTH',
     500,
     'Frames kept per sampled stack.',
+    bounds=(1, 10_000),
 )
 agent_profile_snapshot_transport_buffer_size: int = _option(
     'agent_profile_snapshot_transport_buffer_size',
     'SW_AGENT_PROFILE_SNAPSHOT_TRANSPORT_BUFFER_SIZE',
     50,
     'Stack snapshots waiting to be sent; when full, new ones are dropped.',
+    bounds=(1, 10_000),
 )
 
 # ----------------------------------------------------------------------------------------
@@ -361,48 +401,57 @@ agent_log_reporter_active: bool = _option(
     'SW_AGENT_LOG_REPORTER_ACTIVE',
     True,
     "Report the application's `logging` records to the backend.",
+    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_safe_mode: bool = _option(
     'agent_log_reporter_safe_mode',
     'SW_AGENT_LOG_REPORTER_SAFE_MODE',
     False,
     'Remove `user:password@` from URLs in reported logs and span tracebacks.',
+    effect='partial: applies to span tracebacks; there is no log reporter yet',
 )
 agent_log_reporter_max_buffer_size: int = _option(
     'agent_log_reporter_max_buffer_size',
     'SW_AGENT_LOG_REPORTER_MAX_BUFFER_SIZE',
     10000,
     'Log records waiting to be sent; when full, new records are dropped.',
+    effect=_NO_LOG_REPORTER,
+    bounds=_QUEUE_SIZE,
 )
 agent_log_reporter_level: str = _option(
     'agent_log_reporter_level',
     'SW_AGENT_LOG_REPORTER_LEVEL',
     'WARNING',
     'Lowest level of the log records that are reported.',
+    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_ignore_filter: bool = _option(
     'agent_log_reporter_ignore_filter',
     'SW_AGENT_LOG_REPORTER_IGNORE_FILTER',
     False,
     "Report records even when the application's logger filters reject them.",
+    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_formatted: bool = _option(
     'agent_log_reporter_formatted',
     'SW_AGENT_LOG_REPORTER_FORMATTED',
     True,
     'Report the formatted text; if false, the raw message with its arguments as `argument.N` tags.',
+    effect=_NO_LOG_REPORTER,
 )
 agent_log_reporter_layout: str = _option(
     'agent_log_reporter_layout',
     'SW_AGENT_LOG_REPORTER_LAYOUT',
     '%(asctime)s [%(threadName)s] %(levelname)s %(name)s - %(message)s',
     '`logging` format used for reported records; `%(tid)s` inserts the trace id.',
+    effect=_NO_LOG_REPORTER,
 )
 agent_cause_exception_depth: int = _option(
     'agent_cause_exception_depth',
     'SW_AGENT_CAUSE_EXCEPTION_DEPTH',
     10,
     'Traceback entries kept in span error logs and reported log records.',
+    effect='partial: applies to span error logs; there is no log reporter yet',
 )
 
 # ----------------------------------------------------------------------------------------
@@ -412,24 +461,30 @@ agent_meter_reporter_active: bool = _option(
     'SW_AGENT_METER_REPORTER_ACTIVE',
     True,
     'Report meters (counters, gauges, histograms) to the backend.',
+    effect=_NO_METER_API,
 )
 agent_meter_reporter_max_buffer_size: int = _option(
     'agent_meter_reporter_max_buffer_size',
     'SW_AGENT_METER_REPORTER_MAX_BUFFER_SIZE',
     10000,
     'Meter data waiting to be sent; when full, new data is dropped.',
+    effect="none: there is no meter API yet; the agent's own counters are sent without a queue",
+    bounds=_QUEUE_SIZE,
 )
 agent_meter_reporter_period: int = _option(
     'agent_meter_reporter_period',
     'SW_AGENT_METER_REPORTER_PERIOD',
     20,
     'Seconds between two meter collections and reports.',
+    effect=_NO_METER_API,
+    bounds=(1, 3600),
 )
 agent_pvm_meter_reporter_active: bool = _option(
     'agent_pvm_meter_reporter_active',
     'SW_AGENT_PVM_METER_REPORTER_ACTIVE',
     True,
     'Report Python VM meters (`instance_pvm_*`: CPU, memory, GC, threads).',
+    effect='none: there are no Python VM meters yet',
 )
 
 # ----------------------------------------------------------------------------------------
@@ -488,30 +543,35 @@ plugin_sanic_collect_http_params: bool = _option(
     'SW_PLUGIN_SANIC_COLLECT_HTTP_PARAMS',
     False,
     'Record Sanic request parameters in `http.params`.',
+    effect='none: no Sanic plugin yet',
 )
 plugin_django_collect_http_params: bool = _option(
     'plugin_django_collect_http_params',
     'SW_PLUGIN_DJANGO_COLLECT_HTTP_PARAMS',
     False,
     'Record Django request parameters in `http.params`.',
+    effect='none: no Django plugin yet',
 )
 plugin_fastapi_collect_http_params: bool = _option(
     'plugin_fastapi_collect_http_params',
     'SW_PLUGIN_FASTAPI_COLLECT_HTTP_PARAMS',
     False,
     'Record FastAPI request parameters in `http.params`.',
+    effect='none: no FastAPI plugin yet',
 )
 plugin_bottle_collect_http_params: bool = _option(
     'plugin_bottle_collect_http_params',
     'SW_PLUGIN_BOTTLE_COLLECT_HTTP_PARAMS',
     False,
     'Record Bottle request parameters in `http.params`.',
+    effect='none: no Bottle plugin yet',
 )
 plugin_celery_parameters_length: int = _option(
     'plugin_celery_parameters_length',
     'SW_PLUGIN_CELERY_PARAMETERS_LENGTH',
     512,
     'Characters of Celery task arguments kept in `celery.parameters`; 0 does not collect them.',
+    effect='none: no Celery plugin yet',
 )
 plugin_grpc_ignored_methods: str = _option(
     'plugin_grpc_ignored_methods',
@@ -519,6 +579,7 @@ plugin_grpc_ignored_methods: str = _option(
     '',
     'Comma-separated full gRPC method names (`/pkg.Service/Method`) that are not traced (case-insensitive).',
     case='upper',
+    effect='none: no gRPC plugin yet',
 )
 
 # ----------------------------------------------------------------------------------------
@@ -593,7 +654,8 @@ def snapshot() -> dict[str, object]:
     This is what `agent.start()` hands to the native core. Values set through `init()` or by
     assignment are converted the way environment values are (``'30'`` -> 30, ``'false'`` ->
     False, ``'a,b'`` -> ['a', 'b'], protocol lower-cased); a value that cannot be converted
-    is reported by a warning and replaced by the option's default.
+    is reported by a warning and replaced by the option's default, and so is a number outside
+    the option's `bounds` (a queue size of 0, say). Each bad value is reported once.
     """
     module = globals()
     result: dict[str, object] = {}
@@ -602,11 +664,39 @@ def snapshot() -> dict[str, object]:
         try:
             result[name] = _coerce(spec, value)
         except (TypeError, ValueError, OverflowError):
-            logger.warning(
-                'Ignoring config.%s=%r: not a valid %s; using %r', name, value, spec.type.__name__, spec.default
+            message = 'Ignoring config.%s=%r: not a valid %s; using %r'
+            _warn_once(name, value, message, name, value, spec.type.__name__, spec.default)
+            result[name] = _copy_default(spec)
+            continue
+        if spec.choices is not None and result[name].strip() not in spec.choices:
+            message = 'Ignoring config.%s=%r: not one of %s; using the default %r'
+            _warn_once(name, value, message, name, value, ', '.join(spec.choices), spec.default)
+            result[name] = _copy_default(spec)
+        elif spec.choices is not None:
+            result[name] = result[name].strip()
+        if spec.bounds is not None and not spec.bounds[0] <= result[name] <= spec.bounds[1]:
+            low, high = spec.bounds
+            why = (
+                ' (0 does not mean unbounded or off here: every queue and period is bounded)'
+                if result[name] == 0
+                else ''
             )
+            message = 'Ignoring config.%s=%r: outside %g..%g%s; using the default %r'
+            _warn_once(name, value, message, name, value, low, high, why, spec.default)
             result[name] = _copy_default(spec)
     return result
+
+
+# (option, repr(value)) pairs already warned about, so that each bad value is reported once
+# however often `snapshot()` runs (the core takes one at import and one at start).
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(name: str, value: object, message: str, *args) -> None:
+    key = (name, repr(value))
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message, *args)
 
 
 def finalize_feature() -> None:

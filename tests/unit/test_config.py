@@ -128,7 +128,9 @@ def cfg():
     saved = {name: copy.deepcopy(getattr(config, name)) for name in config.options}
     saved_regex = (config.RE_IGNORE_PATH, config.RE_HTTP_IGNORE_METHOD, config.RE_GRPC_IGNORED_METHODS)
     saved_finalized = dict(config._finalized)
+    config._warned.clear()
     yield config
+    config._warned.clear()
     config.init(**saved)
     config.RE_IGNORE_PATH, config.RE_HTTP_IGNORE_METHOD, config.RE_GRPC_IGNORED_METHODS = saved_regex
     config._finalized.clear()
@@ -333,6 +335,37 @@ def test_snapshot_replaces_unusable_values_by_the_default(cfg, agent_records):
     warnings = [r.getMessage() for r in agent_records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert 'agent_collector_heartbeat_period' in warnings[0]
+
+
+@pytest.mark.parametrize('value', [0, -1, 10**9, '0'])
+def test_an_out_of_range_queue_size_gets_one_warning_and_the_default(value, agent_records, cfg):
+    cfg.init(agent_trace_reporter_max_buffer_size=value)
+    assert cfg.snapshot()['agent_trace_reporter_max_buffer_size'] == 10000
+    assert cfg.snapshot()['agent_trace_reporter_max_buffer_size'] == 10000
+    warnings = [r.getMessage() for r in agent_records]
+    assert len(warnings) == 1, warnings
+    assert 'agent_trace_reporter_max_buffer_size' in warnings[0]
+    assert '1..100000' in warnings[0] and 'using the default 10000' in warnings[0]
+    if value in (0, '0'):
+        assert 'does not mean unbounded' in warnings[0]
+
+
+def test_values_inside_the_bounds_are_kept(cfg):
+    cfg.init(agent_trace_reporter_max_buffer_size=1, agent_profile_duration=1440, correlation_element_max_number=0)
+    snapshot = cfg.snapshot()
+    assert snapshot['agent_trace_reporter_max_buffer_size'] == 1
+    assert snapshot['agent_profile_duration'] == 1440
+    assert snapshot['correlation_element_max_number'] == 0
+
+
+def test_an_unknown_protocol_gets_one_warning_and_grpc(cfg, agent_records):
+    cfg.init(agent_protocol='amqp')
+    assert cfg.snapshot()['agent_protocol'] == 'grpc'
+    assert cfg.snapshot()['agent_protocol'] == 'grpc'
+    warnings = [r.getMessage() for r in agent_records]
+    assert warnings == ["Ignoring config.agent_protocol='amqp': not one of grpc, http, kafka; using the default 'grpc'"]
+    cfg.init(agent_protocol=' HTTP ')
+    assert cfg.snapshot()['agent_protocol'] == 'http'
 
 
 def test_comma_separated_options_given_as_lists_reach_the_core_as_text(cfg):

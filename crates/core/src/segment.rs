@@ -12,8 +12,10 @@ use crate::encoded::{encode_segment, SegmentParts};
 use crate::ids::{new_id_pair, Id};
 use crate::sw8::Sw8;
 
-/// Spans allowed in one segment, as in SkyWalking's Java agent; past it spans are no-ops.
-pub const DEFAULT_SPAN_LIMIT: usize = 300;
+/// A span limit for tests. The agent's (`agent_span_limit`, 300 as in SkyWalking's Java
+/// agent) is declared in `skywalking/config.py` only.
+#[cfg(test)]
+pub(crate) const DEFAULT_SPAN_LIMIT: usize = 300;
 
 /// Milliseconds since the epoch, the unit of every timestamp on the wire.
 #[must_use]

@@ -55,6 +55,9 @@ pub(crate) struct Job {
 pub(crate) struct TaskContext {
     pub task: ProfileTask,
     slots: Vec<Option<Slot>>,
+    /// A segment older than this (ms since it started) loses its slot instead of being
+    /// sampled (`agent_profile_duration`).
+    max_segment_ms: i64,
     /// Segments counted against `max_sampling_count` (upstream's total started count).
     sampled: i64,
     next_token: u64,
@@ -68,11 +71,12 @@ pub(crate) struct TaskContext {
 }
 
 impl TaskContext {
-    pub fn new(task: ProfileTask, max_parallel: usize, now_ms: i64) -> Self {
+    pub fn new(task: ProfileTask, max_parallel: usize, max_segment_ms: i64, now_ms: i64) -> Self {
         let next_dump_ms = now_ms.saturating_add(task.dump_period_ms);
         Self {
             task,
             slots: (0..max_parallel).map(|_| None).collect(),
+            max_segment_ms,
             sampled: 0,
             next_token: 0,
             next_dump_ms,
@@ -151,15 +155,22 @@ impl TaskContext {
     }
 
     /// The captures due at `now_ms`: every slot whose request has run longer than the
-    /// threshold. A segment's first capture consumes budget; once the budget is spent, a
+    /// threshold. A slot whose request has run longer than the per-segment maximum is freed
+    /// instead. A segment's first capture consumes budget; once the budget is spent, a
     /// segment that has not been sampled yet loses its slot instead.
     pub fn collect_due(&mut self, now_ms: i64) -> Vec<Job> {
         let threshold = self.task.min_duration_threshold_ms;
         let budget = self.task.max_sampling_count;
+        let max_age = self.max_segment_ms;
         let mut jobs = Vec::new();
         for (index, entry) in self.slots.iter_mut().enumerate() {
             let Some(slot) = entry else { continue };
-            if now_ms.saturating_sub(slot.start_time_ms) <= threshold {
+            let age = now_ms.saturating_sub(slot.start_time_ms);
+            if age > max_age {
+                Self::free(&mut self.released, entry);
+                continue;
+            }
+            if age <= threshold {
                 continue;
             }
             let first = !slot.counted;
@@ -209,7 +220,12 @@ impl TaskContext {
             return Spot::NotProfiled;
         };
         let Some(slot) = entry.as_ref() else { return Spot::NotProfiled };
-        if now_ms.saturating_sub(slot.start_time_ms) <= threshold {
+        let age = now_ms.saturating_sub(slot.start_time_ms);
+        if age > self.max_segment_ms {
+            Self::free(&mut self.released, entry);
+            return Spot::NotProfiled;
+        }
+        if age <= threshold {
             return Spot::TooEarly;
         }
         if !slot.counted && over_budget {
@@ -252,6 +268,9 @@ mod tests {
         }
     }
 
+    /// No per-segment maximum in the tests that are not about it.
+    const NO_MAX: i64 = i64::MAX;
+
     fn task(max_sampling_count: i64) -> ProfileTask {
         ProfileTask {
             task_id: "t".into(),
@@ -268,7 +287,7 @@ mod tests {
 
     #[test]
     fn a_late_failure_does_not_free_the_next_occupant() {
-        let mut ctx = TaskContext::new(task(5), 1, 0);
+        let mut ctx = TaskContext::new(task(5), 1, NO_MAX, 0);
         assert_eq!(ctx.admit("a", "/e", 0, Arc::new(Nothing)), Admit::Taken);
         let jobs = ctx.collect_due(10);
         assert_eq!(jobs.len(), 1);
@@ -280,7 +299,7 @@ mod tests {
 
     #[test]
     fn freed_slots_are_listed_once() {
-        let mut ctx = TaskContext::new(task(1), 3, 0);
+        let mut ctx = TaskContext::new(task(1), 3, NO_MAX, 0);
         for segment in ["a", "b", "c"] {
             assert_eq!(ctx.admit(segment, "/e", 0, Arc::new(Nothing)), Admit::Taken);
         }
@@ -295,7 +314,7 @@ mod tests {
 
     #[test]
     fn a_spot_snapshot_shares_the_sequence_and_the_budget() {
-        let mut ctx = TaskContext::new(task(1), 2, 0);
+        let mut ctx = TaskContext::new(task(1), 2, NO_MAX, 0);
         assert_eq!(ctx.admit("a", "/e", 0, Arc::new(Nothing)), Admit::Taken);
         assert_eq!(ctx.admit("b", "/e", 0, Arc::new(Nothing)), Admit::Taken);
         assert_eq!(ctx.check_spot("a", 0), Spot::TooEarly, "not longer than the threshold yet");
@@ -315,8 +334,22 @@ mod tests {
     }
 
     #[test]
+    fn a_segment_older_than_the_maximum_loses_its_slot_to_the_next_request() {
+        let mut ctx = TaskContext::new(task(5), 1, 1_000, 0);
+        assert_eq!(ctx.admit("old", "/e", 0, Arc::new(Nothing)), Admit::Taken);
+        assert_eq!(ctx.collect_due(1_000).len(), 1, "exactly at the maximum it is still sampled");
+        assert!(ctx.collect_due(1_001).is_empty(), "past it, it is not");
+        assert_eq!(ctx.drain_released(), vec!["old"]);
+        assert_eq!(ctx.occupied(), 0);
+        assert_eq!(ctx.admit("next", "/e", 1_001, Arc::new(Nothing)), Admit::Taken, "the slot is free again");
+        assert_eq!(ctx.check_spot("next", 2_001), Spot::Capture { token: 2 });
+        assert_eq!(ctx.check_spot("next", 2_002), Spot::NotProfiled, "a switch past the maximum frees it too");
+        assert_eq!(ctx.drain_released(), vec!["next"]);
+    }
+
+    #[test]
     fn a_failed_first_capture_gives_its_budget_back() {
-        let mut ctx = TaskContext::new(task(1), 2, 0);
+        let mut ctx = TaskContext::new(task(1), 2, NO_MAX, 0);
         assert_eq!(ctx.admit("a", "/e", 0, Arc::new(Nothing)), Admit::Taken);
         let jobs = ctx.collect_due(10);
         ctx.capture_failed(&jobs[0]);

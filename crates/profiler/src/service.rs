@@ -62,22 +62,20 @@ pub enum Recording {
 /// holds no lock then that the request path ever waits for.
 pub type SlotListener = Box<dyn Fn(&str) + Send + Sync>;
 
-/// Profiler limits.
+/// Profiler limits, each from the agent option named (defaults live in
+/// `skywalking/config.py` only, so there is no `Default`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfilerConfig {
-    /// Requests profiled at the same time (`agent_profile_max_parallel`, 5).
+    /// Requests profiled at the same time (`agent_profile_max_parallel`).
     pub max_parallel: usize,
-    /// Frames kept per snapshot (`agent_profile_dump_max_stack_depth`, 500).
+    /// Frames kept per snapshot (`agent_profile_dump_max_stack_depth`).
     pub max_stack_depth: usize,
-    /// Capacity of the sink's snapshot queue (`agent_profile_snapshot_transport_buffer_size`,
-    /// 50). The profiler keeps no queue itself; the sink is built with this size.
+    /// Capacity of the sink's snapshot queue (`agent_profile_snapshot_transport_buffer_size`).
+    /// The profiler keeps no queue itself; the sink is built with this size.
     pub snapshot_queue_size: usize,
-}
-
-impl Default for ProfilerConfig {
-    fn default() -> Self {
-        Self { max_parallel: 5, max_stack_depth: 500, snapshot_queue_size: 50 }
-    }
+    /// A segment is sampled at most this long after it started; then its slot is freed
+    /// for another request (`agent_profile_duration`, minutes).
+    pub max_segment_duration: Duration,
 }
 
 /// Counters since the profiler was created, plus the slots in use now.
@@ -520,7 +518,8 @@ impl Profiler {
                 released.append(&mut old.into_released());
             }
             info!("profile task {} started on endpoint {:?}", task.task_id, task.endpoint_name);
-            state.running = Some(TaskContext::new(task, self.config.max_parallel, now));
+            let max_segment_ms = i64::try_from(self.config.max_segment_duration.as_millis()).unwrap_or(i64::MAX);
+            state.running = Some(TaskContext::new(task, self.config.max_parallel, max_segment_ms, now));
         }
         self.active.store(state.running.is_some(), Ordering::Release);
         self.occupied.store(state.running.as_ref().map_or(0, TaskContext::occupied), Ordering::Release);

@@ -5,9 +5,9 @@ mod common;
 
 use std::sync::{Mutex, Once};
 
-use common::{command_of, manual, Args, MINUTE, T0};
+use common::{command_of, config, manual, Args, MINUTE, T0};
 use log::{Level, LevelFilter, Log, Metadata, Record};
-use sw_profiler::{ProfileTask, ProfilerConfig, TaskError};
+use sw_profiler::{ProfileTask, TaskError};
 use sw_proto::v3::{Command, Commands};
 
 /// Keeps every log line, so tests can count the warnings about their own task ids.
@@ -120,7 +120,7 @@ fn another_command_name_is_refused() {
     let mut command = Args::new("t", T0).command();
     command.command = "ProfileTaskStop".into();
     assert_eq!(ProfileTask::from_command(&command), Err(TaskError::WrongCommand("ProfileTaskStop".into())));
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     assert!(matches!(profiler.add_command(&command, T0), Err(TaskError::WrongCommand(_))));
     assert_eq!(profiler.stats().tasks_rejected, 1);
 }
@@ -129,7 +129,7 @@ fn another_command_name_is_refused() {
 fn verdict(change: impl FnOnce(&mut Args)) -> Result<(), String> {
     let mut args = Args::new("limits", T0);
     change(&mut args);
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     let result = profiler.add_command(&args.command(), T0);
     let stats = profiler.stats();
     assert_eq!(stats.tasks_accepted + stats.tasks_rejected, 1);
@@ -185,7 +185,7 @@ fn an_invalid_task_is_logged_once_with_its_id() {
     capture_logs();
     let mut args = Args::new("invalid-logged", T0);
     args.dump_period_ms = 5;
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     assert!(profiler.add_command(&args.command(), T0).is_err());
     let lines = warnings_naming("invalid-logged");
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -195,7 +195,7 @@ fn an_invalid_task_is_logged_once_with_its_id() {
 #[test]
 fn a_task_overlapping_a_queued_one_is_rejected_naming_both() {
     capture_logs();
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     profiler.add_command(&Args::new("ovl-first", T0 + MINUTE).command(), T0).expect("first task");
     let second = Args::new("ovl-second", T0 + MINUTE + 30_000);
     let err = profiler.add_command(&second.command(), T0).expect_err("overlaps");
@@ -214,7 +214,7 @@ fn a_task_overlapping_a_queued_one_is_rejected_naming_both() {
 
 #[test]
 fn windows_that_only_touch_do_not_overlap() {
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     profiler.add_command(&Args::new("mid", T0 + MINUTE).command(), T0).expect("mid");
     profiler.add_command(&Args::new("after", T0 + 2 * MINUTE).command(), T0).expect("starts at mid's end");
     profiler.add_command(&Args::new("before", T0).command(), T0).expect("ends at mid's start");
@@ -228,7 +228,7 @@ fn windows_that_only_touch_do_not_overlap() {
 
 #[test]
 fn a_task_overlapping_the_running_one_is_rejected() {
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     profiler.add_command(&Args::new("run-a", T0).command(), T0).expect("a");
     profiler.run_once();
     assert!(profiler.is_active());
@@ -238,7 +238,7 @@ fn a_task_overlapping_the_running_one_is_rejected() {
 
 #[test]
 fn a_serial_number_seen_before_is_ignored() {
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     let args = Args::new("dup", T0 + MINUTE);
     assert_eq!(profiler.add_command(&args.command(), T0), Ok(()));
     // The backend hands the same command out again: no overlap error, just ignored.
@@ -253,7 +253,7 @@ fn a_serial_number_seen_before_is_ignored() {
 
 #[test]
 fn only_the_last_64_serial_numbers_are_remembered() {
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     let task = |i: i64| {
         let mut args = Args::new(&format!("many-{i}"), T0 + i * MINUTE);
         args.serial = format!("s{}", i % 65);
@@ -274,7 +274,7 @@ fn only_the_last_64_serial_numbers_are_remembered() {
 
 #[test]
 fn last_command_time_is_the_newest_create_time_rejected_tasks_included() {
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     assert_eq!(profiler.last_command_time(), -1, "nothing received yet");
     let mut a = Args::new("lct-a", T0 + MINUTE);
     a.create_ms = 500;
@@ -300,7 +300,7 @@ fn last_command_time_is_the_newest_create_time_rejected_tasks_included() {
 
 #[test]
 fn add_commands_handles_each_command_of_a_poll() {
-    let (profiler, _, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, _, _) = manual(config(5), None);
     let mut bad = Args::new("poll-bad", T0 + 5 * MINUTE);
     bad.duration_min = 99;
     let commands = Commands {

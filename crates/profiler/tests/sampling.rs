@@ -259,3 +259,34 @@ fn nothing_is_profiled_while_no_task_runs() {
     profiler.segment_finished("a");
     assert_eq!(profiler.stats(), sw_profiler::ProfilerStats::default());
 }
+
+#[test]
+fn a_segment_profiled_longer_than_agent_profile_duration_frees_its_slot() {
+    // A 15-minute task, a 1-minute limit per segment, one slot: a request stuck for longer
+    // than the limit stops being sampled and lets the next request be profiled.
+    let mut args = Args::new("max-duration", T0);
+    args.duration_min = 15;
+    let limited = ProfilerConfig { max_segment_duration: std::time::Duration::from_secs(60), ..config(1) };
+    let (profiler, clock, recorded) = running(limited, &args);
+    let stuck = FakeTarget::with_stack(&["stuck"]);
+    assert!(profiler.try_profile("stuck", "/e", T0, stuck.clone()));
+    tick(&profiler, &clock);
+    assert_eq!(recorded.for_segment("stuck").len(), 1);
+    assert!(!profiler.try_profile("next", "/e", clock.now_ms(), FakeTarget::with_stack(&["x"])), "slot held");
+
+    clock.set(T0 + 60_000);
+    profiler.run_once();
+    let sampled = recorded.for_segment("stuck").len();
+    assert!(profiler.is_profiling("stuck"), "exactly one minute old: still sampled");
+
+    clock.set(T0 + 60_011);
+    profiler.run_once();
+    assert!(!profiler.is_profiling("stuck"), "past one minute the slot is freed");
+    assert_eq!(recorded.for_segment("stuck").len(), sampled, "and the stack is not captured again");
+    assert_eq!(profiler.stats().slots_in_use, 0);
+    let next = FakeTarget::with_stack(&["next"]);
+    assert!(profiler.try_profile("next", "/e", clock.now_ms(), next.clone()), "the next request gets the slot");
+    tick(&profiler, &clock);
+    assert_eq!(recorded.for_segment("next").len(), 1);
+    assert_eq!(stuck.calls(), sampled);
+}

@@ -5,11 +5,10 @@ mod common;
 use std::time::Duration;
 
 use common::{config, manual, running, Args, FakeTarget, MINUTE, T0};
-use sw_profiler::ProfilerConfig;
 
 #[test]
 fn a_task_starts_at_its_start_time_and_not_before() {
-    let (profiler, clock, _) = manual(ProfilerConfig::default(), None);
+    let (profiler, clock, _) = manual(config(5), None);
     profiler.add_command(&Args::new("sched", T0 + MINUTE).command(), T0).expect("valid");
     assert_eq!(profiler.run_once(), Duration::from_secs(1), "nothing due within the idle wait");
     assert!(!profiler.is_active());
@@ -53,7 +52,7 @@ fn a_task_stops_at_its_end_frees_its_slots_and_is_reported_once() {
 
 #[test]
 fn the_next_task_starts_in_the_pass_that_ends_the_previous_one() {
-    let (profiler, clock, recorded) = manual(ProfilerConfig::default(), None);
+    let (profiler, clock, recorded) = manual(config(5), None);
     profiler.add_command(&Args::new("first", T0).command(), T0).expect("first");
     profiler.add_command(&Args::new("second", T0 + MINUTE).command(), T0).expect("second");
     profiler.run_once();
@@ -70,7 +69,7 @@ fn the_next_task_starts_in_the_pass_that_ends_the_previous_one() {
 
 #[test]
 fn tasks_queued_out_of_order_start_in_start_order() {
-    let (profiler, clock, recorded) = manual(ProfilerConfig::default(), None);
+    let (profiler, clock, recorded) = manual(config(5), None);
     profiler.add_command(&Args::new("late", T0 + 3 * MINUTE).command(), T0).expect("late");
     profiler.add_command(&Args::new("early", T0 + MINUTE).command(), T0).expect("early");
     clock.set(T0 + MINUTE);
@@ -84,7 +83,7 @@ fn tasks_queued_out_of_order_start_in_start_order() {
 
 #[test]
 fn a_task_whose_window_has_passed_is_reported_finished_without_running() {
-    let (profiler, clock, recorded) = manual(ProfilerConfig::default(), None);
+    let (profiler, clock, recorded) = manual(config(5), None);
     clock.set(T0 + 10 * MINUTE);
     profiler.add_command(&Args::new("stale", T0).command(), T0 + 10 * MINUTE).expect("valid");
     profiler.run_once();
@@ -94,7 +93,7 @@ fn a_task_whose_window_has_passed_is_reported_finished_without_running() {
 
 #[test]
 fn a_task_received_late_runs_for_the_rest_of_its_window() {
-    let (profiler, clock, recorded) = manual(ProfilerConfig::default(), None);
+    let (profiler, clock, recorded) = manual(config(5), None);
     clock.set(T0 + 30_000);
     profiler.add_command(&Args::new("late-start", T0).command(), T0 + 30_000).expect("valid");
     profiler.run_once();
@@ -108,7 +107,7 @@ fn a_task_received_late_runs_for_the_rest_of_its_window() {
 fn the_pass_asks_to_be_woken_for_the_next_dump_or_the_end() {
     let mut args = Args::new("waits", T0);
     args.dump_period_ms = 40_000;
-    let (profiler, clock, _) = running(ProfilerConfig::default(), &args);
+    let (profiler, clock, _) = running(config(5), &args);
     clock.set(T0 + 39_990);
     assert_eq!(profiler.run_once(), Duration::from_millis(10), "next dump at T0 + 40 s");
     clock.set(T0 + 40_000);

@@ -116,11 +116,11 @@ fn a_worker_thread_is_sampled_request_after_request() {
 
 #[test]
 fn run_stops_promptly_when_idle_and_when_sampling() {
-    let mut idle = Running::start(ProfilerConfig::default());
+    let mut idle = Running::start(config(5));
     thread::sleep(Duration::from_millis(50)); // into its 1 s idle sleep
     assert!(idle.stop() < Duration::from_millis(500), "shutdown cuts the idle sleep short");
 
-    let mut busy = Running::start(ProfilerConfig::default());
+    let mut busy = Running::start(config(5));
     let mut args = Args::new("busy", now());
     args.dump_period_ms = 10_000;
     busy.profiler.add_command(&args.command(), now()).expect("valid");
@@ -131,7 +131,7 @@ fn run_stops_promptly_when_idle_and_when_sampling() {
 
 #[test]
 fn a_new_command_wakes_the_idle_sampler() {
-    let running = Running::start(ProfilerConfig::default());
+    let running = Running::start(config(5));
     thread::sleep(Duration::from_millis(100)); // into its 1 s idle sleep
     let asked = Instant::now();
     running.profiler.add_command(&Args::new("wake", now()).command(), now()).expect("valid");

@@ -14,8 +14,9 @@ use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, Reporter, ReporterConfig, 
 
 use crate::error::AgentError;
 use crate::logger;
+use crate::options::{required, Options};
 use crate::profiling::{Commands2Profiler, ProfilerHandle};
-use crate::settings::{count, option, Settings};
+use crate::settings::Settings;
 
 /// What `start()` set up.
 #[derive(Debug, Default)]
@@ -66,51 +67,52 @@ pub fn queue_full() -> bool {
     agent.reporter.as_ref().is_some_and(Reporter::skip_span_if_queue_full)
 }
 
-/// `agent_protocol`: gRPC, OAP's HTTP JSON endpoints, or Kafka. Profiling needs gRPC (as
-/// upstream, where HTTP and Kafka turn it off).
-fn protocol(config: &Bound<'_, PyDict>) -> Result<Protocol, AgentError> {
-    let name: String = option(config, "agent_protocol", "grpc".to_owned())?;
-    Ok(match name.trim().to_ascii_lowercase().as_str() {
-        "http" => Protocol::Http,
-        "grpc" => Protocol::Grpc,
-        "kafka" => Protocol::Kafka,
-        other => {
-            log::warn!("agent_protocol={other:?} is not supported yet; reporting over gRPC");
-            Protocol::Grpc
-        }
-    })
+/// `agent_protocol`: gRPC, OAP's HTTP JSON endpoints, or Kafka (`config.py` lets no
+/// other value through). Profiling needs gRPC (as upstream, where HTTP and Kafka turn it off).
+fn protocol(options: &Options) -> Result<Protocol, AgentError> {
+    match options.agent_protocol.as_str() {
+        "http" => Ok(Protocol::Http),
+        "grpc" => Ok(Protocol::Grpc),
+        "kafka" => Ok(Protocol::Kafka),
+        other => Err(AgentError::Config {
+            option: "agent_protocol".into(),
+            reason: format!("{other:?} is not one of grpc, http, kafka"),
+        }),
+    }
 }
 
-fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<ReporterConfig, AgentError> {
-    let properties: Vec<(String, String)> = option(config, "_instance_properties", Vec::new())?;
-    let protocol = protocol(config)?;
-    let authentication: String = option(config, "agent_authentication", String::new())?;
-    let defaults = ReporterConfig::default();
+fn seconds_of(value: u64) -> Duration {
+    Duration::from_secs(value)
+}
+
+/// Every field from an option or from the reporter's own fixed timing, none from a
+/// default: a field added to `ReporterConfig` does not compile until it is set here.
+fn reporter_config(
+    options: &Options,
+    properties: Vec<(String, String)>,
+    settings: &Settings,
+) -> Result<ReporterConfig, AgentError> {
+    let protocol = protocol(options)?;
     Ok(ReporterConfig {
-        backend: option(config, "agent_collector_backend_services", defaults.backend.clone())?,
+        backend: options.agent_collector_backend_services.clone(),
+        protocol,
         service: settings.service.clone(),
         instance: settings.instance.clone(),
-        authentication: Some(authentication).filter(|a| !a.is_empty()),
-        force_tls: option(config, "agent_force_tls", false)?,
-        heartbeat_period: Duration::from_secs(count(config, "agent_collector_heartbeat_period", 30)?.max(1) as u64),
-        properties_report_period_factor: u32::try_from(count(
-            config,
-            "agent_collector_properties_report_period_factor",
-            10,
-        )?)
-        .unwrap_or(u32::MAX),
+        authentication: Some(options.agent_authentication.clone()).filter(|a| !a.is_empty()),
+        force_tls: options.agent_force_tls,
+        heartbeat_period: seconds_of(options.agent_collector_heartbeat_period),
+        properties_report_period_factor: options.agent_collector_properties_report_period_factor,
         properties,
-        segment_queue_size: count(config, "agent_trace_reporter_max_buffer_size", 10_000)?.max(1),
-        profile_active: protocol == Protocol::Grpc && option(config, "agent_profile_active", true)?,
-        protocol,
-        profile_poll_interval: Duration::from_secs(
-            count(config, "agent_collector_get_profile_task_interval", 20)?.max(1) as u64,
-        ),
-        snapshot_queue_size: count(config, "agent_profile_snapshot_transport_buffer_size", 50)?.max(1),
-        meters_active: option(config, "agent_meter_reporter_active", true)?,
-        meter_period: Duration::from_secs(count(config, "agent_meter_reporter_period", 20)?.max(1) as u64),
-        kafka: kafka_config(config)?,
-        ..defaults
+        segment_queue_size: options.agent_trace_reporter_max_buffer_size,
+        stream_idle: seconds_of(options.agent_queue_timeout),
+        stream_max_age: sw_reporter::STREAM_MAX_AGE,
+        call_timeout: sw_reporter::CALL_TIMEOUT,
+        profile_active: protocol == Protocol::Grpc && options.agent_profile_active,
+        profile_poll_interval: seconds_of(options.agent_collector_get_profile_task_interval),
+        snapshot_queue_size: options.agent_profile_snapshot_transport_buffer_size,
+        meters_active: options.agent_meter_reporter_active,
+        meter_period: seconds_of(options.agent_meter_reporter_period),
+        kafka: kafka_config(options, protocol),
     })
 }
 
@@ -119,15 +121,13 @@ fn reporter_config(config: &Bound<'_, PyDict>, settings: &Settings) -> Result<Re
 /// arguments from the `SW_KAFKA_REPORTER_CONFIG_<key>` environment variables, read here as
 /// the Python agent reads them when its Kafka client module loads. Keys that cannot be
 /// honoured are logged once, here, and not again after a fork.
-fn kafka_config(config: &Bound<'_, PyDict>) -> Result<KafkaConfig, AgentError> {
-    let defaults = KafkaTopics::default();
+fn kafka_config(options: &Options, protocol: Protocol) -> KafkaConfig {
     let topics = KafkaTopics {
-        segment: option(config, "kafka_topic_segment", defaults.segment)?,
-        management: option(config, "kafka_topic_management", defaults.management)?,
-        meter: option(config, "kafka_topic_meter", defaults.meter)?,
-        log: option(config, "kafka_topic_log", defaults.log)?,
+        segment: options.kafka_topic_segment.clone(),
+        management: options.kafka_topic_management.clone(),
+        meter: options.kafka_topic_meter.clone(),
+        log: options.kafka_topic_log.clone(),
     };
-    let servers: String = option(config, "kafka_bootstrap_servers", "localhost:9092".to_owned())?;
     let pass_through: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(key, value)| {
             let key = key.into_string().ok()?;
@@ -135,21 +135,22 @@ fn kafka_config(config: &Bound<'_, PyDict>) -> Result<KafkaConfig, AgentError> {
             Some((name, value.into_string().ok()?))
         })
         .collect();
-    let (kafka, warnings) = KafkaConfig::from_pass_through(&servers, topics, &pass_through);
-    if option(config, "agent_protocol", String::new())?.trim().eq_ignore_ascii_case("kafka") {
+    let (kafka, warnings) = KafkaConfig::from_pass_through(&options.kafka_bootstrap_servers, topics, &pass_through);
+    if protocol == Protocol::Kafka {
         for warning in warnings {
             log::warn!("{warning}");
         }
     }
-    Ok(kafka)
+    kafka
 }
 
-fn profiler_config(config: &Bound<'_, PyDict>) -> Result<sw_profiler::ProfilerConfig, AgentError> {
-    Ok(sw_profiler::ProfilerConfig {
-        max_parallel: count(config, "agent_profile_max_parallel", 5)?.max(1),
-        max_stack_depth: count(config, "agent_profile_dump_max_stack_depth", 500)?.max(1),
-        snapshot_queue_size: count(config, "agent_profile_snapshot_transport_buffer_size", 50)?.max(1),
-    })
+fn profiler_config(options: &Options) -> sw_profiler::ProfilerConfig {
+    sw_profiler::ProfilerConfig {
+        max_parallel: options.agent_profile_max_parallel,
+        max_stack_depth: options.agent_profile_dump_max_stack_depth,
+        snapshot_queue_size: options.agent_profile_snapshot_transport_buffer_size,
+        max_segment_duration: Duration::from_secs(options.agent_profile_duration.saturating_mul(60)),
+    }
 }
 
 /// Starts the reporter, and the profiler when profiling is on; returns the settings that
@@ -172,20 +173,43 @@ fn launch(
 }
 
 /// Applies the configuration and starts the reporter (replacing one already running).
+/// `config` is `config.snapshot()` plus `_instance_properties`, complete: a missing or
+/// mistyped option is an error (logged, then raised as `ValueError`). A backend address
+/// that cannot work is a warning; the application runs on without reporting.
 #[pyfunction]
 pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
-    logger::init(&option::<String>(config, "agent_logging_level", "INFO".into())?);
-    let settings = Settings::from_config(config)?;
-    let reporter_config = reporter_config(config, &settings)?;
-    let profiler_config = if reporter_config.profile_active { Some(profiler_config(config)?) } else { None };
-    let (settings, reporter) = launch(settings, &reporter_config, profiler_config.as_ref())?;
+    // Until the level is known, errors about the mapping itself are shown.
+    logger::init("INFO");
+    let options = Options::from_mapping(config)?;
+    logger::init(&options.agent_logging_level);
+    let properties: Vec<(String, String)> = required(config, "_instance_properties")?;
+    let settings = Settings::from_options(&options);
+    let reporter_config = reporter_config(&options, properties, &settings)?;
+    let problems = sw_reporter::check_addresses(&reporter_config);
+    for problem in &problems {
+        log::warn!("{problem}; the application runs on, but nothing can be reported until the address is fixed");
+    }
+    let profiler_config = reporter_config.profile_active.then(|| profiler_config(&options));
+    let (settings, reporter) = match launch(clone_settings(&settings), &reporter_config, profiler_config.as_ref()) {
+        Ok((settings, reporter)) => (settings, Some(reporter)),
+        Err(AgentError::Reporter(error @ sw_reporter::ReporterError::InvalidBackend { .. })) => {
+            // The transport refuses the address: tracing goes on, finished segments are
+            // dropped and counted as for an agent that is not started.
+            if problems.is_empty() {
+                log::warn!("{error}; the application runs on, but nothing can be reported until the address is fixed");
+            }
+            (settings, None)
+        }
+        Err(error) => return Err(error.into()),
+    };
     let settings = Arc::new(settings);
     let destination = match reporter_config.protocol {
         Protocol::Kafka => format!("Kafka at {}", reporter_config.kafka.bootstrap_servers.join(",")),
         _ => reporter_config.backend.clone(),
     };
+    let reporting = if reporter.is_some() { "reporting to" } else { "NOT reporting: cannot use" };
     log::info!(
-        "skywalking agent started: service {:?}, instance {:?}, reporting to {destination}",
+        "skywalking agent started: service {:?}, instance {:?}, {reporting} {destination}",
         settings.service,
         settings.instance,
     );
@@ -194,13 +218,25 @@ pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
         let previous_settings = std::mem::replace(&mut agent.settings, settings);
         agent.reporter_config = Some(reporter_config);
         agent.profiler_config = profiler_config;
-        (agent.reporter.replace(reporter), previous_settings)
+        (std::mem::replace(&mut agent.reporter, reporter), previous_settings)
     };
     if let Some(profiler) = &previous_settings.profiler {
         profiler.stop(py);
     }
     if let Some(previous) = previous {
         py.allow_threads(|| previous.shutdown(Duration::from_secs(1)));
+    }
+    Ok(())
+}
+
+/// Called when `_core` is imported: spans made before `agent.start()` follow the current
+/// options (`config.snapshot()`, not finalized yet), read through the same [`Options`].
+pub fn configure_before_start(py: Python<'_>) -> PyResult<()> {
+    let snapshot = py.import("skywalking.config")?.call_method0("snapshot")?;
+    let options = Options::from_mapping(snapshot.downcast::<PyDict>()?)?;
+    let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
+    if agent.reporter.is_none() {
+        agent.settings = Arc::new(Settings::from_options(&options));
     }
     Ok(())
 }
@@ -258,9 +294,14 @@ pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
         settings.instance.clone_from(&name);
         config.instance = name;
     }
-    let (settings, reporter) = launch(settings, &config, agent.profiler_config.as_ref())?;
+    let (settings, reporter) = match launch(clone_settings(&settings), &config, agent.profiler_config.as_ref()) {
+        Ok((settings, reporter)) => (settings, Some(reporter)),
+        // Warned about in the parent at start.
+        Err(AgentError::Reporter(sw_reporter::ReporterError::InvalidBackend { .. })) => (settings, None),
+        Err(error) => return Err(error.into()),
+    };
     agent.settings = Arc::new(settings);
-    agent.reporter = Some(reporter);
+    agent.reporter = reporter;
     agent.reporter_config = Some(config);
     Ok(())
 }

@@ -14,15 +14,22 @@ pub enum AgentError {
         /// Why it was rejected.
         reason: String,
     },
+    /// The configuration mapping lacks an option the core reads: `config.py` and
+    /// `options.rs` disagree, or `_core.start()` was called with a hand-made mapping.
+    #[error("configuration option {0} is missing from the mapping handed to the native core (pass config.snapshot())")]
+    MissingOption(String),
     /// The reporter could not start.
     #[error(transparent)]
     Reporter(#[from] sw_reporter::ReporterError),
 }
 
 impl From<AgentError> for PyErr {
+    /// The one place an agent error becomes a Python exception; it is logged here too, so
+    /// that a start that fails under `sw-python run` leaves a clear line on stderr.
     fn from(error: AgentError) -> Self {
+        log::error!("skywalking agent not started: {error}");
         match error {
-            AgentError::Config { .. } => PyValueError::new_err(error.to_string()),
+            AgentError::Config { .. } | AgentError::MissingOption(_) => PyValueError::new_err(error.to_string()),
             AgentError::Reporter(_) => PyRuntimeError::new_err(error.to_string()),
         }
     }

@@ -16,6 +16,7 @@ mod error;
 mod greenlet;
 mod http_client;
 mod logger;
+mod options;
 mod profiling;
 mod settings;
 mod snapshot;
@@ -57,5 +58,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(db::tag_exit_span, m)?)?;
+    m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
+    agent::configure_before_start(m.py())?;
     Ok(())
 }

@@ -1,16 +1,10 @@
-//! Settings the request path needs, read once from the Python configuration.
+//! Settings the request path needs, taken from the options in `config.snapshot()`.
 
-use pyo3::prelude::*;
-use pyo3::types::PyDict;
 use sw_core::ignore::IgnoreRules;
 use sw_core::sampler::Sampler;
-use sw_core::segment::DEFAULT_SPAN_LIMIT;
 
-use crate::error::AgentError;
+use crate::options::Options;
 use crate::profiling::ProfilerHandle;
-
-/// Upstream's default suffix list, used before `start()` is called.
-const DEFAULT_IGNORE_SUFFIX: &str = ".jpg,.jpeg,.js,.css,.png,.bmp,.gif,.ico,.mp3,.mp4,.html,.svg";
 
 /// Immutable per-start settings shared by every context created under them.
 #[derive(Debug)]
@@ -87,63 +81,52 @@ impl Settings {
     }
 }
 
+/// [`Settings::unconfigured`]: no option values (those come from `config.py` only).
 impl Default for Settings {
     fn default() -> Self {
+        Self::unconfigured()
+    }
+}
+
+impl Settings {
+    /// What the agent holds before `_core` is imported completely: no option read yet, so
+    /// tracing is off. The module's initialisation replaces it with
+    /// [`Settings::from_options`] of the current `config.snapshot()`, and `start()` again.
+    pub fn unconfigured() -> Self {
         Self {
-            service: "Python Service Name".into(),
+            service: String::new(),
             instance: String::new(),
-            ignore: IgnoreRules::new("", DEFAULT_IGNORE_SUFFIX),
+            ignore: IgnoreRules::new("", ""),
             sampler: Sampler::new(0),
-            span_limit: DEFAULT_SPAN_LIMIT,
-            correlation_max_elements: 3,
-            correlation_max_value_len: 128,
+            span_limit: 1,
+            correlation_max_elements: 0,
+            correlation_max_value_len: 0,
             http_ignore_methods: Vec::new(),
             profiler: None,
-            tracing_enabled: true,
+            tracing_enabled: false,
             updates: None,
             local: LocalValues::default(),
         }
     }
-}
 
-/// Reads one option from the config snapshot, naming the option when it has the wrong type.
-pub fn option<'py, T: FromPyObject<'py>>(config: &Bound<'py, PyDict>, name: &str, default: T) -> Result<T, AgentError> {
-    match config.get_item(name) {
-        Ok(Some(value)) if !value.is_none() => {
-            value.extract().map_err(|e| AgentError::Config { option: name.to_owned(), reason: e.to_string() })
-        }
-        _ => Ok(default),
-    }
-}
-
-/// Reads a non-negative integer option.
-pub fn count(config: &Bound<'_, PyDict>, name: &str, default: i64) -> Result<usize, AgentError> {
-    let value: i64 = option(config, name, default)?;
-    usize::try_from(value).map_err(|_| AgentError::Config {
-        option: name.to_owned(),
-        reason: format!("must not be negative, got {value}"),
-    })
-}
-
-impl Settings {
-    /// Builds the settings from `config.snapshot()`.
-    pub fn from_config(config: &Bound<'_, PyDict>) -> Result<Self, AgentError> {
-        let sample: i64 = option(config, "sample_n_per_3_secs", 0)?;
+    /// The settings of the options read from `config.snapshot()`.
+    pub fn from_options(options: &Options) -> Self {
         let local = LocalValues {
-            ignore_path: option(config, "agent_trace_ignore_path", String::new())?,
-            ignore_suffix: option(config, "agent_ignore_suffix", DEFAULT_IGNORE_SUFFIX.to_owned())?,
-            sample_n_per_3_secs: sample,
-            span_limit: count(config, "agent_span_limit", 300)?.max(1),
+            ignore_path: options.agent_trace_ignore_path.clone(),
+            ignore_suffix: options.agent_ignore_suffix.clone(),
+            sample_n_per_3_secs: options.sample_n_per_3_secs,
+            span_limit: options.agent_span_limit,
         };
-        Ok(Self {
-            service: option(config, "agent_name", "Python Service Name".to_owned())?,
-            instance: option(config, "agent_instance_name", String::new())?,
+        Self {
+            service: options.agent_name.clone(),
+            instance: options.agent_instance_name.clone(),
             ignore: IgnoreRules::new(&local.ignore_path, &local.ignore_suffix),
-            sampler: Sampler::new(sample),
+            sampler: Sampler::new(local.sample_n_per_3_secs),
             span_limit: local.span_limit,
-            correlation_max_elements: count(config, "correlation_element_max_number", 3)?,
-            correlation_max_value_len: count(config, "correlation_value_max_length", 128)?,
-            http_ignore_methods: option(config, "plugin_http_ignore_method", String::new())?
+            correlation_max_elements: options.correlation_element_max_number,
+            correlation_max_value_len: options.correlation_value_max_length,
+            http_ignore_methods: options
+                .plugin_http_ignore_method
                 .split(',')
                 .map(|m| m.trim().to_uppercase())
                 .filter(|m| !m.is_empty())
@@ -152,6 +135,6 @@ impl Settings {
             tracing_enabled: true,
             updates: None,
             local,
-        })
+        }
     }
 }

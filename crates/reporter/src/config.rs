@@ -17,7 +17,9 @@ pub enum Protocol {
     Kafka,
 }
 
-/// Settings of one reporter instance (one per process; re-created after fork).
+/// Settings of one reporter instance (one per process; re-created after fork). There is
+/// no `Default`: the agent's defaults live in `skywalking/config.py` only, and the agent
+/// sets every field from its options.
 #[derive(Debug, Clone)]
 pub struct ReporterConfig {
     /// `host:port` of the OAP (or local collector) endpoint of `protocol`; for HTTP also
@@ -42,12 +44,13 @@ pub struct ReporterConfig {
     pub properties: Vec<(String, String)>,
     /// Capacity of the segment queue; a full queue drops segments.
     pub segment_queue_size: usize,
-    /// A segment stream is closed after this long without a new segment.
+    /// A segment stream is closed after this long without a new segment
+    /// (`agent_queue_timeout`).
     pub stream_idle: Duration,
     /// A segment stream is closed after this long even when busy, so the backend sees
     /// steady progress and a broken stream loses little.
     pub stream_max_age: Duration,
-    /// Deadline of unary calls (management, profile queries).
+    /// Deadline of unary calls (management, profile queries); [`CALL_TIMEOUT`] in the agent.
     pub call_timeout: Duration,
     /// Poll the backend for profile tasks (needs a command handler at start).
     pub profile_active: bool,
@@ -63,22 +66,32 @@ pub struct ReporterConfig {
     pub kafka: KafkaConfig,
 }
 
-impl Default for ReporterConfig {
-    fn default() -> Self {
-        Self {
+/// How long a busy segment stream stays open before it is closed and a new one opened;
+/// fixed, not an option.
+pub const STREAM_MAX_AGE: Duration = Duration::from_secs(30);
+/// Deadline of unary calls (management, profile queries); fixed, not an option.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A complete configuration for unit tests (test values, not the agent's defaults).
+    pub(crate) fn fixture() -> ReporterConfig {
+        ReporterConfig {
             backend: "127.0.0.1:11800".into(),
             protocol: Protocol::Grpc,
-            service: "Python Service Name".into(),
+            service: "unit-test".into(),
             instance: "instance".into(),
             authentication: None,
             force_tls: false,
             heartbeat_period: Duration::from_secs(30),
             properties_report_period_factor: 10,
             properties: Vec::new(),
-            segment_queue_size: 10_000,
+            segment_queue_size: 100,
             stream_idle: Duration::from_secs(1),
-            stream_max_age: Duration::from_secs(30),
-            call_timeout: Duration::from_secs(10),
+            stream_max_age: STREAM_MAX_AGE,
+            call_timeout: CALL_TIMEOUT,
             profile_active: true,
             profile_poll_interval: Duration::from_secs(20),
             snapshot_queue_size: 50,

@@ -5,6 +5,7 @@
 //! runtime encodes, sends (gRPC streams, HTTP JSON batches or Kafka records) and retries. Nothing here
 //! knows about Python.
 
+mod address;
 mod backoff;
 mod cds;
 mod channel;
@@ -28,8 +29,9 @@ mod segment_stream;
 mod segments;
 mod tls;
 
+pub use address::check_addresses;
 pub use cds::ConfigUpdates;
-pub use config::{Protocol, ReporterConfig};
+pub use config::{Protocol, ReporterConfig, CALL_TIMEOUT, STREAM_MAX_AGE};
 pub use counters::{Counters, CountersSnapshot};
 pub use error::ReporterError;
 pub use kafka::{Acks, KafkaConfig, KafkaTopics, SaslPlain, SecurityProtocol, ENV_PREFIX as KAFKA_ENV_PREFIX};

@@ -128,7 +128,7 @@ mod tests {
         let pid = std::process::id().to_string();
         let config = ReporterConfig {
             properties: vec![("language".into(), "python".into()), ("OS Name".into(), "posix".into())],
-            ..ReporterConfig::default()
+            ..crate::config::tests::fixture()
         };
         let keys: Vec<String> = properties(&config).into_iter().map(|p| p.key).collect();
         assert_eq!(keys, ["language", "OS Name", "Process No."]);

@@ -158,9 +158,7 @@ fn the_authentication_token_is_sent_as_metadata() {
 
 #[test]
 fn a_bad_backend_address_is_a_clear_error() {
-    let error = Reporter::start(ReporterConfig { backend: "not a uri\u{7f}".into(), ..ReporterConfig::default() })
-        .unwrap_err()
-        .to_string();
+    let error = Reporter::start(common::test_config("not a uri\u{7f}".into(), Protocol::Grpc)).unwrap_err().to_string();
     assert!(error.contains("invalid collector backend address"), "{error}");
 }
 

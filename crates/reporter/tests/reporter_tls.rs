@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sw_proto::v3::trace_segment_report_service_server::{TraceSegmentReportService, TraceSegmentReportServiceServer};
 use sw_proto::v3::{Commands, SegmentCollection, SegmentObject};
-use sw_reporter::{Reporter, ReporterConfig};
+use sw_reporter::{Protocol, Reporter, ReporterConfig};
 use tokio_stream::StreamExt;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -61,12 +61,7 @@ fn segments_travel_over_tls_and_an_untrusted_server_is_refused() {
         .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
     runtime.spawn(server);
 
-    let config = ReporterConfig {
-        backend: format!("localhost:{port}"),
-        force_tls: true,
-        stream_idle: Duration::from_millis(100),
-        ..ReporterConfig::default()
-    };
+    let config = ReporterConfig { force_tls: true, ..common::test_config(format!("localhost:{port}"), Protocol::Grpc) };
     let reporter = Reporter::start(config.clone()).unwrap();
     for n in 0..5 {
         reporter.report_segment(SegmentObject { trace_segment_id: n.to_string(), ..Default::default() });

@@ -12,6 +12,7 @@ import os
 import platform
 import socket
 import sys
+from typing import cast
 
 from skywalking import config, loggings
 from skywalking.loggings import logger
@@ -81,10 +82,8 @@ class SkyWalkingAgent:
             return
         from skywalking import _core
 
-        try:
-            timeout = float(config.agent_exit_flush_timeout)
-        except (TypeError, ValueError):
-            timeout = 5.0
+        # The snapshot's value: converted, or the declared default with a warning.
+        timeout = cast(float, config.snapshot()['agent_exit_flush_timeout'])
         if not _core.stop(timeout):
             logger.warning('stopped before everything queued was sent (agent_exit_flush_timeout)')
         self._started_pid = None

@@ -176,6 +176,13 @@ pub fn running(config: ProfilerConfig, args: &Args) -> (Arc<Profiler>, Arc<Manua
     (profiler, clock, recorded)
 }
 
+/// Test limits (the agent's defaults live in `skywalking/config.py`): 500 frames, 50
+/// queued snapshots, segments sampled for at most 10 minutes.
 pub fn config(max_parallel: usize) -> ProfilerConfig {
-    ProfilerConfig { max_parallel, ..ProfilerConfig::default() }
+    ProfilerConfig {
+        max_parallel,
+        max_stack_depth: 500,
+        snapshot_queue_size: 50,
+        max_segment_duration: std::time::Duration::from_secs(600),
+    }
 }

@@ -9,7 +9,7 @@ mod client;
 mod json;
 mod management;
 mod sender;
-mod target;
+pub(crate) mod target;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;

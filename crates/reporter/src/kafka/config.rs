@@ -21,6 +21,8 @@ pub struct KafkaTopics {
     pub log: String,
 }
 
+/// Test topics (the agent's come from `skywalking/config.py`, whose defaults these match).
+#[cfg(test)]
 impl Default for KafkaTopics {
     fn default() -> Self {
         Self {
@@ -118,11 +120,21 @@ pub struct KafkaConfig {
     pub ssl_cafile: Option<PathBuf>,
 }
 
+/// Test settings: one broker on localhost and the test topics.
+#[cfg(test)]
 impl Default for KafkaConfig {
     fn default() -> Self {
+        Self::with_kafka_python_defaults(vec!["localhost:9092".into()], KafkaTopics::default())
+    }
+}
+
+impl KafkaConfig {
+    /// The brokers and topics given (from the agent's options), and kafka-python's
+    /// `KafkaProducer` defaults for everything else (not agent options).
+    fn with_kafka_python_defaults(bootstrap_servers: Vec<String>, topics: KafkaTopics) -> Self {
         Self {
-            bootstrap_servers: vec!["localhost:9092".into()],
-            topics: KafkaTopics::default(),
+            bootstrap_servers,
+            topics,
             client_id: "skywalking-rs".into(),
             acks: Acks::Leader,
             request_timeout: Duration::from_secs(30),
@@ -149,16 +161,8 @@ impl KafkaConfig {
         topics: KafkaTopics,
         pass_through: &[(String, String)],
     ) -> (Self, Vec<String>) {
-        let mut config = Self {
-            bootstrap_servers: bootstrap_servers
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            topics,
-            ..Self::default()
-        };
+        let brokers = bootstrap_servers.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let mut config = Self::with_kafka_python_defaults(brokers.collect(), topics);
         let mut warnings = Vec::new();
         let mut sasl = SaslSettings::default();
         let mut sorted: Vec<&(String, String)> = pass_through.iter().collect();

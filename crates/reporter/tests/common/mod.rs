@@ -6,20 +6,41 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sw_reporter::{Protocol, ReporterConfig};
+use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, ReporterConfig};
 
 /// A reporter for `backend` over `protocol`, with short periods so tests run quickly.
+/// Every field is set: the agent's defaults live in `skywalking/config.py` only.
 pub fn test_config(backend: String, protocol: Protocol) -> ReporterConfig {
     ReporterConfig {
         backend,
         protocol,
         service: "reporter-test".into(),
         instance: "instance-1".into(),
+        authentication: None,
+        force_tls: false,
         properties: vec![("language".into(), "python".into()), ("OS Name".into(), "posix".into())],
         heartbeat_period: Duration::from_millis(200),
+        properties_report_period_factor: 10,
+        segment_queue_size: 10_000,
         stream_idle: Duration::from_millis(100),
+        stream_max_age: sw_reporter::STREAM_MAX_AGE,
         call_timeout: Duration::from_secs(2),
-        ..ReporterConfig::default()
+        profile_active: true,
+        profile_poll_interval: Duration::from_secs(20),
+        snapshot_queue_size: 50,
+        meters_active: true,
+        meter_period: Duration::from_secs(20),
+        kafka: KafkaConfig::from_pass_through("localhost:9092", test_topics(), &[]).0,
+    }
+}
+
+/// Kafka topics for tests.
+pub fn test_topics() -> KafkaTopics {
+    KafkaTopics {
+        segment: "test-segments".into(),
+        management: "test-managements".into(),
+        meter: "test-meters".into(),
+        log: "test-logs".into(),
     }
 }
 
