@@ -130,6 +130,9 @@ def plan(libraries: list[str], every: bool) -> list[Run]:
         if not (TESTS / library).is_dir():
             print(f'warning: {library} is declared by {", ".join(plugins)} but has no tests/plugins/{library}/')
             continue
+        if not versions:  # e.g. aioredis 2, which does not import on Python 3.11+
+            print(f'note: {library}: {", ".join(plugins)} declares no version for this Python')
+            continue
         chosen = versions if every else sorted({versions[0], versions[-1]}, key=versions.index)
         runs += [Run(library, version, plugins) for version in chosen]
     return runs

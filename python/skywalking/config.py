@@ -498,29 +498,24 @@ plugin_sql_parameters_max_length: int = _option(
     'SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH',
     0,
     'Characters of SQL parameters kept in `db.sql.parameters`; 0 does not collect them.',
-    # plugins/_db.py applies it: flip this when a database plugin uses that helper.
-    effect='none: no database plugin yet',
 )
 plugin_pymongo_trace_parameters: bool = _option(
     'plugin_pymongo_trace_parameters',
     'SW_PLUGIN_PYMONGO_TRACE_PARAMETERS',
     False,
     'Record pymongo filters and documents in `db.statement`.',
-    effect='none: no pymongo plugin yet',
 )
 plugin_pymongo_parameters_max_length: int = _option(
     'plugin_pymongo_parameters_max_length',
     'SW_PLUGIN_PYMONGO_PARAMETERS_MAX_LENGTH',
     512,
     'Characters of pymongo parameters kept.',
-    effect='none: no pymongo plugin yet',
 )
 plugin_elasticsearch_trace_dsl: bool = _option(
     'plugin_elasticsearch_trace_dsl',
     'SW_PLUGIN_ELASTICSEARCH_TRACE_DSL',
     False,
     'Record the Elasticsearch query body in `db.statement`.',
-    effect='none: no Elasticsearch plugin yet',
 )
 plugin_flask_collect_http_params: bool = _option(
     'plugin_flask_collect_http_params',

@@ -188,6 +188,27 @@ def test_db_exit_tags_and_parameters_only_when_configured(reported, monkeypatch)
     assert tags(second) == [('db.type', 'mysql'), ('db.statement', 'x'), ('db.sql.parameters', '[123,...]')]
 
 
+def test_db_exit_decodes_bytes_and_takes_a_lone_parameter(reported, monkeypatch):
+    monkeypatch.setattr(config, 'plugin_sql_parameters_max_length', 64)
+    with db_exit_span(
+        'Mysql/PyMsql/execute',
+        'db:3306',
+        Component.PyMysql,
+        db_type='mysql',
+        instance=bytearray(b'shop'),
+        statement=b"SELECT '\xe9'",  # not UTF-8: read as Latin-1, no byte lost
+        params=7,
+    ):
+        pass
+    [segment] = reported()
+    assert tags(segment['spans'][0]) == [
+        ('db.type', 'mysql'),
+        ('db.instance', 'shop'),
+        ('db.statement', "SELECT '\u00e9'"),
+        ('db.sql.parameters', '[7]'),
+    ]
+
+
 def test_sql_parameters_format_as_upstream():
     assert sql_parameters((1, 'a'), 512) == '[1,a]'
     assert sql_parameters((12345, 6), 3) == '[123...]'

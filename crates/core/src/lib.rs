@@ -14,4 +14,5 @@ mod span_encoding;
 pub mod span_kind;
 pub mod sw8;
 pub mod tags;
+pub mod text;
 pub mod trace_context;

@@ -12,6 +12,7 @@ mod asgi;
 mod carrier;
 mod collector;
 mod context;
+mod db;
 mod error;
 mod greenlet;
 mod guard;
@@ -62,6 +63,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(db::tag_exit_span, m)?)?;
     m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
     agent::configure_before_start(m.py())?;
     m.add_function(wrap_pyfunction!(logs::install_log_hook, m)?)?;

@@ -10,7 +10,8 @@
         return send(...)
 
 The span comes back not started, with everything recorded (an exit span keeps its tags when
-it starts). A failure in the helper gives a `NoopSpan` and one log line.
+it starts): its layer and tags in one native call (`_core.tag_exit_span`; values that are
+bytes are decoded there). A failure in the helper gives a `NoopSpan` and one log line.
 """
 
 from __future__ import annotations
@@ -19,11 +20,25 @@ from collections.abc import Iterable
 from typing import Any
 
 from skywalking import Layer, config
-from skywalking._core import get_context
+from skywalking._core import get_context, tag_exit_span
 from skywalking.plugins._common import as_text, failed, noop_span, truncate
 
 _DATABASE = int(Layer.Database)
 _CACHE = int(Layer.Cache)
+
+
+def sql_text(query: Any, context: Any = None) -> str:
+    """The SQL of `query`: text as given, bytes decoded, a composition of the driver's ``sql``
+    module (psycopg2, psycopg) rendered through ``as_string(context)``, anything else ``str``."""
+    if isinstance(query, str):
+        return query
+    as_string = getattr(query, 'as_string', None)
+    if as_string is not None:
+        try:
+            return as_string(context)
+        except Exception:
+            pass
+    return as_text(query)
 
 
 def sql_parameters(params: Any, max_length: int, many: bool = False) -> str:
@@ -33,6 +48,8 @@ def sql_parameters(params: Any, max_length: int, many: bool = False) -> str:
     if not many:
         if isinstance(params, dict):
             params = params.values()
+        elif isinstance(params, (str, bytes)) or not hasattr(params, '__iter__'):
+            params = (params,)  # one value (pymysql, mysqlclient take a lone argument)
         return f'[{truncate(",".join(str(value) for value in params), max_length)}]'
     parts: list[str] = []
     total = 0
@@ -67,15 +84,26 @@ def db_exit_span(
     `sql_parameters`)."""
     try:
         span = get_context().new_exit_span(op, peer, component)
-        span.layer = layer
-        span.set_tag('db.type', db_type)
-        if instance is not None:
-            span.set_tag('db.instance', as_text(instance))
-        if statement is not None:
-            span.set_tag('db.statement', truncate(as_text(statement), statement_max_length))
+        if statement is not None and statement_max_length > 0:
+            statement = truncate(as_text(statement), statement_max_length)
         max_length = config.plugin_sql_parameters_max_length
-        if params is not None and max_length and max_length > 0:
-            span.set_tag('db.sql.parameters', sql_parameters(params, max_length, many), False)
+        if instance is not None and statement is not None:
+            if params is None or not max_length or max_length <= 0:
+                tags: tuple = ('db.type', db_type, 'db.instance', instance, 'db.statement', statement)
+            else:
+                parameters = sql_parameters(params, max_length, many)
+                tags = ('db.type', db_type, 'db.instance', instance, 'db.statement', statement,
+                        'db.sql.parameters', parameters)  # fmt: skip
+        else:
+            pairs = ['db.type', db_type]
+            if instance is not None:
+                pairs += ('db.instance', instance)
+            if statement is not None:
+                pairs += ('db.statement', statement)
+            if params is not None and max_length and max_length > 0:
+                pairs += ('db.sql.parameters', sql_parameters(params, max_length, many))
+            tags = tuple(pairs)
+        tag_exit_span(span, layer, tags)
         return span
     except Exception:
         failed('db_exit_span')
@@ -102,16 +130,12 @@ def cache_exit_span(
     """
     try:
         span = get_context().new_exit_span(op, peer, component)
-        span.layer = _CACHE
         if db_instance is not None:
-            span.set_tag('db.type', cache_type)
-            span.set_tag('db.instance', as_text(db_instance))
-            span.set_tag('db.statement', as_text(cmd))
+            tags: tuple = ('db.type', cache_type, 'db.instance', db_instance, 'db.statement', cmd)
         else:
-            span.set_tag('cache.type', cache_type)
-            span.set_tag('cache.key', '' if key is None else as_text(key))
-            span.set_tag('cache.cmd', as_text(cmd))
-            span.set_tag('cache.op', cache_op or '')
+            tags = ('cache.type', cache_type, 'cache.key', '' if key is None else key, 'cache.cmd', cmd,
+                    'cache.op', cache_op or '')  # fmt: skip
+        tag_exit_span(span, _CACHE, tags)
         return span
     except Exception:
         failed('cache_exit_span')

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use sw_reporter::{KafkaConfig, KafkaTopics, Protocol, ReporterConfig};
+use sw_reporter::{KafkaConfig, KafkaTopics, LogConfig, Protocol, ReporterConfig};
 
 /// A reporter for `backend` over `protocol`, with short periods so tests run quickly.
 /// Every field is set: the agent's defaults live in `skywalking/config.py` only.
@@ -31,6 +31,10 @@ pub fn test_config(backend: String, protocol: Protocol) -> ReporterConfig {
         meters_active: true,
         meter_period: Duration::from_secs(20),
         kafka: KafkaConfig::from_pass_through("localhost:9092", test_topics(), &[]).0,
+        logs: LogConfig::default(),
+        pvm_active: false,
+        meter_queue_size: 10_000,
+        meter_sources: Vec::new(),
     }
 }
 

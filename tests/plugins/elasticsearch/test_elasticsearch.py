@@ -1,0 +1,53 @@
+"""The Elasticsearch client under `sw-python run`, unmodified, against a protocol-level
+stand-in for Elasticsearch (es_server.py: its HTTP API), since no Elasticsearch can run on
+this machine. Each case's spans checked in full by the collector's /dataValidate; what the
+stand-in received shows the client really made those requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.elasticsearch.es_server import ElasticsearchStandIn
+from tests.plugins.scenario import Scenario
+
+HERE = Path(__file__).parent
+EXPECTED = HERE / 'expected'
+
+
+@pytest.fixture(scope='module')
+def stand_in():
+    server = ElasticsearchStandIn()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def scenario(collector, tmp_path_factory, plugin_python, stand_in):
+    running = Scenario(
+        collector,
+        tmp_path_factory.mktemp('elasticsearch'),
+        plugin_python,
+        'elasticsearch-service',
+        HERE / 'services' / 'service.py',
+        ES_PORT=str(stand_in.port),
+        SW_PLUGIN_ELASTICSEARCH_TRACE_DSL='True',
+    )
+    running.substitutions['ES_PORT'] = str(stand_in.port)
+    yield running
+    running.stop()
+
+
+def test_index_and_get(scenario, stand_in):
+    assert scenario.call('index_and_get') == (200, {'result': {'song': 'Despacito', 'artist': 'Luis Fonsi'}})
+    scenario.validate(EXPECTED / 'index_and_get.yml')
+    sent = [(method, path.split('?')[0]) for method, path, _ in stand_in.requests if path.split('?')[0] != '/']
+    assert sent[-3:] == [('PUT', '/db_es_songs'), ('PUT', '/db_es_songs/_doc/1'), ('GET', '/db_es_songs/_doc/1')]
+
+
+def test_missing_document_reaches_the_application_and_marks_the_span(scenario):
+    status, answer = scenario.call('missing')
+    assert status == 500
+    assert answer['error'].endswith('NotFoundError')
+    scenario.validate(EXPECTED / 'missing.yml')

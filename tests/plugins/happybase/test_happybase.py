@@ -1,0 +1,52 @@
+"""HappyBase under `sw-python run`, unmodified, against a protocol-level stand-in for the
+HBase Thrift server (thrift_server.py: Thrift's binary protocol), since no HBase can run on
+this machine. Each case's spans checked in full by the collector's /dataValidate; the calls
+the stand-in received show the library really made them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.happybase.thrift_server import HBaseThriftStandIn
+from tests.plugins.scenario import Scenario
+
+HERE = Path(__file__).parent
+EXPECTED = HERE / 'expected'
+
+
+@pytest.fixture(scope='module')
+def stand_in():
+    server = HBaseThriftStandIn()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def scenario(collector, tmp_path_factory, plugin_python, stand_in):
+    running = Scenario(
+        collector,
+        tmp_path_factory.mktemp('happybase'),
+        plugin_python,
+        'happybase-service',
+        HERE / 'services' / 'service.py',
+        THRIFT_PORT=str(stand_in.port),
+    )
+    running.substitutions['THRIFT_PORT'] = str(stand_in.port)
+    yield running
+    running.stop()
+
+
+def test_table_calls(scenario, stand_in):
+    expected = [{'info:song': 'Despacito'}, ['row-1', 'row-2'], ['row-2']]
+    assert scenario.call('table_calls') == (200, {'result': expected})
+    scenario.validate(EXPECTED / 'table_calls.yml')
+    assert 'scannerOpenWithScan' in stand_in.calls and 'mutateRows' in stand_in.calls
+
+
+def test_server_error_reaches_the_application_and_marks_the_span(scenario):
+    status, answer = scenario.call('server_error')
+    assert status == 500
+    assert answer['error'].endswith('TApplicationException')
+    scenario.validate(EXPECTED / 'server_error.yml')

@@ -1,0 +1,65 @@
+"""PyMongo under `sw-python run`, unmodified, against a protocol-level stand-in for MongoDB
+(mongo_server.py: OP_MSG and the OP_QUERY handshake, with its own BSON codec), since no
+MongoDB can run on this machine. Each case's spans checked in full by the collector's
+/dataValidate; the commands the stand-in received show the driver really sent them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.plugins.pymongo.mongo_server import MongoStandIn
+from tests.plugins.scenario import Scenario
+
+HERE = Path(__file__).parent
+EXPECTED = HERE / 'expected'
+
+
+@pytest.fixture(scope='module')
+def stand_in():
+    server = MongoStandIn()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope='module')
+def scenario(collector, tmp_path_factory, plugin_python, stand_in):
+    running = Scenario(
+        collector,
+        tmp_path_factory.mktemp('pymongo'),
+        plugin_python,
+        'pymongo-service',
+        HERE / 'services' / 'service.py',
+        MONGO_PORT=str(stand_in.port),
+    )
+    running.substitutions['MONGO_PORT'] = str(stand_in.port)
+    yield running
+    running.stop()
+
+
+def test_crud(scenario, stand_in):
+    assert scenario.call('crud') == (200, {'result': {'song': 'Hello', 'year': 2016}})
+    scenario.validate(EXPECTED / 'crud.yml')
+    assert [c for c in stand_in.commands if c in ('insert', 'update', 'find', 'delete')][:5] == [
+        'insert',
+        'insert',
+        'update',
+        'find',
+        'delete',
+    ]
+
+
+def test_traced_parameters(scenario):
+    assert scenario.call('traced_parameters') == (200, {'result': {'song': 'Despacito', 'year': 2017}})
+    scenario.validate(EXPECTED / 'traced_parameters.yml')
+    [find] = [span for span in scenario.spans() if span['spanType'] == 'Exit']
+    statement = dict((tag['key'], tag['value']) for tag in find['tags'])['db.statement']
+    assert statement.startswith("find {'filter': {'song': 'Despacito'}"), statement
+
+
+def test_server_error_reaches_the_application_and_marks_the_span(scenario):
+    status, answer = scenario.call('server_error')
+    assert status == 500
+    assert answer['error'] == 'pymongo.errors.OperationFailure'
+    scenario.validate(EXPECTED / 'server_error.yml')
