@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod dynamic_config;
 pub mod grpc;
+pub mod held;
 mod http;
 pub mod json;
 pub mod persist;

@@ -54,7 +54,10 @@ pub async fn report_properties(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
     let report = parse(&state, "/v3/management/reportProperties", Kind::Properties, raw, json::parse_properties)?;
-    state.store.report_properties(report, now_ms());
+    state
+        .store
+        .report_properties(report, now_ms())
+        .map_err(|e| HttpError::too_large("/v3/management/reportProperties", e))?;
     Ok(ok())
 }
 
@@ -64,7 +67,7 @@ pub async fn keep_alive(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
     let ping = parse(&state, "/v3/management/keepAlive", Kind::KeepAlive, raw, json::parse_ping)?;
-    state.store.keep_alive(ping, now_ms());
+    state.store.keep_alive(ping, now_ms()).map_err(|e| HttpError::too_large("/v3/management/keepAlive", e))?;
     Ok(ok())
 }
 

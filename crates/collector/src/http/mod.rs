@@ -81,6 +81,13 @@ impl HttpError {
         Self { status: StatusCode::BAD_REQUEST, reason }
     }
 
+    /// A 413 for `route`, logged at warn level.
+    fn too_large(route: &str, reason: impl std::fmt::Display) -> Self {
+        let reason = reason.to_string().replace(['\n', '\r'], " ");
+        ::log::warn!("{route}: refused: {reason}");
+        Self { status: StatusCode::PAYLOAD_TOO_LARGE, reason }
+    }
+
     /// A 404 for `route`.
     fn not_found(reason: impl std::fmt::Display) -> Self {
         Self { status: StatusCode::NOT_FOUND, reason: reason.to_string() }
