@@ -56,6 +56,11 @@ pub struct CollectorConfig {
     /// When set, the store is loaded from this file at start and written back to it
     /// periodically and at shutdown.
     pub persist_path: Option<PathBuf>,
+    /// Host names HTTP requests may address besides IP addresses and `localhost`
+    /// (`--allow-host`; `*` allows any).
+    pub allowed_hosts: Vec<String>,
+    /// Connections open at once, per protocol; `None` derives it from the open-files limit.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for CollectorConfig {
@@ -65,6 +70,8 @@ impl Default for CollectorConfig {
             http_addr: DEFAULT_HTTP_ADDR,
             limits: StoreLimits::default(),
             persist_path: None,
+            allowed_hosts: Vec::new(),
+            max_connections: None,
         }
     }
 }

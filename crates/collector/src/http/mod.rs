@@ -3,9 +3,11 @@
 
 mod agent;
 mod configurations;
+pub mod guard;
 mod mock;
 mod profile;
 mod query;
+pub mod serve;
 mod web;
 
 use std::collections::HashMap;
@@ -32,8 +34,8 @@ pub struct AppState {
     grpc_addr: SocketAddr,
 }
 
-/// The whole HTTP API.
-pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
+/// The whole HTTP API, behind the [`guard`].
+pub fn router(store: Arc<Store>, grpc_addr: SocketAddr, allowed: Arc<guard::Allowed>) -> Router {
     Router::new()
         .route("/healthCheck", get(mock::health_check))
         .route("/agent/gRPC", get(mock::grpc_address))
@@ -62,6 +64,7 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/web/{asset}", get(web::asset))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(allowed, guard::guard))
         .with_state(AppState { store, grpc_addr })
 }
 
