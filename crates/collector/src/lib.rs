@@ -20,6 +20,7 @@ pub mod held;
 mod http;
 pub mod idle_io;
 pub mod json;
+pub mod json_limits;
 pub mod logger;
 pub mod persist;
 pub mod profile_tasks;

@@ -29,7 +29,7 @@ pub struct BoundCollector {
     http_addr: SocketAddr,
     store: Arc<Store>,
     persist_path: Option<PathBuf>,
-    allowed: Arc<Allowed>,
+    allowed: Allowed,
     max_connections: usize,
 }
 
@@ -47,9 +47,9 @@ pub fn bind(config: CollectorConfig) -> Result<BoundCollector, CollectorError> {
     if let Some(path) = &config.persist_path {
         persist::load(path, &store).map_err(|source| CollectorError::Load { path: path.clone(), source })?;
     }
-    let allowed = Arc::new(Allowed {
+    let allowed = Allowed {
         hosts: config.allowed_hosts.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).collect(),
-    });
+    };
     let max_connections = config.max_connections.unwrap_or_else(http::serve::default_max_connections).max(1);
     Ok(BoundCollector {
         grpc,

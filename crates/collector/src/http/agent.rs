@@ -25,7 +25,10 @@ fn parse<T>(
     parse: fn(&[u8]) -> Result<T, JsonError>,
 ) -> Result<T, HttpError> {
     body(route, raw)
-        .and_then(|raw| parse(&raw).map_err(|e| HttpError::bad_request(route, e)))
+        .and_then(|raw| {
+            crate::json_limits::check(&raw).map_err(|e| HttpError::too_large(route, e))?;
+            parse(&raw).map_err(|e| HttpError::bad_request(route, e))
+        })
         .inspect_err(|_| state.store.reject(kind))
 }
 

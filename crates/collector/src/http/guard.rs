@@ -12,6 +12,9 @@
 //!   send that). A page on another origin can send `text/plain` or form bodies without the
 //!   collector's consent, never JSON. `/dataValidate` changes nothing and takes YAML with
 //!   any content type; `/reset` and `DELETE /receiveData` take no body.
+//! * Request bodies larger than [`SMALL_BODY`] wait for a share of [`BODY_BUDGET`] before
+//!   they are read, so that many clients uploading at once cannot make the collector hold
+//!   more than that in bodies.
 //! * Every request gets [`REQUEST_TIMEOUT`] in all.
 
 use std::net::IpAddr;
@@ -24,12 +27,32 @@ use axum::response::{IntoResponse, Response};
 
 use super::serve::REQUEST_TIMEOUT;
 
+/// Bodies up to this size are read at once.
+pub const SMALL_BODY: usize = 64 * 1024;
+/// Bytes of request bodies held at once, over all connections.
+pub const BODY_BUDGET: usize = 64 * 1024 * 1024;
+
 /// Who may address the collector.
 #[derive(Debug, Clone, Default)]
 pub struct Allowed {
     /// Host names allowed besides IP addresses and `localhost` (lowercase, no port);
     /// `*` allows every name.
     pub hosts: Vec<String>,
+}
+
+/// The guard's state: the allowed hosts and the budget of body bytes being read.
+#[derive(Debug)]
+pub struct Guard {
+    allowed: Allowed,
+    /// In KiB.
+    bodies: tokio::sync::Semaphore,
+}
+
+impl Guard {
+    /// A guard that allows `allowed`.
+    pub fn new(allowed: Allowed) -> Self {
+        Self { allowed, bodies: tokio::sync::Semaphore::new(BODY_BUDGET / 1024) }
+    }
 }
 
 impl Allowed {
@@ -112,14 +135,35 @@ fn refusal(allowed: &Allowed, method: &Method, path: &str, headers: &HeaderMap) 
     }
 }
 
+/// KiB of [`BODY_BUDGET`] a request must hold while its body is read (0 for small ones).
+fn body_share(method: &Method, headers: &HeaderMap) -> u32 {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return 0;
+    }
+    let length = text(headers, header::CONTENT_LENGTH).and_then(|v| v.trim().parse::<usize>().ok());
+    // Without a length (chunked), assume the largest body.
+    let bytes = length.unwrap_or(super::MAX_BODY_BYTES).min(super::MAX_BODY_BYTES);
+    if bytes <= SMALL_BODY {
+        0
+    } else {
+        u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
+    }
+}
+
 /// The middleware: refuses with a one-line reason (logged), else serves within the time limit.
-pub async fn guard(State(allowed): State<Arc<Allowed>>, request: Request, next: Next) -> Response {
-    if let Some((status, reason)) = refusal(&allowed, request.method(), request.uri().path(), request.headers()) {
+pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    if let Some((status, reason)) = refusal(&guard.allowed, request.method(), request.uri().path(), request.headers()) {
         ::log::warn!("HTTP {} {} refused: {reason}", request.method(), request.uri().path());
         return (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{reason}\n")).into_response();
     }
     let what = format!("{} {}", request.method(), request.uri().path());
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+    let share = body_share(request.method(), request.headers());
+    let serve = async {
+        // Held until the response is built: the body is read and parsed within.
+        let _permit = if share > 0 { guard.bodies.acquire_many(share).await.ok() } else { None };
+        next.run(request).await
+    };
+    match tokio::time::timeout(REQUEST_TIMEOUT, serve).await {
         Ok(response) => response,
         Err(_) => {
             ::log::warn!("HTTP {what} took longer than {REQUEST_TIMEOUT:?}; abandoned");

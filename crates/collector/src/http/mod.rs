@@ -35,7 +35,7 @@ pub struct AppState {
 }
 
 /// The whole HTTP API, behind the [`guard`].
-pub fn router(store: Arc<Store>, grpc_addr: SocketAddr, allowed: Arc<guard::Allowed>) -> Router {
+pub fn router(store: Arc<Store>, grpc_addr: SocketAddr, allowed: guard::Allowed) -> Router {
     Router::new()
         .route("/healthCheck", get(mock::health_check))
         .route("/agent/gRPC", get(mock::grpc_address))
@@ -64,7 +64,7 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr, allowed: Arc<guard::Allo
         .route("/web/{asset}", get(web::asset))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(allowed, guard::guard))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(guard::Guard::new(allowed)), guard::guard))
         .with_state(AppState { store, grpc_addr })
 }
 

@@ -8,10 +8,12 @@
 //! sending a body, and a request gets [`REQUEST_TIMEOUT`] in all. At most `max` connections
 //! are open: a new one beyond that asks the oldest to close, which an idle or half-open
 //! connection does at once and a busy one after its current response, so the newest
-//! client (a health check, a person) is served while the oldest is shed.
+//! client (a health check, a person) is served while the oldest is shed. Only when twice
+//! the limit are open and none closes within [`SHED_WAIT`] is a new one turned away.
 
 use std::collections::VecDeque;
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +23,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 use crate::idle_io::IdleIo;
 
@@ -30,9 +33,12 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest time for one request, body and answer included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Connections beyond the limit that are still accepted (and shed at once when every open
-/// connection is busy), so that the oldest can finish its response.
-const OVERFLOW: usize = 16;
+/// How long a new connection waits for closing ones to go when twice the limit are open
+/// (connections beyond the limit are accepted while the oldest close).
+const SHED_WAIT: Duration = Duration::from_millis(500);
+/// Connections younger than this are shed only when no older idle one is left: a client
+/// that just connected (in a burst of others) gets its turn to send a request.
+const MIN_AGE: Duration = Duration::from_secs(1);
 
 /// Open connections, oldest first.
 #[derive(Debug, Default)]
@@ -44,6 +50,9 @@ struct Open {
 #[derive(Debug)]
 struct Conn {
     id: u64,
+    since: Instant,
+    /// Requests being answered.
+    busy: Arc<AtomicUsize>,
     /// Asks the connection to close.
     close: Arc<Notify>,
     /// Asked already (a busy connection finishes its response first).
@@ -51,9 +60,15 @@ struct Conn {
 }
 
 impl Open {
-    /// Asks the oldest connection not yet asked to close.
+    /// Asks one connection to close: the oldest that is idle and has been open for
+    /// [`MIN_AGE`], else the oldest idle one, else the oldest.
     fn shed_oldest(&mut self) {
-        if let Some(conn) = self.list.iter_mut().find(|c| !c.closing) {
+        let now = Instant::now();
+        let idle = |c: &Conn| !c.closing && c.busy.load(Ordering::Relaxed) == 0;
+        let pick = (self.list.iter().position(|c| idle(c) && now.duration_since(c.since) >= MIN_AGE))
+            .or_else(|| self.list.iter().position(idle))
+            .or_else(|| self.list.iter().position(|c| !c.closing));
+        if let Some(conn) = pick.and_then(|at| self.list.get_mut(at)) {
             conn.closing = true;
             conn.close.notify_one();
         }
@@ -83,10 +98,20 @@ pub async fn serve(listener: TcpListener, app: Router, max: usize, mut stop: wat
             }
         };
         let _ = stream.set_nodelay(true);
-        let (id, close) = {
+        // Over the hard cap every open connection is closing already: give them a moment
+        // to finish (an idle one closes at once) before this one is turned away.
+        let mut waited = Duration::ZERO;
+        while open.lock().unwrap_or_else(PoisonError::into_inner).list.len() >= 2 * max {
+            if waited >= SHED_WAIT {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+            waited += Duration::from_millis(2);
+        }
+        let (id, close, busy) = {
             let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
-            if open.list.len() >= max + OVERFLOW {
-                ::log::debug!("HTTP: {} connections open, refusing one", open.list.len());
+            if open.list.len() >= 2 * max {
+                ::log::warn!("HTTP: {} connections open and none closes; refusing one", open.list.len());
                 continue; // dropping the stream closes it
             }
             if open.list.iter().filter(|c| !c.closing).count() >= max {
@@ -96,10 +121,33 @@ pub async fn serve(listener: TcpListener, app: Router, max: usize, mut stop: wat
             open.next_id += 1;
             let close = Arc::new(Notify::new());
             let id = open.next_id;
-            open.list.push_back(Conn { id, close: close.clone(), closing: false });
-            (id, close)
+            let busy = Arc::new(AtomicUsize::new(0));
+            open.list.push_back(Conn {
+                id,
+                since: Instant::now(),
+                busy: busy.clone(),
+                close: close.clone(),
+                closing: false,
+            });
+            (id, close, busy)
         };
-        let service = TowerToHyperService::new(app.clone());
+        // Requests of this connection being answered: one that has none is closed at once
+        // when asked (hyper's graceful shutdown would wait for a first request that a
+        // half-open connection never completes).
+        let service = {
+            let inner = TowerToHyperService::new(app.clone());
+            let busy = busy.clone();
+            hyper::service::service_fn(move |request| {
+                busy.fetch_add(1, Ordering::Relaxed);
+                let answer = hyper::service::Service::call(&inner, request);
+                let busy = busy.clone();
+                async move {
+                    let response = answer.await;
+                    busy.fetch_sub(1, Ordering::Relaxed);
+                    response
+                }
+            })
+        };
         let open = open.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
@@ -118,7 +166,7 @@ pub async fn serve(listener: TcpListener, app: Router, max: usize, mut stop: wat
                 () = close.notified() => true,
                 _ = stop.wait_for(|stop| *stop) => true,
             };
-            if asked_to_close {
+            if asked_to_close && busy.load(Ordering::Relaxed) > 0 {
                 conn.as_mut().graceful_shutdown();
                 if tokio::time::timeout(REQUEST_TIMEOUT, conn.as_mut()).await.is_err() {
                     ::log::debug!("HTTP connection closed before its response was done");
@@ -129,6 +177,9 @@ pub async fn serve(listener: TcpListener, app: Router, max: usize, mut stop: wat
                 open.list.remove(at);
             }
         });
+        // Let the new connection's task read its request before more are accepted, so a
+        // burst of connections behind it cannot shed it before it is served.
+        tokio::task::yield_now().await;
     }
     Ok(())
 }
