@@ -70,8 +70,13 @@ class Collector:
     def http_url(self) -> str:
         return f'http://127.0.0.1:{self.http_port}'
 
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, str]:
-        request = urllib.request.Request(self.http_url + path, data=body, method=method)
+    def request(
+        self, method: str, path: str, body: bytes | None = None, content_type: str = 'application/json'
+    ) -> tuple[int, str]:
+        """A request from a plain client; a body goes as `content_type` (the collector takes
+        only JSON bodies on the endpoints that change its state)."""
+        headers = {'Content-Type': content_type} if body is not None else {}
+        request = urllib.request.Request(self.http_url + path, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, response.read().decode()
@@ -89,7 +94,7 @@ class Collector:
         """POSTs to /dataValidate until it passes or `timeout` runs out (data arrives async)."""
         deadline = time.monotonic() + timeout
         while True:
-            status, body = self.request('POST', '/dataValidate', expected_yaml.encode())
+            status, body = self.request('POST', '/dataValidate', expected_yaml.encode(), 'application/yaml')
             if status == 200 or time.monotonic() > deadline:
                 return status == 200, body
             time.sleep(0.5)

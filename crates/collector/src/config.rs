@@ -8,6 +8,9 @@ pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4A
 /// Default HTTP address: OAP's HTTP port, on loopback only.
 pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 12800));
 
+/// Default of `--max-mib`: MiB held per kind of data.
+pub const DEFAULT_MIB_PER_KIND: usize = 64;
+
 /// How much the in-memory store keeps of each kind; the oldest items are evicted first.
 ///
 /// A limit of 0 keeps nothing of that kind (everything received is counted and evicted at once).
@@ -21,13 +24,22 @@ pub struct StoreLimits {
     pub max_meters: usize,
     /// Profile thread snapshots kept, over all tasks.
     pub max_snapshots: usize,
+    /// Bytes each of segments, logs, meters, snapshots and events may hold in memory,
+    /// counted as decoded (see [`crate::held`]).
+    pub max_bytes_per_kind: usize,
 }
 
 impl Default for StoreLimits {
     /// Enough for a test suite or an afternoon of trying the agent, small enough for a laptop:
     /// a typical segment is a few kilobytes.
     fn default() -> Self {
-        Self { max_segments: 20_000, max_logs: 20_000, max_meters: 20_000, max_snapshots: 50_000 }
+        Self {
+            max_segments: 20_000,
+            max_logs: 20_000,
+            max_meters: 20_000,
+            max_snapshots: 50_000,
+            max_bytes_per_kind: DEFAULT_MIB_PER_KIND * 1024 * 1024,
+        }
     }
 }
 
@@ -44,6 +56,11 @@ pub struct CollectorConfig {
     /// When set, the store is loaded from this file at start and written back to it
     /// periodically and at shutdown.
     pub persist_path: Option<PathBuf>,
+    /// Host names HTTP requests may address besides IP addresses and `localhost`
+    /// (`--allow-host`; `*` allows any).
+    pub allowed_hosts: Vec<String>,
+    /// Connections open at once, per protocol; `None` derives it from the open-files limit.
+    pub max_connections: Option<usize>,
 }
 
 impl Default for CollectorConfig {
@@ -53,6 +70,8 @@ impl Default for CollectorConfig {
             http_addr: DEFAULT_HTTP_ADDR,
             limits: StoreLimits::default(),
             persist_path: None,
+            allowed_hosts: Vec::new(),
+            max_connections: None,
         }
     }
 }

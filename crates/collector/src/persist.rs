@@ -235,10 +235,16 @@ mod tests {
             },
             5,
         );
-        store.keep_alive(
-            sw_proto::v3::InstancePingPkg { service: "svc".into(), service_instance: "i".into(), layer: String::new() },
-            6,
-        );
+        store
+            .keep_alive(
+                sw_proto::v3::InstancePingPkg {
+                    service: "svc".into(),
+                    service_instance: "i".into(),
+                    layer: String::new(),
+                },
+                6,
+            )
+            .expect("small");
         let mut bytes = encode(&store);
         // A torn final write must not lose what came before it.
         bytes.extend_from_slice(&[SEGMENT, 200, 0]);

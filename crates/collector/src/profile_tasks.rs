@@ -86,6 +86,10 @@ pub struct NewProfileTask {
     pub max_sampling_count: Option<i32>,
 }
 
+/// Longest service or endpoint name a task may have (an endpoint name is an operation name,
+/// which the agent cuts far shorter).
+pub const MAX_NAME_BYTES: usize = 2048;
+
 impl NewProfileTask {
     /// Fills defaults and checks the limits OAP applies to a new task, so that a task created
     /// here is one the agent would also receive from a real backend.
@@ -106,6 +110,9 @@ impl NewProfileTask {
         }
         if spec.endpoint_name.is_empty() {
             return Err("endpointName is required".into());
+        }
+        if spec.service.len() > MAX_NAME_BYTES || spec.endpoint_name.len() > MAX_NAME_BYTES {
+            return Err(format!("service and endpointName must be at most {MAX_NAME_BYTES} bytes"));
         }
         if !(1..=60).contains(&spec.duration) {
             return Err("duration must be between 1 and 60 minutes".into());

@@ -1,6 +1,6 @@
 //! Binding, running and stopping the two servers on one tokio runtime.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,9 +8,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
-use tonic::transport::server::TcpIncoming;
 
 use crate::config::CollectorConfig;
+use crate::http::guard::Allowed;
 use crate::store::Store;
 use crate::{grpc, http, persist, CollectorError};
 
@@ -29,6 +29,8 @@ pub struct BoundCollector {
     http_addr: SocketAddr,
     store: Arc<Store>,
     persist_path: Option<PathBuf>,
+    allowed: Allowed,
+    max_connections: usize,
 }
 
 /// Binds both addresses and loads the persistence file, if any.
@@ -45,7 +47,20 @@ pub fn bind(config: CollectorConfig) -> Result<BoundCollector, CollectorError> {
     if let Some(path) = &config.persist_path {
         persist::load(path, &store).map_err(|source| CollectorError::Load { path: path.clone(), source })?;
     }
-    Ok(BoundCollector { grpc, http, grpc_addr, http_addr, store, persist_path: config.persist_path })
+    let allowed = Allowed {
+        hosts: config.allowed_hosts.iter().map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase()).collect(),
+    };
+    let max_connections = config.max_connections.unwrap_or_else(http::serve::default_max_connections).max(1);
+    Ok(BoundCollector {
+        grpc,
+        http,
+        grpc_addr,
+        http_addr,
+        store,
+        persist_path: config.persist_path,
+        allowed,
+        max_connections,
+    })
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CollectorError> {
@@ -96,15 +111,20 @@ impl BoundCollector {
         };
 
         let routes = grpc::routes(self.store.clone());
-        let incoming = TcpIncoming::from(grpc).with_nodelay(Some(true));
+        let incoming = grpc::incoming::Incoming::new(grpc, self.max_connections);
         let mut grpc_task = tokio::spawn(
             tonic::transport::Server::builder()
+                .max_concurrent_streams(Some(grpc::MAX_STREAMS_PER_CONNECTION))
+                .concurrency_limit_per_connection(grpc::MAX_STREAMS_PER_CONNECTION as usize)
+                .http2_keepalive_interval(Some(Duration::from_secs(60)))
+                .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+                .http2_max_pending_accept_reset_streams(Some(32))
+                .http2_max_header_list_size(Some(64 * 1024))
                 .add_routes(routes)
                 .serve_with_incoming_shutdown(incoming, stopped(stop_rx.clone())),
         );
-        let app = http::router(self.store.clone(), self.grpc_addr);
-        let mut http_task =
-            tokio::spawn(axum::serve(http, app).with_graceful_shutdown(stopped(stop_rx.clone())).into_future());
+        let app = http::router(self.store.clone(), self.grpc_addr, self.allowed.clone());
+        let mut http_task = tokio::spawn(http::serve::serve(http, app, self.max_connections, stop_rx.clone()));
         let persist_task = self.persist_path.clone().map(|path| {
             let store = self.store.clone();
             let saved = store.generation();

@@ -1,25 +1,23 @@
 //! The bounded in-memory store behind every receiver and every query.
 //!
-//! Each kind of data sits in its own ring: when a ring is full the oldest item is dropped and
-//! counted, so memory stays bounded however fast agents send. One mutex guards everything;
-//! every critical section is a push or a scan, never I/O.
+//! Each kind of data sits in its own ring: when a ring is full, in items or in bytes held in
+//! memory (see [`crate::held`]), the oldest item is dropped and counted, so memory stays
+//! bounded however fast agents send. One mutex guards everything; every critical section is
+//! a push or a scan, never I/O, and segments are decoded outside it.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 use bytes::Bytes;
-use prost::Message;
 use serde::{Deserialize, Serialize};
 use sw_proto::v3::{Event, InstancePingPkg, InstanceProperties, LogData, MeterData, SegmentObject, ThreadSnapshot};
 
 use crate::config::StoreLimits;
+use crate::held::{held, Heap};
 use crate::profile_tasks::{ProfileTaskRecord, ProfileTaskSpec, TaskFinish};
 use crate::ring::Ring;
 use crate::segment_ring::SegmentRing;
-use crate::wire::{count_messages, Malformed};
-
-/// The field of `SegmentObject` that holds its spans.
-const SEGMENT_SPANS_FIELD: u32 = 3;
+use crate::wire::{segment_shape, Malformed};
 
 /// Instances (service + instance name pairs) remembered; the least recently seen goes first.
 pub const MAX_INSTANCES: usize = 10_000;
@@ -27,9 +25,15 @@ pub const MAX_INSTANCES: usize = 10_000;
 pub const MAX_EVENTS: usize = 10_000;
 /// Profile tasks kept; tasks are created by people, so this is never reached in practice.
 pub const MAX_TASKS: usize = 1_000;
-/// Encoded bytes kept per kind of data, on top of the item limits: a count limit alone would
-/// let a few thousand maximum-size (4 MiB) messages take gigabytes.
-pub const MAX_BYTES_PER_KIND: usize = 256 * 1024 * 1024;
+/// Bytes the profile tasks may hold, finish reports included.
+pub const MAX_TASK_BYTES: usize = 4 * 1024 * 1024;
+/// Finish reports kept per task (one per instance that ran it, normally).
+pub const MAX_FINISHES_PER_TASK: usize = 1_000;
+/// Bytes one instance's record may hold (names and properties); properties beyond it are
+/// dropped, and a report whose names alone exceed it is refused.
+pub const MAX_INSTANCE_BYTES: usize = 64 * 1024;
+/// Bytes all instance records together may hold; the least recently seen go first.
+pub const MAX_INSTANCES_BYTES: usize = 32 * 1024 * 1024;
 
 /// Counters for one kind of data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -150,6 +154,8 @@ struct Inner {
     events: Ring<Event>,
     tasks: Ring<ProfileTaskRecord>,
     instances: HashMap<(String, String), InstanceRecord>,
+    /// Bytes held by `instances`.
+    instances_bytes: usize,
     properties_stats: KindStats,
     keep_alive_stats: KindStats,
     finish_stats: KindStats,
@@ -164,18 +170,17 @@ struct Inner {
 pub struct Store {
     limits: StoreLimits,
     inner: Mutex<Inner>,
+    /// Held by the one reader decoding segments outside `inner`, so readers queue here
+    /// instead of each taking a share of the pending segments.
+    decoding: Mutex<()>,
     /// Settings handed to agents through configuration discovery (not persisted).
     pub configs: crate::dynamic_config::DynamicConfigs,
 }
 
 impl Store {
-    /// An empty store with the given bounds (and [`MAX_BYTES_PER_KIND`]).
+    /// An empty store with the given bounds.
     pub fn new(limits: StoreLimits) -> Self {
-        Self::with_byte_budget(limits, MAX_BYTES_PER_KIND)
-    }
-
-    /// An empty store that also keeps at most `max_bytes` of encoded data per kind.
-    pub fn with_byte_budget(limits: StoreLimits, max_bytes: usize) -> Self {
+        let max_bytes = limits.max_bytes_per_kind;
         Self {
             limits,
             inner: Mutex::new(Inner {
@@ -184,14 +189,16 @@ impl Store {
                 meters: Ring::new(limits.max_meters, max_bytes),
                 snapshots: Ring::new(limits.max_snapshots, max_bytes),
                 events: Ring::new(MAX_EVENTS, max_bytes),
-                tasks: Ring::new(MAX_TASKS, usize::MAX),
+                tasks: Ring::new(MAX_TASKS, MAX_TASK_BYTES),
                 instances: HashMap::new(),
+                instances_bytes: 0,
                 properties_stats: KindStats::default(),
                 keep_alive_stats: KindStats::default(),
                 finish_stats: KindStats::default(),
                 resets: 0,
                 generation: 0,
             }),
+            decoding: Mutex::new(()),
             configs: crate::dynamic_config::DynamicConfigs::default(),
         }
     }
@@ -211,28 +218,27 @@ impl Store {
     /// segment whose framing is broken is refused (the caller counts the rejection).
     pub fn add_grpc_segment(&self, segment: Bytes) -> Result<(), Malformed> {
         // Checked before locking: the lock is shared by every receiver.
-        let spans = count_messages(&segment, SEGMENT_SPANS_FIELD)?;
+        let shape = segment_shape(&segment)?;
         let mut inner = self.lock();
         inner.generation += 1;
-        if spans == 0 {
+        if shape.spans == 0 {
             inner.segments.ignore();
         } else {
-            inner.segments.push_encoded(segment);
+            inner.segments.push_encoded(segment, shape.held_bound);
         }
         Ok(())
     }
 
     /// Records a segment received over HTTP: kept even without spans, as the mock collector does.
     pub fn add_segment(&self, segment: SegmentObject) {
-        let size = segment.encoded_len();
         let mut inner = self.lock();
         inner.generation += 1;
-        inner.segments.push(segment, size);
+        inner.segments.push(segment);
     }
 
     /// Records a log record.
     pub fn add_log(&self, log: LogData) {
-        let size = log.encoded_len();
+        let size = held(&log);
         let mut inner = self.lock();
         inner.generation += 1;
         inner.logs.push(log, size);
@@ -241,7 +247,7 @@ impl Store {
     /// Records a meter value for `service` (the caller resolves stream carry-over);
     /// a value with no metric set is counted and ignored.
     pub fn add_meter(&self, service: String, meter: MeterData) {
-        let size = service.len() + meter.encoded_len();
+        let size = std::mem::size_of::<(String, MeterData)>() + service.heap() + meter.heap();
         let mut inner = self.lock();
         inner.generation += 1;
         if meter.metric.is_none() {
@@ -253,7 +259,7 @@ impl Store {
 
     /// Records a profile thread snapshot.
     pub fn add_snapshot(&self, snapshot: ThreadSnapshot) {
-        let size = snapshot.encoded_len();
+        let size = held(&snapshot);
         let mut inner = self.lock();
         inner.generation += 1;
         inner.snapshots.push(snapshot, size);
@@ -261,36 +267,73 @@ impl Store {
 
     /// Records an event.
     pub fn add_event(&self, event: Event) {
-        let size = event.encoded_len();
+        let size = held(&event);
         let mut inner = self.lock();
         inner.generation += 1;
         inner.events.push(event, size);
     }
 
-    /// Records an instance-properties report at `now_ms`.
-    pub fn report_properties(&self, report: InstanceProperties, now_ms: i64) {
+    /// Records an instance-properties report at `now_ms`. Properties beyond
+    /// [`MAX_INSTANCE_BYTES`] are dropped (and logged); a report whose names alone exceed it
+    /// is refused and counted as rejected.
+    pub fn report_properties(&self, report: InstanceProperties, now_ms: i64) -> Result<(), TooLarge> {
+        let names = report.service.len() + report.service_instance.len() + report.layer.len();
+        if names > MAX_INSTANCE_BYTES / 2 {
+            self.lock().properties_stats.rejected += 1;
+            log::warn!("instance properties refused: names of {names} bytes");
+            return Err(TooLarge { what: "service, instance and layer names", limit: MAX_INSTANCE_BYTES / 2 });
+        }
+        let mut room = MAX_INSTANCE_BYTES - names;
+        let total = report.properties.len();
+        let mut properties = Vec::new();
+        for kv in report.properties {
+            let size = std::mem::size_of::<(String, String)>() + kv.key.len() + kv.value.len();
+            if size > room {
+                break;
+            }
+            room -= size;
+            properties.push((kv.key, kv.value));
+        }
+        if properties.len() < total {
+            log::warn!(
+                "instance properties of {}/{}: kept {} of {total}, the rest exceed {MAX_INSTANCE_BYTES} bytes",
+                report.service,
+                report.service_instance,
+                properties.len()
+            );
+        }
         let mut inner = self.lock();
         inner.generation += 1;
         inner.properties_stats.received += 1;
-        let record = instance_entry(&mut inner, report.service, report.service_instance, now_ms);
-        if !report.layer.is_empty() {
-            record.layer = report.layer;
-        }
-        record.properties = report.properties.into_iter().map(|kv| (kv.key, kv.value)).collect();
-        record.properties_time = Some(now_ms);
+        update_instance(&mut inner, report.service, report.service_instance, now_ms, |record| {
+            if !report.layer.is_empty() {
+                record.layer = report.layer;
+            }
+            record.properties = properties;
+            record.properties_time = Some(now_ms);
+        });
+        Ok(())
     }
 
-    /// Records a keepAlive ping at `now_ms`.
-    pub fn keep_alive(&self, ping: InstancePingPkg, now_ms: i64) {
+    /// Records a keepAlive ping at `now_ms`; refused like a report whose names are too long.
+    pub fn keep_alive(&self, ping: InstancePingPkg, now_ms: i64) -> Result<(), TooLarge> {
+        let names = ping.service.len() + ping.service_instance.len() + ping.layer.len();
+        if names > MAX_INSTANCE_BYTES / 2 {
+            self.lock().keep_alive_stats.rejected += 1;
+            log::warn!("keepAlive refused: names of {names} bytes");
+            return Err(TooLarge { what: "service, instance and layer names", limit: MAX_INSTANCE_BYTES / 2 });
+        }
         let mut inner = self.lock();
         inner.generation += 1;
         inner.keep_alive_stats.received += 1;
-        let record = instance_entry(&mut inner, ping.service, ping.service_instance, now_ms);
-        if !ping.layer.is_empty() {
-            record.layer = ping.layer;
-        }
-        record.last_keep_alive = Some(now_ms);
-        record.keep_alive_count += 1;
+        update_instance(&mut inner, ping.service, ping.service_instance, now_ms, |record| {
+            if !ping.layer.is_empty() {
+                record.layer = ping.layer;
+            }
+            record.last_keep_alive = Some(now_ms);
+            record.keep_alive_count += 1;
+        });
+        Ok(())
     }
 
     /// Stores a new profile task with a generated id and a create time that is at least
@@ -307,7 +350,8 @@ impl Store {
             create_time,
             finishes: Vec::new(),
         };
-        inner.tasks.push(task.clone(), 0);
+        let size = task_size(&task);
+        inner.tasks.push(task.clone(), size);
         task
     }
 
@@ -324,7 +368,16 @@ impl Store {
         inner.generation += 1;
         inner.finish_stats.received += 1;
         match inner.tasks.items.iter_mut().find(|t| t.id == task_id) {
+            Some(task) if task.finishes.len() >= MAX_FINISHES_PER_TASK || service_instance.len() > 1024 => {
+                inner.finish_stats.rejected += 1;
+                log::warn!(
+                    "task finish report for {task_id} refused: too many reports, or the instance name is too long"
+                );
+                false
+            }
             Some(task) => {
+                // Finish reports are small and capped per task, so they are not charged
+                // against the tasks' budget one by one; MAX_FINISHES_PER_TASK bounds them.
                 task.finishes.push(TaskFinish { service_instance, time: now_ms });
                 true
             }
@@ -365,6 +418,7 @@ impl Store {
         inner.events.clear();
         inner.tasks.clear();
         inner.instances.clear();
+        inner.instances_bytes = 0;
     }
 
     /// Replaces everything with persisted contents (within this store's limits); loading
@@ -381,23 +435,41 @@ impl Store {
             ring.stats = KindStats::default();
         }
         inner.segments.refill(contents.segments);
-        refill(&mut inner.logs, contents.logs, Message::encoded_len);
-        refill(&mut inner.meters, contents.meters, |(s, m)| s.len() + m.encoded_len());
-        refill(&mut inner.snapshots, contents.snapshots, Message::encoded_len);
-        refill(&mut inner.events, contents.events, Message::encoded_len);
-        refill(&mut inner.tasks, contents.tasks, |_| 0);
-        inner.instances = contents
-            .instances
-            .into_iter()
-            .take(MAX_INSTANCES)
-            .map(|r| ((r.service.clone(), r.instance.clone()), r))
-            .collect();
+        refill(&mut inner.logs, contents.logs, held);
+        refill(&mut inner.meters, contents.meters, |(s, m)| {
+            std::mem::size_of::<(String, MeterData)>() + s.heap() + m.heap()
+        });
+        refill(&mut inner.snapshots, contents.snapshots, held);
+        refill(&mut inner.events, contents.events, held);
+        refill(&mut inner.tasks, contents.tasks, task_size);
+        inner.instances.clear();
+        inner.instances_bytes = 0;
+        for record in contents.instances {
+            let size = record_size(&record);
+            if size > MAX_INSTANCE_BYTES
+                || inner.instances.len() >= MAX_INSTANCES
+                || inner.instances_bytes + size > MAX_INSTANCES_BYTES
+            {
+                continue;
+            }
+            inner.instances_bytes += size;
+            inner.instances.insert((record.service.clone(), record.instance.clone()), record);
+        }
     }
 
-    /// Runs `f` over the data while holding the lock; keep `f` short.
+    /// Runs `f` over the data while holding the lock; keep `f` short. Segments received
+    /// before the call are decoded first, without holding the lock, so receivers keep
+    /// storing while a large backlog decodes.
     pub fn read<R>(&self, f: impl FnOnce(Data<'_>) -> R) -> R {
-        let mut inner = self.lock();
-        inner.segments.decode_pending();
+        {
+            let _one_decoder = self.decoding.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let batch = self.lock().segments.take_pending();
+            if let Some(batch) = batch {
+                let decoded = batch.decode();
+                self.lock().segments.merge(decoded);
+            }
+        }
+        let inner = self.lock();
         f(Data {
             segments: inner.segments.decoded(),
             logs: &inner.logs.items,
@@ -469,26 +541,71 @@ impl Store {
     }
 }
 
-/// The record for (service, instance), created if needed; evicts the least recently seen
-/// instance when the registry is full.
-fn instance_entry(inner: &mut Inner, service: String, instance: String, now_ms: i64) -> &mut InstanceRecord {
+/// A request refused because a value exceeds a size limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what} exceed {limit} bytes")]
+pub struct TooLarge {
+    /// What was too large.
+    pub what: &'static str,
+    /// The limit, in bytes.
+    pub limit: usize,
+}
+
+/// Bytes an instance record holds, its key in the map included.
+fn record_size(r: &InstanceRecord) -> usize {
+    std::mem::size_of::<((String, String), InstanceRecord)>()
+        + 2 * (r.service.len() + r.instance.len())
+        + r.layer.len()
+        + r.properties.iter().map(|(k, v)| std::mem::size_of::<(String, String)>() + k.len() + v.len()).sum::<usize>()
+}
+
+/// Bytes a profile task holds (without its finish reports, which are capped per task).
+fn task_size(t: &ProfileTaskRecord) -> usize {
+    std::mem::size_of::<ProfileTaskRecord>() + t.id.len() + t.spec.service.len() + t.spec.endpoint_name.len()
+}
+
+/// Applies `change` to the record for (service, instance), created if needed, then evicts
+/// the least recently seen instances while the registry is over its count or byte limit.
+fn update_instance(
+    inner: &mut Inner,
+    service: String,
+    instance: String,
+    now_ms: i64,
+    change: impl FnOnce(&mut InstanceRecord),
+) {
     let key = (service, instance);
-    if !inner.instances.contains_key(&key) && inner.instances.len() >= MAX_INSTANCES {
-        let oldest = inner.instances.iter().min_by_key(|(_, r)| r.last_seen).map(|(k, _)| k.clone());
-        if let Some(oldest) = oldest {
-            inner.instances.remove(&oldest);
+    let record = instance_entry(inner, key.clone(), now_ms);
+    let before = record_size(record);
+    change(record);
+    let after = record_size(record);
+    inner.instances_bytes = inner.instances_bytes - before + after;
+    while inner.instances.len() > MAX_INSTANCES || inner.instances_bytes > MAX_INSTANCES_BYTES {
+        let oldest =
+            inner.instances.iter().filter(|(k, _)| **k != key).min_by_key(|(_, r)| r.last_seen).map(|(k, _)| k.clone());
+        let Some(oldest) = oldest else { break };
+        if let Some(gone) = inner.instances.remove(&oldest) {
+            inner.instances_bytes -= record_size(&gone);
             inner.properties_stats.evicted += 1;
         }
     }
-    let record = inner.instances.entry(key.clone()).or_insert_with(|| InstanceRecord {
-        service: key.0,
-        instance: key.1,
-        layer: String::new(),
-        properties: Vec::new(),
-        properties_time: None,
-        last_keep_alive: None,
-        keep_alive_count: 0,
-        last_seen: now_ms,
+}
+
+/// The record for `key`, created (and counted in the registry's bytes) if needed.
+fn instance_entry(inner: &mut Inner, key: (String, String), now_ms: i64) -> &mut InstanceRecord {
+    let Inner { instances, instances_bytes, .. } = inner;
+    let record = instances.entry(key).or_insert_with_key(|(service, instance)| {
+        let record = InstanceRecord {
+            service: service.clone(),
+            instance: instance.clone(),
+            layer: String::new(),
+            properties: Vec::new(),
+            properties_time: None,
+            last_keep_alive: None,
+            keep_alive_count: 0,
+            last_seen: now_ms,
+        };
+        *instances_bytes += record_size(&record);
+        record
     });
     record.last_seen = now_ms;
     record
@@ -497,6 +614,7 @@ fn instance_entry(inner: &mut Inner, service: String, instance: String, now_ms: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
     use sw_proto::v3::SpanObject;
 
     fn segment(id: &str, spans: usize) -> SegmentObject {
@@ -512,7 +630,7 @@ mod tests {
     }
 
     fn limits(n: usize) -> StoreLimits {
-        StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n }
+        StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n, ..StoreLimits::default() }
     }
 
     #[test]
@@ -540,15 +658,15 @@ mod tests {
 
     #[test]
     fn byte_budget_evicts_too() {
-        let one = segment("a", 1).encoded_len();
-        let store = Store::with_byte_budget(limits(100), 2 * one);
+        let one = crate::wire::segment_shape(&segment("a", 1).encode_to_vec()).expect("valid").held_bound;
+        let store = Store::new(StoreLimits { max_bytes_per_kind: 2 * one + one / 2, ..limits(100) });
         for id in ["a", "b", "c"] {
             add(&store, segment(id, 1));
         }
         let ids: Vec<String> = store.segments().into_iter().map(|s| s.trace_segment_id).collect();
         assert_eq!(ids, ["b", "c"]);
         // Larger than the whole budget: dropped on arrival, nothing else lost.
-        add(&store, segment("huge", 50));
+        add(&store, segment("huge", 500));
         assert_eq!(store.segments().len(), 2);
         assert_eq!(store.stats().segments.evicted, 2);
     }
@@ -566,7 +684,8 @@ mod tests {
         let store = Store::new(limits(5));
         add(&store, segment("a", 1));
         store
-            .keep_alive(InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() }, 7);
+            .keep_alive(InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() }, 7)
+            .expect("small");
         store.reset();
         assert!(store.segments().is_empty());
         assert!(store.instances().is_empty());
@@ -579,19 +698,23 @@ mod tests {
     #[test]
     fn keep_alive_and_properties_merge_into_one_instance() {
         let store = Store::new(limits(5));
-        store.report_properties(
-            InstanceProperties {
-                service: "s".into(),
-                service_instance: "i".into(),
-                properties: vec![sw_proto::v3::KeyStringValuePair { key: "language".into(), value: "python".into() }],
-                layer: "GENERAL".into(),
-            },
-            10,
-        );
-        store.keep_alive(
-            InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() },
-            20,
-        );
+        store
+            .report_properties(
+                InstanceProperties {
+                    service: "s".into(),
+                    service_instance: "i".into(),
+                    properties: vec![sw_proto::v3::KeyStringValuePair {
+                        key: "language".into(),
+                        value: "python".into(),
+                    }],
+                    layer: "GENERAL".into(),
+                },
+                10,
+            )
+            .expect("small");
+        store
+            .keep_alive(InstancePingPkg { service: "s".into(), service_instance: "i".into(), layer: String::new() }, 20)
+            .expect("small");
         let all = store.instances();
         assert_eq!(all.len(), 1);
         let rec = &all[0];
@@ -600,5 +723,57 @@ mod tests {
         assert_eq!(rec.properties_time, Some(10));
         assert_eq!(rec.last_keep_alive, Some(20));
         assert_eq!(rec.keep_alive_count, 1);
+    }
+}
+
+#[cfg(test)]
+mod size_limits {
+    use super::*;
+    use sw_proto::v3::KeyStringValuePair;
+
+    fn report(service: &str, instance: &str, properties: usize, value_len: usize) -> InstanceProperties {
+        InstanceProperties {
+            service: service.into(),
+            service_instance: instance.into(),
+            properties: (0..properties)
+                .map(|i| KeyStringValuePair { key: format!("k{i}"), value: "v".repeat(value_len) })
+                .collect(),
+            layer: String::new(),
+        }
+    }
+
+    #[test]
+    fn properties_beyond_the_record_limit_are_dropped() {
+        let store = Store::new(StoreLimits::default());
+        store.report_properties(report("s", "i", 100, 8 * 1024), 1).expect("names are short");
+        let record = &store.instances()[0];
+        assert!(record.properties.len() < 8, "{} properties kept", record.properties.len());
+        assert!(record_size(record) <= MAX_INSTANCE_BYTES + 1024);
+    }
+
+    #[test]
+    fn huge_names_are_refused_and_counted() {
+        let store = Store::new(StoreLimits::default());
+        let long = "x".repeat(MAX_INSTANCE_BYTES);
+        assert!(store.report_properties(report(&long, "i", 0, 0), 1).is_err());
+        let ping = InstancePingPkg { service: "s".into(), service_instance: long, layer: String::new() };
+        assert!(store.keep_alive(ping, 1).is_err());
+        assert!(store.instances().is_empty());
+        let stats = store.stats();
+        assert_eq!((stats.instance_properties.rejected, stats.keep_alives.rejected), (1, 1));
+    }
+
+    #[test]
+    fn the_registry_stays_within_its_byte_budget() {
+        let store = Store::new(StoreLimits::default());
+        // 2,000 instances of ~60 KiB each would be 120 MiB.
+        for i in 0..2_000 {
+            store.report_properties(report("s", &format!("i{i}"), 7, 8 * 1024), i).expect("ok");
+        }
+        let inner = store.lock();
+        assert!(inner.instances_bytes <= MAX_INSTANCES_BYTES, "{}", inner.instances_bytes);
+        let counted: usize = inner.instances.values().map(record_size).sum();
+        assert_eq!(counted, inner.instances_bytes);
+        assert!(inner.instances.contains_key(&("s".to_owned(), "i1999".to_owned())), "the newest is kept");
     }
 }

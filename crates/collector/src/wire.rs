@@ -130,6 +130,86 @@ pub fn count_messages(message: &[u8], number: u32) -> Result<usize, Malformed> {
     Ok(count)
 }
 
+/// What the receiver learns about an encoded `SegmentObject` before keeping it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentShape {
+    /// Spans in the segment.
+    pub spans: usize,
+    /// An upper bound of the bytes the segment holds once decoded (see [`crate::held`]):
+    /// every string at its full payload length, every repeated field at the capacity a
+    /// vector reaches by pushing that many items.
+    pub held_bound: usize,
+}
+
+/// The capacity a string decoded from `len` bytes gets: the allocator's minimum of 8 for
+/// a non-empty one.
+fn string_bound(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len.max(8)
+    }
+}
+
+/// The capacity a `Vec` reaches after `n` pushes, times the item size.
+fn vec_bound(n: usize, item: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        n.max(4).next_power_of_two().saturating_mul(item)
+    }
+}
+
+/// Walks a segment two levels deep (spans, and their refs, tags and logs), checking the
+/// framing of each and bounding the decoded size without decoding.
+pub fn segment_shape(segment: &[u8]) -> Result<SegmentShape, Malformed> {
+    use std::mem::size_of;
+    use sw_proto::v3::{KeyStringValuePair, SegmentObject, SegmentReference, SpanObject};
+
+    let mut spans = 0usize;
+    let mut heap = 0usize;
+    for field in fields(segment) {
+        let Field { number, bytes } = field?;
+        let Some(bytes) = bytes else { continue };
+        if number == 3 {
+            spans += 1;
+            let (mut refs, mut tags, mut logs) = (0usize, 0usize, 0usize);
+            for field in fields(bytes) {
+                let Field { number, bytes } = field?;
+                let Some(bytes) = bytes else { continue };
+                // Strings inside refs, tags and logs are no longer than the whole entry;
+                // a ref holds up to six of them, a tag two.
+                heap = heap.saturating_add(match number {
+                    5 => bytes.len() + 6 * 8,
+                    12 => bytes.len() + 2 * 8,
+                    _ => string_bound(bytes.len()),
+                });
+                match number {
+                    5 => refs += 1,
+                    12 => tags += 1,
+                    13 => {
+                        logs += 1;
+                        // A log's data pairs: each a KeyStringValuePair of its own.
+                        let data = count_messages(bytes, 2)?;
+                        heap = heap
+                            .saturating_add(vec_bound(data, size_of::<KeyStringValuePair>()))
+                            .saturating_add(data * 2 * 8);
+                    }
+                    _ => {}
+                }
+            }
+            heap = heap
+                .saturating_add(vec_bound(refs, size_of::<SegmentReference>()))
+                .saturating_add(vec_bound(tags, size_of::<KeyStringValuePair>()))
+                .saturating_add(vec_bound(logs, size_of::<sw_proto::v3::Log>()));
+        } else {
+            heap = heap.saturating_add(string_bound(bytes.len()));
+        }
+    }
+    heap = heap.saturating_add(vec_bound(spans, size_of::<SpanObject>()));
+    Ok(SegmentShape { spans, held_bound: size_of::<SegmentObject>().saturating_add(heap) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +281,30 @@ mod tests {
                 let _ = count_messages(&copy, 3);
             }
         }
+    }
+
+    #[test]
+    fn segment_shape_bounds_the_decoded_size() {
+        for spans in [0, 1, 3, 1000] {
+            let mut seg = segment(spans);
+            for span in &mut seg.spans {
+                span.tags = vec![sw_proto::v3::KeyStringValuePair { key: "k".into(), value: "v".into() }; 5];
+                span.logs = vec![sw_proto::v3::Log { time: 1, data: vec![Default::default(); 3] }];
+                span.refs = vec![Default::default()];
+            }
+            let bytes = seg.encode_to_vec();
+            let shape = segment_shape(&bytes).expect("well formed");
+            assert_eq!(shape.spans, spans);
+            let decoded = SegmentObject::decode(bytes.as_slice()).expect("valid");
+            let held = crate::held::held(&decoded);
+            assert!(shape.held_bound >= held, "{spans} spans: bound {} < held {held}", shape.held_bound);
+            assert!(shape.held_bound <= 3 * held, "{spans} spans: bound {} far above held {held}", shape.held_bound);
+        }
+    }
+
+    #[test]
+    fn segment_shape_refuses_broken_spans() {
+        // Sound outer framing (field 3, 2 bytes), but the span inside has wire type 7.
+        assert!(segment_shape(&[0x1a, 0x02, 0x0f, 0x00]).is_err());
     }
 }

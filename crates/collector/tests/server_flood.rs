@@ -223,9 +223,11 @@ async fn malformed_protobuf_is_an_error_status_not_a_crash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_segment_broken_inside_is_dropped_and_counted_when_read() {
-    // The receiver checks a segment's outer framing on arrival and decodes it only when the
-    // store is read: a span that does not decode is found then, counted and dropped.
+async fn a_segment_broken_inside_is_refused_or_dropped_and_counted() {
+    // The receiver walks a segment's framing two levels deep on arrival (spans and what they
+    // hold) and decodes it only when the store is read. A span whose framing is broken is
+    // refused at once; a span that frames soundly but does not decode (a string that is not
+    // UTF-8) is found at the read, counted and dropped.
     let c = collector();
     let channel = Channel::from_shared(grpc_uri(&c)).expect("uri").connect().await.expect("connect");
     let good = sw_proto::v3::SegmentObject {
@@ -237,13 +239,19 @@ async fn a_segment_broken_inside_is_dropped_and_counted_when_read() {
     .encode_to_vec();
     // Field 3 (a span) of two bytes whose first key has wire type 7.
     let broken_span = vec![0x1a, 0x02, 0x0f, 0x00];
-    raw_stream(channel, "/skywalking.v3.TraceSegmentReportService/collect", vec![broken_span, good.clone()])
+    let refused = raw_stream(channel.clone(), "/skywalking.v3.TraceSegmentReportService/collect", vec![broken_span])
+        .await
+        .expect_err("broken framing inside a span is refused");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    // Field 3 (a span) holding field 6 (operationName) of one byte that is not UTF-8.
+    let not_utf8 = vec![0x1a, 0x03, 0x32, 0x01, 0xff];
+    raw_stream(channel, "/skywalking.v3.TraceSegmentReportService/collect", vec![not_utf8, good.clone()])
         .await
         .expect("sound framing is accepted");
     assert_eq!(c.store().stats().segments.stored, 2, "both held, undecoded");
     let kept: Vec<String> = c.store().segments().into_iter().map(|s| s.trace_segment_id).collect();
     assert_eq!(kept, ["ok"]);
     let stats = c.store().stats().segments;
-    assert_eq!((stats.received, stats.stored, stats.rejected), (2, 1, 1));
+    assert_eq!((stats.received, stats.stored, stats.rejected), (2, 1, 2));
     c.shutdown().expect("clean shutdown");
 }

@@ -32,7 +32,12 @@ pub fn encode(items: &[(String, String)]) -> String {
 }
 
 /// Decode a header value, skipping entries that are not exactly `key:value`, are not
-/// base64/UTF-8, or whose value has more than `max_value_len` characters.
+/// base64/UTF-8, or whose key or value has more than `max_value_len` characters.
+///
+/// The header comes from whoever calls the service, and everything decoded here is sent
+/// on with every outgoing call: so the header is held to the limits that apply to values set
+/// in code, keys included (upstream limits only values, and a 53 KB header of long keys was
+/// forwarded whole), and an entry too long to possibly fit is skipped before decoding.
 ///
 /// Like upstream, decoding stops only once the map holds *more than* `max_elements`
 /// entries, so up to `max_elements + 1` entries are returned. A repeated key overwrites
@@ -45,6 +50,8 @@ pub fn decode(value: &str, max_elements: usize, max_value_len: usize) -> Vec<(St
     if value.is_empty() {
         return items;
     }
+    // A character is at most 4 bytes of UTF-8, so at most this much base64.
+    let max_encoded = max_value_len.saturating_mul(4).div_ceil(3).saturating_mul(4).saturating_add(4);
     for entry in value.split(',') {
         if items.len() > max_elements {
             break;
@@ -52,10 +59,13 @@ pub fn decode(value: &str, max_elements: usize, max_value_len: usize) -> Vec<(St
         let Some((key, val)) = split_pair(entry) else {
             continue;
         };
+        if key.len() > max_encoded || val.len() > max_encoded {
+            continue;
+        }
         let (Some(key), Some(val)) = (decode_text(key), decode_text(val)) else {
             continue;
         };
-        if char_len_exceeds(&val, max_value_len) {
+        if char_len_exceeds(&val, max_value_len) || char_len_exceeds(&key, max_value_len) {
             continue;
         }
         match items.iter_mut().find(|(k, _)| *k == key) {
@@ -245,5 +255,35 @@ mod tests {
         let back = Correlation::from_header(&c.to_header(), 3, 128);
         assert_eq!(back.items(), c.items());
         assert!(!back.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod inbound_limits {
+    use super::*;
+
+    #[test]
+    fn a_huge_inbound_header_is_held_to_the_limits() {
+        // 53 KB: long keys, long values, many entries.
+        let mut items: Vec<(String, String)> = Vec::new();
+        for i in 0..40 {
+            items.push((format!("key-{i}-{}", "k".repeat(1000)), "v".repeat(300)));
+            items.push((format!("k{i}"), "v".repeat(50)));
+        }
+        let header = encode(&items);
+        assert!(header.len() > 53_000, "{}", header.len());
+        let kept = decode(&header, DEFAULT_MAX_ELEMENTS, DEFAULT_MAX_VALUE_LEN);
+        assert_eq!(kept.len(), DEFAULT_MAX_ELEMENTS + 1, "upstream's off-by-one, no more");
+        for (key, value) in &kept {
+            assert!(key.chars().count() <= DEFAULT_MAX_VALUE_LEN && value.chars().count() <= DEFAULT_MAX_VALUE_LEN);
+        }
+        let forwarded = encode(&kept);
+        assert!(forwarded.len() < 2 * 1024, "forwarded {} bytes", forwarded.len());
+    }
+
+    #[test]
+    fn values_at_the_limit_in_multibyte_characters_are_kept() {
+        let items = vec![("k".to_owned(), "\u{1F600}".repeat(DEFAULT_MAX_VALUE_LEN))];
+        assert_eq!(decode(&encode(&items), 3, DEFAULT_MAX_VALUE_LEN), items);
     }
 }

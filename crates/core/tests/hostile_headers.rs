@@ -127,6 +127,7 @@ proptest! {
         prop_assert!(items.len() <= max_elements + 1);
         for (i, (key, val)) in items.iter().enumerate() {
             prop_assert!(val.chars().count() <= max_len);
+            prop_assert!(key.chars().count() <= max_len);
             let unique = items[..i].iter().all(|(k, _)| k != key);
             prop_assert!(unique);
         }
@@ -143,7 +144,8 @@ proptest! {
                 items.push((k, v));
             }
         }
-        let longest = items.iter().map(|(_, v)| v.chars().count()).max().unwrap_or(0);
+        // Keys are held to the value length limit too.
+        let longest = items.iter().map(|(k, v)| k.chars().count().max(v.chars().count())).max().unwrap_or(0);
         let header = correlation::encode(&items);
         prop_assert_eq!(header.is_empty(), items.is_empty());
         prop_assert_eq!(correlation::decode(&header, items.len(), longest), items.clone());

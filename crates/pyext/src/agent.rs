@@ -292,6 +292,27 @@ pub fn flush(py: Python<'_>, timeout: f64) -> bool {
     }
 }
 
+/// The last step of the agent's SIGTERM handler: sends what is still queued while holding
+/// the GIL, so that no Python thread can finish another request meanwhile (its segment
+/// would come too late), then ends the process by SIGTERM with the default action, without
+/// running Python code in between (where the GIL could pass to another thread).
+#[pyfunction]
+#[pyo3(signature = (timeout = 5.0))]
+pub fn terminate_after_flush(py: Python<'_>, timeout: f64) -> PyResult<()> {
+    let handle = AGENT.read().unwrap_or_else(PoisonError::into_inner).reporter.as_ref().map(Reporter::flush_handle);
+    if let Some(handle) = handle {
+        // The reporter thread never takes the GIL, so holding it here cannot stall the flush.
+        if !handle.flush(seconds(timeout)) {
+            log::warn!("SIGTERM: stopped before everything queued was sent (agent_exit_flush_timeout)");
+        }
+    }
+    let signal = py.import("signal")?;
+    let sigterm = signal.getattr("SIGTERM")?;
+    signal.call_method1("signal", (&sigterm, signal.getattr("SIG_DFL")?))?;
+    py.import("os")?.call_method1("kill", (std::process::id(), &sigterm))?;
+    Ok(())
+}
+
 fn seconds(value: f64) -> Duration {
     Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::from_secs(5))
 }

@@ -52,6 +52,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(agent::start, m)?)?;
     m.add_function(wrap_pyfunction!(agent::stop, m)?)?;
     m.add_function(wrap_pyfunction!(agent::flush, m)?)?;
+    m.add_function(wrap_pyfunction!(agent::terminate_after_flush, m)?)?;
     m.add_function(wrap_pyfunction!(agent::after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(agent::stats, m)?)?;
     m.add_function(wrap_pyfunction!(agent::is_started, m)?)?;

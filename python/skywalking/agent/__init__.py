@@ -10,8 +10,11 @@ import atexit
 import json
 import os
 import platform
+import signal
 import socket
 import sys
+import threading
+import time
 from typing import cast
 
 from skywalking import config, loggings
@@ -82,6 +85,7 @@ class SkyWalkingAgent:
             plugins.install()
             atexit.register(self._at_exit)
             os.register_at_fork(before=self._before_fork, after_in_child=self._after_fork_in_child)
+            self._flush_on_sigterm()
         self._started_pid = os.getpid()
 
     def stop(self) -> None:
@@ -99,6 +103,42 @@ class SkyWalkingAgent:
     def _at_exit(self) -> None:
         if self.started:
             self.stop()
+
+    def _flush_on_sigterm(self) -> None:
+        """SIGTERM (how containers and process managers stop a process) ends a process at
+        once, without atexit, losing what is queued. When the process has no SIGTERM handler
+        of its own, the agent installs one that sends what is queued (within
+        `agent_exit_flush_timeout`) and then ends the process by SIGTERM as before (same exit
+        status, same signal seen by the parent). A handler the application had before, or
+        installs later, is left alone; so is an ignored SIGTERM."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread
+        try:
+            if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+                return
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+        except (ValueError, OSError, AttributeError) as error:
+            logger.debug('no SIGTERM flush: %s', error)
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        try:
+            if self.started:
+                from skywalking import _core
+
+                try:
+                    timeout = float(config.agent_exit_flush_timeout)
+                except (TypeError, ValueError):
+                    timeout = 5.0
+                started = time.monotonic()
+                # The bulk while the application still runs (requests in progress finish and
+                # are queued too), then the rest with no Python thread running, and the end.
+                _core.flush(timeout)
+                _core.terminate_after_flush(max(0.1, timeout - (time.monotonic() - started)))
+        except Exception as error:  # the process must still end
+            logger.warning('flush at SIGTERM failed: %s', error)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def _after_fork_in_child(self) -> None:
         """Every forked child (os.fork, multiprocessing, gunicorn and uwsgi workers) gets

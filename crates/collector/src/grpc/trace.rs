@@ -92,7 +92,9 @@ impl UnaryService<Bytes> for CollectInSync {
             for field in wire::fields(&collection) {
                 let field = field.map_err(|fault| receivers.refuse(fault))?;
                 if let (COLLECTION_SEGMENTS_FIELD, Some(segment)) = (field.number, field.bytes) {
-                    let segment = collection.slice_ref(segment);
+                    // A copy: a slice would pin the whole collection for as long as one
+                    // of its segments is held.
+                    let segment = Bytes::copy_from_slice(segment);
                     receivers.store.add_grpc_segment(segment).map_err(|fault| receivers.refuse(fault))?;
                 }
             }

@@ -25,7 +25,10 @@ fn parse<T>(
     parse: fn(&[u8]) -> Result<T, JsonError>,
 ) -> Result<T, HttpError> {
     body(route, raw)
-        .and_then(|raw| parse(&raw).map_err(|e| HttpError::bad_request(route, e)))
+        .and_then(|raw| {
+            crate::json_limits::check(&raw).map_err(|e| HttpError::too_large(route, e))?;
+            parse(&raw).map_err(|e| HttpError::bad_request(route, e))
+        })
         .inspect_err(|_| state.store.reject(kind))
 }
 
@@ -54,7 +57,10 @@ pub async fn report_properties(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
     let report = parse(&state, "/v3/management/reportProperties", Kind::Properties, raw, json::parse_properties)?;
-    state.store.report_properties(report, now_ms());
+    state
+        .store
+        .report_properties(report, now_ms())
+        .map_err(|e| HttpError::too_large("/v3/management/reportProperties", e))?;
     Ok(ok())
 }
 
@@ -64,7 +70,7 @@ pub async fn keep_alive(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<Response, HttpError> {
     let ping = parse(&state, "/v3/management/keepAlive", Kind::KeepAlive, raw, json::parse_ping)?;
-    state.store.keep_alive(ping, now_ms());
+    state.store.keep_alive(ping, now_ms()).map_err(|e| HttpError::too_large("/v3/management/keepAlive", e))?;
     Ok(ok())
 }
 

@@ -36,7 +36,11 @@ pub async fn set(State(state): State<AppState>, raw: Result<Bytes, BytesRejectio
     if request.service.trim().is_empty() {
         return Err(HttpError::bad_request(ROUTE, "service must not be empty".to_owned()));
     }
-    let uuid = state.store.configs.set(&request.service, request.configurations.clone());
+    let uuid = state
+        .store
+        .configs
+        .set(&request.service, request.configurations.clone())
+        .map_err(|e| HttpError::too_large(ROUTE, e))?;
     ::log::info!("dynamic configuration of {} is now {} ({:?})", request.service, uuid, request.configurations);
     Ok(json(&ServiceConfigurations { service: request.service, uuid, configurations: request.configurations }))
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{body, json, params, text, AppState, HttpError};
 use crate::store::Store;
-use crate::validate::{self, ActualData, Semantics};
+use crate::validate::{self, ActualData, Semantics, ValidationError};
 
 /// `GET /healthCheck`.
 pub async fn health_check() -> &'static str {
@@ -77,19 +77,29 @@ pub async fn data_validate(
         }
     };
     let raw = body(ROUTE, raw)?;
+    if raw.len() > validate::limits::MAX_EXPECTED_BYTES {
+        return Err(HttpError::too_large(ROUTE, validate::limits::TooComplex::TooLarge(raw.len())));
+    }
     let expected =
         String::from_utf8(raw.to_vec()).map_err(|_| HttpError::bad_request(ROUTE, "expected data is not UTF-8"))?;
+    validate::limits::check(&expected).map_err(|e| HttpError::bad_request(ROUTE, e))?;
     let outcome = blocking(&state, move |store| {
         let actual = actual_data(store);
-        validate::validate(&expected, &actual, semantics).map_err(|e| (actual.to_yaml(), e.to_string()))
+        validate::validate(&expected, &actual, semantics).map_err(|e| match e {
+            // The document itself is wrong: say so first, without a dump of the store.
+            ValidationError::Yaml(_) | ValidationError::InvalidExpected { .. } => Err(e.to_string()),
+            mismatch => Ok((actual.to_yaml(), mismatch.to_string())),
+        })
     })
     .await;
-    Ok(match outcome {
-        Ok(Ok(())) => "success".into_response(),
-        Ok(Err((yaml, reason))) => {
+    match outcome {
+        Ok(Ok(())) => Ok("success".into_response()),
+        Ok(Err(Err(reason))) => Err(HttpError::bad_request(ROUTE, reason)),
+        Ok(Err(Ok((yaml, reason)))) => {
             ::log::info!("{ROUTE}: validation failed: {}", reason.lines().next().unwrap_or(""));
-            (StatusCode::INTERNAL_SERVER_ERROR, format!("actual data:\n{yaml}\ncause by:\n{reason}")).into_response()
+            Ok((StatusCode::INTERNAL_SERVER_ERROR, format!("actual data:\n{yaml}\ncause by:\n{reason}"))
+                .into_response())
         }
-        Err(response) => response,
-    })
+        Err(response) => Ok(response),
+    }
 }

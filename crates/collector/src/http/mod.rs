@@ -3,10 +3,12 @@
 
 mod agent;
 mod configurations;
+pub mod guard;
 mod mock;
 mod profile;
 mod query;
 mod series;
+pub mod serve;
 mod web;
 
 use std::collections::HashMap;
@@ -33,8 +35,8 @@ pub struct AppState {
     grpc_addr: SocketAddr,
 }
 
-/// The whole HTTP API.
-pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
+/// The whole HTTP API, behind the [`guard`].
+pub fn router(store: Arc<Store>, grpc_addr: SocketAddr, allowed: guard::Allowed) -> Router {
     Router::new()
         .route("/healthCheck", get(mock::health_check))
         .route("/agent/gRPC", get(mock::grpc_address))
@@ -64,6 +66,7 @@ pub fn router(store: Arc<Store>, grpc_addr: SocketAddr) -> Router {
         .route("/web/{asset}", get(web::asset))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(Arc::new(guard::Guard::new(allowed)), guard::guard))
         .with_state(AppState { store, grpc_addr })
 }
 
@@ -81,6 +84,13 @@ impl HttpError {
         let reason = reason.to_string().replace(['\n', '\r'], " ");
         ::log::warn!("{route}: bad request: {reason}");
         Self { status: StatusCode::BAD_REQUEST, reason }
+    }
+
+    /// A 413 for `route`, logged at warn level.
+    fn too_large(route: &str, reason: impl std::fmt::Display) -> Self {
+        let reason = reason.to_string().replace(['\n', '\r'], " ");
+        ::log::warn!("{route}: refused: {reason}");
+        Self { status: StatusCode::PAYLOAD_TOO_LARGE, reason }
     }
 
     /// A 404 for `route`.

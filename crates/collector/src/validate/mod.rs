@@ -23,6 +23,7 @@ mod dump;
 mod error;
 mod expected;
 mod expr;
+pub mod limits;
 mod logs;
 mod meters;
 mod refs;

@@ -18,7 +18,7 @@ pub fn collector() -> CollectorHandle {
 /// A collector with the same small limit for every kind.
 pub fn collector_with_limits(n: usize) -> CollectorHandle {
     sw_collector::start(CollectorConfig {
-        limits: StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n },
+        limits: StoreLimits { max_segments: n, max_logs: n, max_meters: n, max_snapshots: n, ..StoreLimits::default() },
         ..CollectorConfig::ephemeral()
     })
     .expect("collector starts")
