@@ -74,6 +74,8 @@ TARGETS = {
     '/missing': f'http://{PROVIDER}/missing',
     '/refused': f'http://{CLOSED}/refused',
     '/timeout': f'http://{PROVIDER}/slow',
+    # The agent's own backend (over HTTP): a client plugin must not trace calls to it.
+    '/collector': f'http://{os.environ["SW_AGENT_COLLECTOR_BACKEND_SERVICES"]}/receiveData',
 }
 
 
