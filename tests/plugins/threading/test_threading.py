@@ -1,0 +1,44 @@
+"""Context follows work into other threads (sw_threading): `Thread.start`,
+`ThreadPoolExecutor.submit`, `loop.run_in_executor` and `asyncio.to_thread`, each started
+inside a request's entry span, give the worker a segment that refs the request's span."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, http_get
+
+HERE = Path(__file__).parent
+WAYS = ['/thread', '/submit', '/run_in_executor', '/to_thread']
+
+
+def expected(way: str, port: int) -> str:
+    return (HERE / 'expected.yml').read_text().replace('PORT_WAY', f'{port}{way}').replace('WAY', way)
+
+
+@pytest.mark.parametrize('way', WAYS)
+def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_python, way):
+    port = free_port()
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
+
+    assert http_get(f'http://127.0.0.1:{port}{way}')[0] == 200
+
+    ok, reason = collector.validate(expected(way, port))
+    assert ok, f'{reason}\n{services.logs()}'
+
+
+def test_switched_off_the_worker_is_not_part_of_the_trace(services, collector, plugin_python):
+    port = free_port()
+    services.start(
+        'threads',
+        HERE / 'services' / 'app.py',
+        port,
+        python=plugin_python,
+        SW_PLUGIN_THREADING_PROPAGATE_CONTEXT='False',
+    )
+
+    assert http_get(f'http://127.0.0.1:{port}/submit')[0] == 200
+
+    ok, reason = collector.validate(expected('/submit', port), timeout=3)
+    assert not ok, 'the worker continued the trace although propagation is off'
+    assert 'CrossThread' not in collector.receive_data()
