@@ -9,9 +9,12 @@ started outside any span is left as it is. Not in upstream; switched off with
 ``plugin_threading_propagate_context=False`` (``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT``)
 or by disabling the plugin (``agent_disable_plugins=sw_threading``).
 
-A thread started by an executor or a pool for its own workers (`concurrent.futures`,
-`multiprocessing`, `asyncio`) is not wrapped: it outlives the span that happened to be
-active when the pool grew. Its tasks are wrapped one by one through ``submit``.
+Threads that outlive the span that happened to be active when they started are not
+wrapped: the workers of executors and pools (targets in `concurrent.futures`,
+`multiprocessing`, `asyncio`), whose tasks are wrapped one by one through ``submit``
+instead, and libraries' background threads whose target is known (gRPC's poller, started
+with the first `grpc.aio` channel). Any other thread started inside a span keeps its
+segment open until it ends. `@runnable` still continues the trace in any thread.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ support_matrix = {'threading': {'>=3.10': ['*']}}
 note = 'Continues the trace in threads and executors (not in upstream).'
 hooked_modules = ['threading']
 
-_POOL_MODULES = ('concurrent.futures', 'multiprocessing', 'asyncio')
+#: Modules whose thread targets are pool workers or library background threads.
+_POOL_MODULES = ('concurrent.futures', 'multiprocessing', 'asyncio', 'grpc')
 
 
 def _name(fn: Any) -> str:

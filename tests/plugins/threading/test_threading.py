@@ -39,6 +39,6 @@ def test_switched_off_the_worker_is_not_part_of_the_trace(services, collector, p
 
     assert http_get(f'http://127.0.0.1:{port}/submit')[0] == 200
 
-    ok, reason = collector.validate(expected('/submit', port), timeout=3)
+    ok, _ = collector.validate(expected('/submit', port), timeout=3)
     assert not ok, 'the worker continued the trace although propagation is off'
     assert 'CrossThread' not in collector.receive_data()
