@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every check and test: rustfmt, clippy, cargo tests, ruff,
-# the native-module stub check, generated docs, and pytest (unit and end-to-end).
+# the native-module stub check, generated docs, pytest (unit and end-to-end), and the plugin
+# scenarios on the oldest and newest library version each plugin declares.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,4 +39,8 @@ bash scripts/browser.sh
 
 step "pytest"
 # Run from a directory where `skywalking` resolves to the installed package, not the source.
-python -m pytest tests -q -p no:cacheprovider
+python -m pytest tests -q -p no:cacheprovider --ignore=tests/plugins
+
+step "plugin scenarios on the oldest and newest declared library versions"
+# Every declared version: python tools/plugin_matrix.py --all (docs/dev/ARCHITECTURE.md).
+python tools/plugin_matrix.py

@@ -154,6 +154,18 @@ class Services:
             raise AssertionError(f'{name} did not start:\n{(self.tmp_path / f"{name}.log").read_text()}') from error
         return process
 
+    def log_of(self, name: str) -> str:
+        path = self.tmp_path / f'{name}.log'
+        return path.read_text(errors='replace') if path.exists() else ''
+
+    def wait_for_log(self, name: str, text: str, count: int = 1, timeout: float = 30.0) -> None:
+        """Waits until service `name` has logged `text` at least `count` times."""
+        deadline = time.monotonic() + timeout
+        while self.log_of(name).count(text) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f'{name} did not log {text!r} {count} time(s) in {timeout}s:\n{self.logs()}')
+            time.sleep(0.1)
+
     def logs(self) -> str:
         return '\n'.join(f'--- {p.name}\n{p.read_text()}' for p in sorted(self.tmp_path.glob('*.log')))
 

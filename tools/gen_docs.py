@@ -171,7 +171,11 @@ def plugins_md() -> str:
         GENERATED,
         '',
         'Each plugin is installed when the application first imports its library; nothing is imported for',
-        'libraries the application does not use. Versions are the ones tested; others may work.',
+        'libraries the application does not use. The versions listed are the ones each plugin declares and',
+        'is tested on: `python tools/plugin_matrix.py --all` runs every plugin scenario',
+        '(`tests/plugins/<library>/`) on each of them, each in its own virtualenv; CI (`scripts/test.sh`)',
+        'runs the oldest and the newest. A version number `X.Y` means the newest `X.Y.z` release.',
+        'Other versions may work.',
         'A plugin can be turned off with `SW_AGENT_DISABLE_PLUGINS` (regular expressions matched against',
         'the plugin name, e.g. `sw_flask,sw_http.*`).',
     ]

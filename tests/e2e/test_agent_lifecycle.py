@@ -224,7 +224,6 @@ def test_dynamic_configuration_changes_the_running_agent(services, collector, tm
             marker = os.path.join({str(tmp_path)!r}, name)
             while not os.path.exists(marker):
                 time.sleep(0.05)
-            time.sleep(2.5)  # two polls of the backend
             for op in ('/work',) * 5 + ('/health',) * 3:
                 with get_context().new_entry_span(f'{{op}}-{{name}}'):
                     pass
@@ -235,18 +234,21 @@ def test_dynamic_configuration_changes_the_running_agent(services, collector, tm
         """
     command = [sys.executable, '-m', 'sw_python', 'run', sys.executable, '-c', textwrap.dedent(script)]
     env = services.env('dynamic-app', SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL='1')
-    app = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = open(services.tmp_path / 'dynamic-app.log', 'w')
+    app = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     services.processes.append(app)
 
-    def run_phase(name: str, settings: dict | None) -> None:
+    def run_phase(name: str, settings: dict | None, received: int) -> None:
         if settings is not None:
             configure(settings)
+        # The agent has the configuration once it logs it (the n-th one it received).
+        services.wait_for_log('dynamic-app', 'dynamic configuration', count=received)
         (tmp_path / name).write_text('')
-        assert app.stdout.readline().split() == ['DONE', name], app.stderr.read()[-3000:]
+        assert app.stdout.readline().split() == ['DONE', name], services.log_of('dynamic-app')[-3000:]
 
-    run_phase('one', None)
-    run_phase('two', {'agent.active': 'false'})
-    run_phase('three', {})
+    run_phase('one', None, 1)
+    run_phase('two', {'agent.active': 'false'}, 2)
+    run_phase('three', {}, 3)
     assert app.wait(30) == 0
     ops = sorted(s['spans'][0]['operationName'] for s in segments_of(collector, 'dynamic-app'))
     assert ops == [
@@ -256,26 +258,38 @@ def test_dynamic_configuration_changes_the_running_agent(services, collector, tm
     ], ops
 
 
-def test_the_agents_own_counters_are_reported_as_meters(services, collector):
-    result = run_script(
-        services,
-        'self-observed',
-        """
-        import time
+def test_the_agents_own_counters_are_reported_as_meters(services, collector, tmp_path):
+    done = tmp_path / 'meters-seen'
+    script = f"""
+        import os, time
         from skywalking import _core
         from skywalking.trace.context import get_context
         for i in range(7):
             with get_context().new_entry_span('/counted'):
                 pass
         assert _core.flush(10)
-        time.sleep(2.5)  # two meter periods
-        """,
-        SW_AGENT_METER_REPORTER_PERIOD='1',
-    )
-    assert result.returncode == 0, result.stderr
-    data = yaml.safe_load(collector.receive_data())
-    [item] = [i for i in data['meterItems'] if i['serviceName'] == 'self-observed']
-    values = {m['meterId']['name']: m['singleValue'] for m in item['meters']}
+        deadline = time.monotonic() + 60
+        while not os.path.exists({str(done)!r}) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        """
+    command = [sys.executable, '-m', 'sw_python', 'run', sys.executable, '-c', textwrap.dedent(script)]
+    env = services.env('self-observed', SW_AGENT_METER_REPORTER_PERIOD='1')
+    app = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    services.processes.append(app)
+
+    def meters() -> dict[str, float]:
+        data = yaml.safe_load(collector.receive_data())
+        items = [i for i in data.get('meterItems') or [] if i['serviceName'] == 'self-observed']
+        return {m['meterId']['name']: m['singleValue'] for item in items for m in item['meters']}
+
+    # The meters of a period after the flush: every segment counted as sent.
+    deadline = time.monotonic() + 30
+    while meters().get('skywalking_agent_segments_sent') != 7.0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    done.write_text('')
+    _, err = app.communicate(timeout=30)
+    assert app.returncode == 0, err[-3000:]
+    values = meters()
     assert values['skywalking_agent_segments_queued'] == 7.0
     assert values['skywalking_agent_segments_sent'] == 7.0
     assert values['skywalking_agent_segments_dropped_queue_full'] == 0.0

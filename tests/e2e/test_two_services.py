@@ -1,24 +1,30 @@
 """A consumer calling a provider, both under `sw-python run`, reporting over gRPC, HTTP or
 Kafka (through the tests' protocol-level Kafka broker, tests/kafka_broker.py, which forwards
 to the collector) to the local collector; the received segments must match the expected
-data, span for span."""
+data, span for span. The services and expected data are the plugin scenarios of Flask and
+`http.server` (tests/plugins/flask, tests/plugins/http_server), which test the plugins
+themselves on every declared library version."""
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.conftest import free_port, http_get
 
-HERE = Path(__file__).parent
+PLUGINS = Path(__file__).parent.parent / 'plugins'
+#: framework -> the plugin scenario folder with its services and expected data
+SCENARIOS = {'http': PLUGINS / 'http_server', 'flask': PLUGINS / 'flask'}
 
 
-def expected(name: str, provider_port: int, consumer_port: int) -> str:
-    text = (HERE / 'expected' / name).read_text()
+def service(framework: str, role: str) -> Path:
+    return SCENARIOS[framework] / 'services' / f'{role}.py'
+
+
+def expected(framework: str, provider_port: int, consumer_port: int) -> str:
+    text = (SCENARIOS[framework] / 'expected' / f'{framework}.yml').read_text()
     return text.replace('PROVIDER_PORT', str(provider_port)).replace('CONSUMER_PORT', str(consumer_port))
 
 
@@ -32,10 +38,10 @@ def test_consumer_calls_provider(services, collector, request, framework, protoc
     if protocol == 'kafka':
         # No Kafka can run here: the test broker stands in for it and forwards to the collector.
         reporting['SW_KAFKA_BOOTSTRAP_SERVERS'] = request.getfixturevalue('kafka_broker').address
-    services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port, **reporting)
+    services.start('provider', service(framework, 'provider'), provider_port, **reporting)
     services.start(
         'consumer',
-        HERE / 'services' / f'{framework}_consumer.py',
+        service(framework, 'consumer'),
         consumer_port,
         PROVIDER_PORT=str(provider_port),
         **reporting,
@@ -46,7 +52,7 @@ def test_consumer_calls_provider(services, collector, request, framework, protoc
     assert status == 200
     # The correlation set in the consumer travelled in sw8-correlation to the provider.
     assert json.loads(body) == {'correlation': 'correlation'}
-    ok, reason = collector.validate(expected(f'{framework}.yml', provider_port, consumer_port))
+    ok, reason = collector.validate(expected(framework, provider_port, consumer_port))
     assert ok, f'{reason}\n{services.logs()}'
 
 
@@ -56,10 +62,10 @@ def test_apache_skywalking_produces_the_same_data(services, collector, upstream_
     one documented difference: upstream names the exit span, not the caller's endpoint,
     as the parent endpoint of the thread's call."""
     provider_port, consumer_port = free_port(), free_port()
-    services.start('provider', HERE / 'services' / f'{framework}_provider.py', provider_port, python=upstream_python)
+    services.start('provider', service(framework, 'provider'), provider_port, python=upstream_python)
     services.start(
         'consumer',
-        HERE / 'services' / f'{framework}_consumer.py',
+        service(framework, 'consumer'),
         consumer_port,
         python=upstream_python,
         PROVIDER_PORT=str(provider_port),
@@ -71,59 +77,8 @@ def test_apache_skywalking_produces_the_same_data(services, collector, upstream_
 
     assert status == 200
     assert json.loads(body) == {'correlation': 'correlation'}
-    upstream_expected = expected(f'{framework}.yml', provider_port, consumer_port).replace(
+    upstream_expected = expected(framework, provider_port, consumer_port).replace(
         'parentEndpoint: /test', 'parentEndpoint: /users'
     )
     ok, reason = collector.validate(upstream_expected)
     assert ok, f'{reason}\n{services.logs()}'
-
-
-def test_handler_exception_is_an_error_span(services, collector):
-    provider_port, consumer_port = free_port(), free_port()
-    services.start('provider', HERE / 'services' / 'flask_provider.py', provider_port)
-    services.start('consumer', HERE / 'services' / 'flask_consumer.py', consumer_port, PROVIDER_PORT=str(provider_port))
-
-    status, body = http_get(f'http://127.0.0.1:{consumer_port}/error')
-
-    assert status == 502
-    assert json.loads(body) == {'provider_status': 500}
-    ok, reason = collector.validate(expected('flask_error.yml', provider_port, consumer_port))
-    assert ok, f'{reason}\n{services.logs()}'
-    assert 'the handler failed on purpose' in collector.receive_data()
-
-
-def test_flask_skips_requests_of_an_ignored_method(services, collector):
-    """`plugin_http_ignore_method` is checked where the Flask plugin opens its entry span:
-    a POST is served untraced, while a GET to the same endpoint is traced. The server
-    plugin is disabled, as under a server no plugin covers (gunicorn): otherwise werkzeug's
-    server span would drop the POST before Flask sees it."""
-    provider_port = free_port()
-    services.start(
-        'provider',
-        HERE / 'services' / 'flask_provider.py',
-        provider_port,
-        SW_PLUGIN_HTTP_IGNORE_METHOD='POST',
-        SW_AGENT_DISABLE_PLUGINS='sw_http_server',
-    )
-
-    assert http_get(f'http://127.0.0.1:{provider_port}/users', method='POST')[0] == 200
-    assert http_get(f'http://127.0.0.1:{provider_port}/users')[0] == 200
-
-    def entry_spans() -> list[dict]:
-        data = yaml.safe_load(collector.receive_data())
-        return [
-            span
-            for item in data.get('segmentItems') or []
-            if item['serviceName'] == 'provider'
-            for segment in item['segments']
-            for span in segment['spans']
-            if span['spanType'] == 'Entry'
-        ]
-
-    deadline = time.monotonic() + 20
-    while not entry_spans() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    time.sleep(1)  # a POST segment, if one were sent, would have arrived with the GET's
-    spans = entry_spans()
-    methods = [tag['value'] for span in spans for tag in span.get('tags', []) if tag['key'] == 'http.method']
-    assert methods == ['GET'], f'{spans}\n{services.logs()}'

@@ -127,6 +127,16 @@ def test_forking_while_the_reporter_is_busy_never_hangs(services):
     assert 'FAILURES 0' in result.stdout, result.stdout + result.stderr[-3000:]
 
 
+def pids_of_workers(port: int, workers: int = 2, timeout: float = 30.0) -> set[str]:
+    """Sends rounds of concurrent requests until `workers` different processes answered (a
+    worker that is still starting lets the others take every request), or the deadline."""
+    deadline = time.monotonic() + timeout
+    pids = hit_concurrently(port)
+    while len(pids) < workers and time.monotonic() < deadline:
+        pids |= hit_concurrently(port)
+    return pids
+
+
 def hit_concurrently(port: int, count: int = 12) -> set[str]:
     pids: set[str] = set()
 
@@ -148,7 +158,7 @@ def check_workers(collector, service: str, worker_pids: set[str], master_suffix:
         found = segment_instances(collector, service)
         return all(any(name.endswith(f'-child({pid})') for name in found) for pid in worker_pids) and found
 
-    found = wait_for(per_worker, 20)
+    found = wait_for(per_worker, 30)
     assert found, segment_instances(collector, service)
     for pid in worker_pids:
         [name] = [n for n in found if n.endswith(f'-child({pid})')]
@@ -165,8 +175,7 @@ def test_gunicorn_workers_report_as_their_own_instances(services, collector, wor
     command += ['--threads', '4'] if worker_class == 'gthread' else []
     command += ['-b', f'127.0.0.1:{port}', '--chdir', str(HERE / 'services'), app]
     services.start_command(service, command, port)
-    time.sleep(1)  # both workers up
-    pids = hit_concurrently(port)
+    pids = pids_of_workers(port)
     assert len(pids) == 2, f'requests did not reach both workers: {pids}'
     # Under `-p`, the gunicorn master is `<name>-master(<pid>)`, its workers `...-child(<pid>)`.
     check_workers(collector, service, pids, '-master(')
@@ -181,7 +190,6 @@ def test_uwsgi_workers_report_as_their_own_instances(services, collector, lazy):
     command += ['--lazy-apps'] if lazy else []
     command += ['--die-on-term', '--disable-logging']
     services.start_command(service, command, port)
-    time.sleep(1)
-    pids = hit_concurrently(port)
+    pids = pids_of_workers(port)
     assert len(pids) == 2, f'requests did not reach both workers: {pids}'
     check_workers(collector, service, pids, '-child(')

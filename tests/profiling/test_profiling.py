@@ -74,7 +74,7 @@ def profile(services, collector, name: str, script: str, endpoint: str, calls: l
     task = create_task(collector, name, endpoint, ends_in_s)
     port = free_port()
     services.start(name, HERE / 'services' / script, port, **PROFILE_ENV)
-    time.sleep(2.5)  # two polls: the task has reached the agent
+    services.wait_for_log(name, f'profile task {task["id"]} started')
     threads = [threading.Thread(target=http_get, args=(f'http://127.0.0.1:{port}{path}',)) for path in calls]
     for thread in threads:
         thread.start()
@@ -152,7 +152,7 @@ def test_gevent_switches_are_snapshotted_between_timed_samples(services, collect
     task = create_task(collector, name, '/switch', ends_in_s=12, threshold=100, dump_period=10_000)
     port = free_port()
     services.start(name, HERE / 'services' / 'gevent_app.py', port, APP_TRACER='1', **PROFILE_ENV)
-    time.sleep(2.5)  # two polls: the task has reached the agent
+    services.wait_for_log(name, f'profile task {task["id"]} started')
     base = f'http://127.0.0.1:{port}'
     status, body = http_get(f'{base}/tracer')
     assert status == 200
@@ -199,10 +199,10 @@ def test_a_forked_child_drops_the_parents_switch_hooks(services, collector):
     """A fork while a greenlet's switches are hooked: in the child, which has a new
     profiler, the app's own greenlet trace function is back in place."""
     name = 'profiled-gevent-fork'
-    create_task(collector, name, '/switch', ends_in_s=12, threshold=100, dump_period=10_000)
+    task = create_task(collector, name, '/switch', ends_in_s=12, threshold=100, dump_period=10_000)
     port = free_port()
     services.start(name, HERE / 'services' / 'gevent_app.py', port, APP_TRACER='1', **PROFILE_ENV)
-    time.sleep(2.5)  # two polls: the task has reached the agent
+    services.wait_for_log(name, f'profile task {task["id"]} started')
     status, body = http_get(f'http://127.0.0.1:{port}/switch?fork=1')
     assert status == 200, body
     assert json.loads(body) == {'hooked': 'GreenletSwitchTracer', 'child_exit': 0}, services.logs()

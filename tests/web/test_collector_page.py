@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.conftest import free_port, http_get
 
-SERVICES = Path(__file__).resolve().parent.parent / 'e2e' / 'services'
+SERVICES = Path(__file__).resolve().parent.parent / 'plugins' / 'flask' / 'services'
 CHROMIUM = '/usr/bin/chromium'
 CHROMEDRIVER = '/usr/bin/chromedriver'
 
@@ -131,8 +131,8 @@ def severe_console_messages(driver) -> list[str]:
 
 def test_page_shows_a_real_two_service_trace_its_error_logs_and_profile_tasks(browser, collector, services, tmp_path):
     provider_port, consumer_port = free_port(), free_port()
-    services.start('provider', SERVICES / 'flask_provider.py', provider_port)
-    services.start('consumer', SERVICES / 'flask_consumer.py', consumer_port, PROVIDER_PORT=str(provider_port))
+    services.start('provider', SERVICES / 'provider.py', provider_port)
+    services.start('consumer', SERVICES / 'consumer.py', consumer_port, PROVIDER_PORT=str(provider_port))
     assert http_get(f'http://127.0.0.1:{consumer_port}/users')[0] == 200
     time.sleep(0.05)  # the error trace starts strictly later, so it is listed first
     assert http_get(f'http://127.0.0.1:{consumer_port}/error')[0] == 502

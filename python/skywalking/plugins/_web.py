@@ -35,7 +35,9 @@ def format_params(params: Any, threshold: int) -> str:
     `threshold` characters, as upstream's framework plugins record ``http.params``."""
     getlist = getattr(params, 'getlist', None)
     if getlist is not None:
-        lines = [f'{key}=[{",".join(getlist(key))}]' for key in params.keys()]
+        # Keys in the order `items()` gives them (query arguments, then form fields): werkzeug
+        # before 2.3 returns the keys of a CombinedMultiDict (`request.values`) as a set.
+        lines = [f'{key}=[{",".join(getlist(key))}]' for key, _ in params.items()]
     else:
         lines = [
             f'{key}=[{",".join(values) if isinstance(values, (list, tuple)) else values}]'

@@ -15,7 +15,7 @@ link_vector = ['https://flask.palletsprojects.com']
 
 #: What the plugin reports (General below is only the marker of a server plugin's span it reuses).
 component = Component.Flask
-support_matrix = {'flask': {'>=3.10': ['2.3', '3.0', '3.1']}}
+support_matrix = {'flask': {'>=3.10': ['2.0', '2.1', '2.2', '2.3', '3.0', '3.1']}}
 note = ''
 hooked_modules = ['flask']
 version_rule = {'name': 'flask', 'rules': ['>=2.0']}

@@ -15,7 +15,10 @@ from skywalking.plugins._web import http_entry_span
 
 link_vector = ['https://docs.python.org/3/library/http.server.html', 'https://werkzeug.palletsprojects.com/']
 component = Component.General
-support_matrix = {'http_server': {'>=3.10': ['*']}, 'werkzeug': {'>=3.10': ['2.3', '3.0', '3.1']}}
+support_matrix = {
+    'http_server': {'>=3.10': ['*']},
+    'werkzeug': {'>=3.10': ['1.0.1', '2.0', '2.1', '2.2', '2.3', '3.0', '3.1']},
+}
 note = ''
 hooked_modules = ['http.server']
 
@@ -82,6 +85,12 @@ def _instrument_class(cls) -> None:
         return
     if _is_werkzeug(cls):
         _patch.patch(cls, 'run_wsgi', _wrap_run_wsgi, plugin=_plugin)
+        # werkzeug before 2.1 writes the status line in its own `send_response`, which does
+        # not call `send_response_only`: the status is recorded there too.
+        from http.server import BaseHTTPRequestHandler
+
+        if getattr(cls, 'send_response', None) is not BaseHTTPRequestHandler.send_response:
+            _patch.patch(cls, 'send_response', _wrap_send_response_only, plugin=_plugin)
     else:
         for method in _HTTP_METHODS:
             if callable(getattr(cls, f'do_{method}', None)):
@@ -100,12 +109,18 @@ def _wrap_handle(handle):
     return _sw_handle
 
 
-def _wrap_send_response_only(send_response_only):
-    def _sw_send_response_only(self, code, *args, **kwargs):
-        self._sw_status = int(code)
-        return send_response_only(self, code, *args, **kwargs)
+def _wrap_send_response_only(send_response):
+    """Records the status of the response (`send_response_only`, or a server's own
+    `send_response`) for the entry span."""
 
-    return _sw_send_response_only
+    def _sw_send_response(self, code, *args, **kwargs):
+        try:
+            self._sw_status = int(code)
+        except (TypeError, ValueError):
+            pass
+        return send_response(self, code, *args, **kwargs)
+
+    return _sw_send_response
 
 
 def install() -> None:

@@ -13,7 +13,9 @@ from skywalking.plugins._patch import patch
 
 link_vector = ['https://requests.readthedocs.io']
 component = Component.Requests
-support_matrix = {'requests': {'>=3.10': ['2.31', '2.32', '2.34']}}
+support_matrix = {
+    'requests': {'>=3.10': ['2.25', '2.26', '2.27', '2.28', '2.29', '2.30', '2.31', '2.32', '2.33', '2.34']}
+}
 note = ''
 hooked_modules = ['requests']
 version_rule = {'name': 'requests', 'rules': ['>=2.20']}

@@ -71,7 +71,7 @@ def trace_headers(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope='module')
-def cases(tmp_path_factory, collector):
+def cases(tmp_path_factory, collector, plugin_python):
     """The consumer service under `sw-python run`, and the echo server it calls."""
     from tests.conftest import Services
 
@@ -80,8 +80,9 @@ def cases(tmp_path_factory, collector):
     port = free_port()
     services.start(
         SERVICE,
-        HERE / 'services' / 'requests_cases.py',
+        HERE / 'services' / 'cases.py',
         port,
+        python=plugin_python,
         ECHO_PORT=str(echo.port),
         SW_PLUGIN_HTTP_IGNORE_METHOD='DELETE,options',
         # The bare http.client call after each case checks that the header hook writes

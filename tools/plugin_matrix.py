@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Runs each plugin scenario (`tests/plugins/<library>/`) on the library versions its plugin
+declares, each in a cached virtualenv.
+
+    python tools/plugin_matrix.py                  # oldest and newest declared version of each library
+    python tools/plugin_matrix.py --all            # every declared version
+    python tools/plugin_matrix.py flask werkzeug   # only these libraries (test folders)
+    python tools/plugin_matrix.py --list           # what would run, and the pip requirements
+    python tools/plugin_matrix.py -- -k error      # arguments after -- go to pytest
+
+The versions come from the plugins' ``support_matrix`` (``{<library>: {'>=3.10': [versions]}}``,
+the first Python rule that this interpreter satisfies): ``'2.0'`` means the newest ``2.0.x``,
+``'1.0.1'`` exactly that release, ``'*'`` a standard-library module (one run, nothing to
+install). A scenario folder adds what its services need besides the library in
+``requirements.txt``, and per declared version in ``requirements-<version>.txt`` (e.g. Flask
+2.0 needs the Werkzeug of its time).
+
+Each version gets a virtualenv under ``.cache/plugin-venvs/<library>-<version>/``, made once
+(pip; nothing is downloaded again while its requirements stay the same). The agent is not
+installed there: a ``.pth`` file points at the `skywalking` package this interpreter imports
+(the current build, editable or installed), through links refreshed on every run. pytest
+runs here, with ``SW_PLUGIN_PYTHON`` naming the venv's interpreter, which the scenario's
+services run under (`tests/plugins/conftest.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / 'tests' / 'plugins'
+CACHE = ROOT / '.cache' / 'plugin-venvs'
+AGENT_LINKS = CACHE / '_agent'
+STDLIB = '*'
+
+
+@dataclass(frozen=True)
+class Run:
+    library: str
+    version: str  # as declared
+    plugins: tuple[str, ...]
+
+    @property
+    def folder(self) -> Path:
+        return TESTS / self.library
+
+    @property
+    def venv(self) -> Path:
+        return CACHE / (self.library if self.version == STDLIB else f'{self.library}-{self.version}')
+
+    def requirements(self) -> list[str]:
+        wanted = ['packaging>=21']  # the agent's own dependency
+        if self.version != STDLIB:
+            wanted.append(requirement(self.library, self.version))
+            wanted += read_requirements(self.folder / f'requirements-{self.version}.txt')
+        wanted += read_requirements(self.folder / 'requirements.txt')
+        return wanted
+
+
+def requirement(library: str, version: str) -> str:
+    """``flask==2.0.*`` for ``'2.0'``, ``werkzeug==1.0.1`` for ``'1.0.1'``."""
+    return f'{library}=={version}.*' if version.count('.') == 1 else f'{library}=={version}'
+
+
+def read_requirements(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    lines = (line.split('#', 1)[0].strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def python_rule_matches(rule: str) -> bool:
+    from packaging.specifiers import SpecifierSet
+
+    current = '.'.join(str(part) for part in sys.version_info[:3])
+    return current in SpecifierSet(rule)
+
+
+def declared() -> dict[str, tuple[list[str], tuple[str, ...]]]:
+    """library -> (declared versions for this Python, oldest first; the plugins declaring it)."""
+    sys.path.append(str(ROOT / 'python'))  # fallback only: an installed package wins
+    from skywalking import plugins as package
+
+    found: dict[str, tuple[list[str], list[str]]] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda item: item.name):
+        if not info.name.startswith('sw_'):
+            continue
+        module = importlib.import_module(f'{package.__name__}.{info.name}')
+        for library, rules in (getattr(module, 'support_matrix', None) or {}).items():
+            for rule, versions in (rules or {}).items():
+                if python_rule_matches(rule):
+                    entry = found.setdefault(library, ([], []))
+                    entry[0].extend(v for v in versions if v not in entry[0])
+                    entry[1].append(info.name)
+                    break
+    return {library: (sort_versions(versions), tuple(names)) for library, (versions, names) in found.items()}
+
+
+def sort_versions(versions: list[str]) -> list[str]:
+    from packaging.version import Version
+
+    if STDLIB in versions:
+        return [STDLIB]
+    return sorted(versions, key=Version)
+
+
+def plan(libraries: list[str], every: bool) -> list[Run]:
+    runs = []
+    matrix = declared()
+    unknown = [name for name in libraries if name not in matrix]
+    if unknown:
+        raise SystemExit(f'no plugin declares {unknown}; declared: {sorted(matrix)}')
+    for library, (versions, plugins) in sorted(matrix.items()):
+        if libraries and library not in libraries:
+            continue
+        if not (TESTS / library).is_dir():
+            print(f'warning: {library} is declared by {", ".join(plugins)} but has no tests/plugins/{library}/')
+            continue
+        chosen = versions if every else sorted({versions[0], versions[-1]}, key=versions.index)
+        runs += [Run(library, version, plugins) for version in chosen]
+    return runs
+
+
+def link_agent() -> Path:
+    """Links to the `skywalking` and `sw_python` packages this interpreter imports."""
+    import skywalking
+    import sw_python
+
+    AGENT_LINKS.mkdir(parents=True, exist_ok=True)
+    for module in (skywalking, sw_python):
+        target = Path(module.__file__).resolve().parent
+        link = AGENT_LINKS / target.name
+        if link.is_symlink() or link.exists():
+            if link.is_symlink() and link.resolve() == target:
+                continue
+            link.unlink() if link.is_symlink() else shutil.rmtree(link)
+        link.symlink_to(target, target_is_directory=True)
+    return AGENT_LINKS
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / 'bin' / 'python'
+
+
+def ensure_venv(run: Run, agent: Path) -> Path:
+    """The venv of `run`, made (or remade) when its requirements changed."""
+    wanted = '\n'.join([sys.version.split()[0], *run.requirements()])
+    marker = run.venv / '.requirements'
+    python = venv_python(run.venv)
+    if not (python.exists() and marker.exists() and marker.read_text() == wanted):
+        print(f'==> preparing {run.venv.relative_to(ROOT)}: {" ".join(run.requirements())}', flush=True)
+        subprocess.run([sys.executable, '-m', 'venv', '--clear', str(run.venv)], check=True)
+        subprocess.run(
+            [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', *run.requirements()],
+            check=True,
+        )
+        marker.write_text(wanted)
+    site = subprocess.run(
+        [str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / 'skywalking-agent-under-test.pth').write_text(f'{agent}\n')
+    return python
+
+
+def installed(python: Path, library: str) -> str:
+    code = f'import importlib.metadata as m\ntry:\n print(m.version({library!r}))\nexcept Exception:\n print("stdlib")'
+    return subprocess.run([str(python), '-c', code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    pytest_args: list[str] = []
+    if '--' in argv:
+        index = argv.index('--')
+        argv, pytest_args = argv[:index], argv[index + 1 :]
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('libraries', nargs='*', help='test folders under tests/plugins (default: all)')
+    parser.add_argument('--all', action='store_true', help='every declared version, not only oldest and newest')
+    parser.add_argument('--list', action='store_true', help='print the runs and their requirements, run nothing')
+    args = parser.parse_args(argv)
+
+    runs = plan(args.libraries, args.all)
+    if args.list:
+        for run in runs:
+            print(f'{run.library:16} {run.version:8} {" ".join(run.requirements())}')
+        return 0
+    agent = link_agent()
+    results = []
+    for run in runs:
+        started = time.monotonic()
+        python = ensure_venv(run, agent)
+        actual = installed(python, run.library)
+        print(f'==> {run.library} {actual} ({", ".join(run.plugins)})', flush=True)
+        env = {**os.environ, 'SW_PLUGIN_PYTHON': str(python)}
+        command = [sys.executable, '-m', 'pytest', str(run.folder), '-q', '-p', 'no:cacheprovider', *pytest_args]
+        code = subprocess.run(command, cwd=ROOT, env=env).returncode
+        results.append((run, actual, code, time.monotonic() - started))
+    print('\n| library | declared | installed | result | seconds |\n|---|---|---|---|---:|')
+    for run, actual, code, seconds in results:
+        print(f'| {run.library} | {run.version} | {actual} | {"passed" if code == 0 else "FAILED"} | {seconds:.0f} |')
+    return 0 if all(code == 0 for _, _, code, _ in results) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
