@@ -46,13 +46,15 @@ DOC = ROOT / 'docs' / 'Benchmarks.md'
 COLLECTOR = ROOT / 'target' / 'release' / 'sw-collector'
 
 # Pinned so that runs on different days compare the same code.
-APP_PINS = ['flask==3.1.3', 'requests==2.34.2', 'werkzeug==3.1.9']
+APP_PINS = ['flask==3.1.3', 'requests==2.34.2', 'werkzeug==3.1.9', 'httpx==0.29.0', 'grpcio==1.85.4']
 UPSTREAM_VERSION = '1.3.0'
 OTEL_PINS = [
     'opentelemetry-sdk==1.45.1',
     'opentelemetry-exporter-otlp-proto-grpc==1.45.1',
     'opentelemetry-instrumentation-flask==0.66b1',
     'opentelemetry-instrumentation-requests==0.66b1',
+    'opentelemetry-instrumentation-httpx==0.66b1',
+    'opentelemetry-instrumentation-grpc==0.66b1',
 ]
 
 CONTENDERS = ['none', 'upstream', 'otel', 'rs']
@@ -94,6 +96,15 @@ WORKLOADS = {
         'chunk': 20000,
         'unit': 'span',
         'title': 'W3 manual spans',
+    },
+    'w6': {
+        'script': 'w6_async_grpc.py',
+        # Like W2: a request costs a few ms (an httpx call and a gRPC call to other processes).
+        'n': 4000,
+        'warmup': 50,
+        'chunk': 100,
+        'unit': 'request',
+        'title': 'W6 Flask + httpx async + gRPC unary',
     },
 }
 
@@ -250,6 +261,7 @@ class Sinks:
         self.otlp_grpc = f'127.0.0.1:{free_port()}'
         self.otlp_http = f'http://127.0.0.1:{free_port()}'
         self.downstream = f'http://127.0.0.1:{free_port()}/downstream'
+        self.grpc_downstream = f'127.0.0.1:{free_port()}'
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         logfile = open(LOGS / f'{name}.log', 'w')
@@ -278,6 +290,9 @@ class Sinks:
         self._spawn('otlp_sink', [*otlp, self.otlp_grpc.rsplit(':', 1)[1], self.otlp_http.rsplit(':', 1)[1]])
         port = self.downstream.rsplit(':', 1)[1].split('/')[0]
         self._spawn('downstream', [sys.executable, str(BENCH / 'servers' / 'downstream.py'), port])
+        grpc_port = self.grpc_downstream.rsplit(':', 1)[1]
+        grpc_server = [str(venv_python('baseline')), str(BENCH / 'servers' / 'grpc_downstream.py'), grpc_port]
+        self._spawn('grpc_downstream', grpc_server)
         wait_until(lambda: http_json(f'{self.http}/api/stats'), 30, 'the collector')
         wait_until(lambda: http_json(f'{self.otlp_http}/counts'), 30, 'the OTLP sink')
         wait_until(lambda: urllib.request.urlopen(self.downstream, timeout=5).read(), 30, 'the downstream server')
@@ -389,6 +404,7 @@ class Measured:
             str(BENCH / 'workloads' / WORKLOADS[workload]['script']),
             *('--contender', contender, '--service', self.service, '--backend', sinks.backend(contender)),
             *('--n', str(n), '--warmup', str(warmup), '--downstream', sinks.downstream, '--chunk', str(chunk)),
+            *('--grpc-downstream', sinks.grpc_downstream),
         ]
         self.driver = Driver(argv, LOGS / f'{self.service}.log')
         self.produced = 0
@@ -589,7 +605,7 @@ def check_targets(summary: dict) -> list[dict]:
     def add(name: str, value, limit, met) -> None:
         checks.append({'target': name, 'value': value, 'limit': limit, 'met': bool(met)})
 
-    for workload in ('w1', 'w2'):
+    for workload in ('w1', 'w2', 'w6'):
         row = summary.get(workload, {}).get('rs', {})
         if 'overhead_x_upstream' in row:
             limit = TARGETS['overhead_vs_upstream']
