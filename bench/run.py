@@ -53,6 +53,8 @@ APP_PINS = [
     'django==5.2.20',
     'fastapi==0.165.0',
     'starlette==1.10.0',
+    'httpx==0.29.0',
+    'grpcio==1.85.4',
 ]
 UPSTREAM_VERSION = '1.3.0'
 OTEL_PINS = [
@@ -62,6 +64,8 @@ OTEL_PINS = [
     'opentelemetry-instrumentation-requests==0.66b1',
     'opentelemetry-instrumentation-django==0.66b1',
     'opentelemetry-instrumentation-fastapi==0.66b1',
+    'opentelemetry-instrumentation-httpx==0.66b1',
+    'opentelemetry-instrumentation-grpc==0.66b1',
 ]
 
 CONTENDERS = ['none', 'upstream', 'otel', 'rs']
@@ -132,6 +136,15 @@ WORKLOADS = {
         # What the sink counts: log records, not segments.
         'counts': 'logs',
     },
+    'w6': {
+        'script': 'w6_async_grpc.py',
+        # Like W2: a request costs a few ms (an httpx call and a gRPC call to other processes).
+        'n': 4000,
+        'warmup': 50,
+        'chunk': 100,
+        'unit': 'request',
+        'title': 'W6 Flask + httpx async + gRPC unary',
+    },
 }
 
 DELIVERY_DEADLINE_S = 30.0  # after the loop, at most this long for the sink to count everything
@@ -140,7 +153,7 @@ POLL_S = 0.2
 PROCESS_TIMEOUT_S = 300.0
 
 TARGETS = {
-    'overhead_vs_upstream': 0.1,  # W1, W2, W4, W5: skywalking-rs overhead <= 0.1 x apache-skywalking's
+    'overhead_vs_upstream': 0.1,  # W1, W2, W4, W5, W6: skywalking-rs overhead <= 0.1 x apache-skywalking's
     'w3_overhead_us': 3.0,  # W3: <= 3 us per span
     'l1_overhead_vs_upstream': 0.1,  # L1: <= 0.1 x apache-skywalking's CPU per logged line
     'delivered': 1.0,  # 100 % of segments, default settings
@@ -288,6 +301,7 @@ class Sinks:
         self.otlp_grpc = f'127.0.0.1:{free_port()}'
         self.otlp_http = f'http://127.0.0.1:{free_port()}'
         self.downstream = f'http://127.0.0.1:{free_port()}/downstream'
+        self.grpc_downstream = f'127.0.0.1:{free_port()}'
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         logfile = open(LOGS / f'{name}.log', 'w')
@@ -318,6 +332,9 @@ class Sinks:
         self._spawn('otlp_sink', [*otlp, self.otlp_grpc.rsplit(':', 1)[1], self.otlp_http.rsplit(':', 1)[1]])
         port = self.downstream.rsplit(':', 1)[1].split('/')[0]
         self._spawn('downstream', [sys.executable, str(BENCH / 'servers' / 'downstream.py'), port])
+        grpc_port = self.grpc_downstream.rsplit(':', 1)[1]
+        grpc_server = [str(venv_python('baseline')), str(BENCH / 'servers' / 'grpc_downstream.py'), grpc_port]
+        self._spawn('grpc_downstream', grpc_server)
         wait_until(lambda: http_json(f'{self.http}/api/stats'), 30, 'the collector')
         wait_until(lambda: http_json(f'{self.otlp_http}/counts'), 30, 'the OTLP sink')
         wait_until(lambda: urllib.request.urlopen(self.downstream, timeout=5).read(), 30, 'the downstream server')
@@ -430,6 +447,7 @@ class Measured:
             str(BENCH / 'workloads' / WORKLOADS[workload]['script']),
             *('--contender', contender, '--service', self.service, '--backend', sinks.backend(contender)),
             *('--n', str(n), '--warmup', str(warmup), '--downstream', sinks.downstream, '--chunk', str(chunk)),
+            *('--grpc-downstream', sinks.grpc_downstream),
         ]
         self.driver = Driver(argv, LOGS / f'{self.service}.log')
         self.counts = WORKLOADS[workload].get('counts', 'segments')
@@ -631,7 +649,7 @@ def check_targets(summary: dict) -> list[dict]:
     def add(name: str, value, limit, met) -> None:
         checks.append({'target': name, 'value': value, 'limit': limit, 'met': bool(met)})
 
-    for workload in ('w1', 'w2', 'w4', 'w5'):
+    for workload in ('w1', 'w2', 'w4', 'w5', 'w6'):
         row = summary.get(workload, {}).get('rs', {})
         if 'overhead_x_upstream' in row:
             limit = TARGETS['overhead_vs_upstream']

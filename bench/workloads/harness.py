@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--n', type=int, required=True, help='measured iterations')
     parser.add_argument('--warmup', type=int, default=0, help='iterations before the measurement')
     parser.add_argument('--downstream', default='', help='URL the W2 endpoint calls')
+    parser.add_argument('--grpc-downstream', default='', help='host:port of the gRPC server W6 calls')
     parser.add_argument('--chunk', type=int, default=0, help='iterations per turn (0: the whole loop at once)')
     return parser.parse_args(argv)
 

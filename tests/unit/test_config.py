@@ -95,6 +95,7 @@ UPSTREAM_OPTIONS = [
 ADDED_OPTIONS = [
     ('agent_span_limit', 'SW_AGENT_SPAN_LIMIT', 300),
     ('agent_exit_flush_timeout', 'SW_AGENT_EXIT_FLUSH_TIMEOUT', 5.0),
+    ('plugin_threading_propagate_context', 'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT', True),
 ]
 ALL_OPTIONS = UPSTREAM_OPTIONS + ADDED_OPTIONS
 
@@ -158,10 +159,11 @@ def agent_records():
 # --- declaration ------------------------------------------------------------------------
 
 
-def test_options_are_the_upstream_ones_plus_two_additions_in_order():
+def test_options_are_the_upstream_ones_plus_three_additions_in_order():
     expected = [name for name, _, _ in UPSTREAM_OPTIONS]
     expected.insert(expected.index('agent_asyncio_enhancement') + 1, 'agent_exit_flush_timeout')
     expected.insert(expected.index('correlation_value_max_length') + 1, 'agent_span_limit')
+    expected.insert(expected.index('plugin_grpc_ignored_methods') + 1, 'plugin_threading_propagate_context')
     assert config.options == expected
     assert len(UPSTREAM_OPTIONS) == 61
 

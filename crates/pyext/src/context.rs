@@ -299,7 +299,7 @@ impl SpanContext {
     }
 
     /// Opens the exit span of an outgoing HTTP request to `url`, as HTTP client plugins
-    /// record it (see `http_client::open_exit_span`).
+    /// record it (see `http_client::open_exit_span`); None inside another HTTP exit span.
     #[pyo3(signature = (url, method, component, inject_on_send = false))]
     fn new_http_exit_span<'py>(
         slf: &Bound<'py, Self>,
@@ -307,11 +307,11 @@ impl SpanContext {
         method: &Bound<'py, PyAny>,
         component: i32,
         inject_on_send: bool,
-    ) -> PyResult<Bound<'py, Span>> {
+    ) -> PyResult<Option<Bound<'py, Span>>> {
         let py = slf.py();
         guard(
             site!("SpanContext.new_http_exit_span"),
-            || noop_span(py, Kind::Exit, String::new()),
+            || noop_span(py, Kind::Exit, String::new()).map(Some),
             || crate::http_client::open_exit_span(slf, url, method, component, inject_on_send),
         )
     }

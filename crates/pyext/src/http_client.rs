@@ -53,14 +53,21 @@ fn url_parts(url: &Bound<'_, PyAny>) -> PyResult<(String, String, String)> {
 /// or a URL Python cannot parse, gives a `NoopSpan`: the request goes ahead untraced.
 /// With `inject_on_send`, the span's headers are written into each request `http.client`
 /// sends while it is active.
+///
+/// None when the call runs inside another HTTP client's exit span (urllib3 under
+/// `requests`, `http.client` under urllib3): one outgoing call gives one exit span, the
+/// one of the outermost, most specific client, whose headers are the ones sent.
 pub fn open_exit_span<'py>(
     context: &Bound<'py, SpanContext>,
     url: &Bound<'py, PyAny>,
     method: &Bound<'py, PyAny>,
     component: i32,
     inject_on_send: bool,
-) -> PyResult<Bound<'py, Span>> {
+) -> PyResult<Option<Bound<'py, Span>>> {
     let py = context.py();
+    if inside_http_exit(py) {
+        return Ok(None);
+    }
     // A method whose `str()` raises is the client library's to report, not the agent's.
     let method = span::text(method).map(|m| m.to_uppercase()).unwrap_or_default();
     let span = if agent::settings().ignores_http_method(&method) {
@@ -90,7 +97,18 @@ pub fn open_exit_span<'py>(
     let mut s = span.try_borrow_mut()?;
     s.inject_on_send = inject_on_send && s.state.kind == Kind::Exit;
     drop(s);
-    Ok(span)
+    Ok(Some(span))
+}
+
+/// True when the active span is an unfinished HTTP exit span (or a `NoopSpan` standing for
+/// one: an ignored method, an unsampled trace), i.e. a client library is already sending
+/// this request.
+fn inside_http_exit(py: Python<'_>) -> bool {
+    let Some(active) = active::get(py) else { return false };
+    let Ok(a) = active.try_borrow() else { return false };
+    a.state.kind == Kind::Exit
+        && !a.state.finished
+        && (a.state.noop || a.state.data.span_layer == SpanLayer::Http as i32)
 }
 
 /// Writes the active exit span's `sw8-correlation` and `sw8` header lines into `buffer`,

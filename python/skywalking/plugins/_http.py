@@ -19,6 +19,11 @@ a headers object, or a list of pairs), or, without `headers`, into the request a
 `http.client` sends it (the hook is put in place the first time it is needed, so a plugin
 cannot forget it). The second way skips the client library's header handling, which costs
 more than all the rest of the agent's work on a request (`skywalking.trace.http_wire`).
+
+One outgoing call gives one exit span. A client library called by another one while that
+one's exit span is open (urllib3 under `requests`, `http.client` under urllib3) gets
+`INNER`, which records nothing, writes no headers and is not made active: the outer
+client's span stays the active one, and its headers are the ones `http.client` sends.
 """
 
 from __future__ import annotations
@@ -42,6 +47,48 @@ def _unhooked() -> None:
     _wire['hooked'] = False
 
 
+class _Inner:
+    """The span of a call that another HTTP client's exit span already covers: a context
+    manager and span stand-in that does nothing (and does not become the active span)."""
+
+    __slots__ = ()
+    is_noop = True
+
+    def __enter__(self) -> _Inner:
+        return self
+
+    def __exit__(self, *exc: object) -> bool:
+        return False
+
+    def start(self) -> _Inner:
+        return self
+
+    def stop(self) -> bool:
+        return False
+
+    def tag_http_status(self, status: int) -> None:
+        pass
+
+    def set_tag(self, key: str, value: object, overridable: bool = True) -> _Inner:
+        return self
+
+    def tag(self, tag: Any) -> _Inner:
+        return self
+
+    def log(self, ex: Any) -> _Inner:
+        return self
+
+    def raised(self) -> _Inner:
+        return self
+
+    def inject_headers(self) -> list[tuple[str, str]]:
+        return []
+
+
+#: What `http_exit_span` returns inside another HTTP client's exit span.
+INNER: Any = _Inner()
+
+
 def http_exit_span(
     url: str | bytes,
     method: str | bytes,
@@ -55,13 +102,16 @@ def http_exit_span(
 
     With `headers` (or a `setter`), the trace headers are written there now (see
     `skywalking.plugins._common.inject` for the shapes and `encoding`); without, into the
-    request `http.client` sends while the span is active.
+    request `http.client` sends while the span is active. `INNER` inside another HTTP
+    client's exit span (see the module's doc).
     """
     try:
         on_send = headers is None and setter is None
         if on_send and not _wire['hooked']:
             _ensure_wire()
         span = get_context().new_http_exit_span(url, method, component, on_send)
+        if span is None:
+            return INNER
         if not on_send:
             inject(span, headers, setter, encoding)
         return span

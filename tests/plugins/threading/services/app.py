@@ -1,0 +1,58 @@
+"""An `http.server` whose GET /<path> hands work to another thread, one way per path, inside
+its entry span: the work calls a local span `work` (@trace) in that thread."""
+
+import asyncio
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from skywalking.decorators import trace
+
+POOL = ThreadPoolExecutor(2)
+
+
+@trace(op='work')
+def work():
+    return threading.current_thread().name
+
+
+def thread():
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+
+
+def submit():
+    POOL.submit(work).result()
+
+
+def run_in_executor():
+    async def main():
+        await asyncio.get_running_loop().run_in_executor(None, work)
+
+    asyncio.run(main())
+
+
+def to_thread():
+    async def main():
+        await asyncio.to_thread(work)
+
+    asyncio.run(main())
+
+
+WAYS = {'/thread': thread, '/submit': submit, '/run_in_executor': run_in_executor, '/to_thread': to_thread}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        WAYS[self.path]()
+        self.send_response(200)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), Handler).serve_forever()
