@@ -3,11 +3,11 @@
 No Kafka broker can run where these tests run, so this one answers just enough of the
 protocol for a producer: ApiVersions, Metadata (it advertises itself as the only broker,
 every topic is created on demand with `partitions` partitions), Produce (every record batch
-is decoded and its CRC-32C verified), and SaslHandshake/SaslAuthenticate with PLAIN,
-optionally over TLS, InitProducerId for idempotent producers. For a consumer that assigns
-itself partitions (with or without a group id): ListOffsets, Fetch (the produced batches, as stored, from the requested offset),
-FindCoordinator and OffsetFetch (no offsets committed). Group membership (JoinGroup,
-SyncGroup) is not spoken. It
+is decoded and its CRC-32C verified), InitProducerId (idempotent producers), and
+SaslHandshake/SaslAuthenticate with PLAIN, optionally over TLS. For a consumer that assigns
+itself partitions (with or without a group id): ListOffsets, Fetch (the produced batches, as
+stored, from the requested offset), FindCoordinator and OffsetFetch (no offsets committed).
+Group membership (JoinGroup, SyncGroup) is not spoken. It
 decodes with kafka-python's protocol and record classes, an implementation independent of
 the agent's Rust encoder, so a record the agent encodes wrongly fails here.
 
