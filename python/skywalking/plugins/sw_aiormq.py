@@ -18,8 +18,11 @@ from skywalking.plugins._patch import patch
 
 link_vector = ['https://pypi.org/project/aiormq/', 'https://aio-pika.readthedocs.io/']
 component = [Component.RabbitmqProducer, Component.RabbitmqConsumer]
-support_matrix = {'aiormq': {'>=3.10': ['6.3', '6.4', '6.5', '6.6', '6.7', '6.8', '6.9', '7.0', '7.1', '7.2']}}
-note = 'aio-pika is traced through aiormq.'
+support_matrix = {
+    'aiormq': {'>=3.10': ['6.3', '6.4', '6.5', '6.6', '6.7', '6.8', '6.9', '7.0', '7.1', '7.2']},
+    'aio-pika': {'>=3.10': ['9.0', '9.5', '10.2']},
+}
+note = 'aio-pika is traced through aiormq (tested on aio-pika 9.0 and 10.2).'
 hooked_modules = ['aiormq']
 version_rule = {'name': 'aiormq', 'rules': ['>=6.0']}
 
