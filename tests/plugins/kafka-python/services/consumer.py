@@ -19,6 +19,7 @@ consumer = KafkaConsumer(
     group_id='mq-group',
     auto_offset_reset='earliest',
     enable_auto_commit=False,
+    api_version=(1, 0, 0),  # as the producer: no probing of the stand-in broker
 )
 consumer.assign([TopicPartition(TOPIC, 0)])
 

@@ -8,7 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from kafka import KafkaProducer
 
 TOPIC = os.environ['TOPIC']
-producer = KafkaProducer(bootstrap_servers=os.environ['BROKER'])
+# The broker's version is given: kafka-python 2.0's probing of the stand-in broker sometimes
+# stalls, which would test the stand-in rather than the plugin.
+producer = KafkaProducer(bootstrap_servers=os.environ['BROKER'], api_version=(1, 0, 0))
+producer.partitions_for(TOPIC)  # metadata before serving, not on the first request
 
 
 class Handler(BaseHTTPRequestHandler):
