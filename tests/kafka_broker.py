@@ -3,8 +3,11 @@
 No Kafka broker can run where these tests run, so this one answers just enough of the
 protocol for a producer: ApiVersions, Metadata (it advertises itself as the only broker,
 every topic is created on demand with `partitions` partitions), Produce (every record batch
-is decoded and its CRC-32C verified), and SaslHandshake/SaslAuthenticate with PLAIN,
-optionally over TLS. It
+is decoded and its CRC-32C verified), InitProducerId (idempotent producers), and
+SaslHandshake/SaslAuthenticate with PLAIN, optionally over TLS. For a consumer that assigns
+itself partitions (with or without a group id): ListOffsets, Fetch (the produced batches, as
+stored, from the requested offset), FindCoordinator and OffsetFetch (no offsets committed).
+Group membership (JoinGroup, SyncGroup) is not spoken. It
 decodes with kafka-python's protocol and record classes, an implementation independent of
 the agent's Rust encoder, so a record the agent encodes wrongly fails here.
 
@@ -30,6 +33,11 @@ from dataclasses import dataclass
 
 import grpc
 from kafka.protocol.api_versions import ApiVersionsResponse_v0
+from kafka.protocol.commit import OffsetFetchRequest, OffsetFetchResponse
+from kafka.protocol.fetch import FetchRequest, FetchResponse
+from kafka.protocol.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from kafka.protocol.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
+from kafka.protocol.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from kafka.protocol.metadata import MetadataRequest, MetadataResponse
 from kafka.protocol.produce import ProduceRequest
 from kafka.protocol.sasl_authenticate import SaslAuthenticateRequest, SaslAuthenticateResponse
@@ -37,9 +45,28 @@ from kafka.protocol.sasl_handshake import SaslHandshakeRequest, SaslHandshakeRes
 from kafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
 from kafka.record.memory_records import MemoryRecords
 
-PRODUCE, METADATA, SASL_HANDSHAKE, API_VERSIONS, SASL_AUTHENTICATE = 0, 3, 17, 18, 36
+PRODUCE, FETCH, LIST_OFFSETS, METADATA = 0, 1, 2, 3
+OFFSET_FETCH, FIND_COORDINATOR, SASL_HANDSHAKE, API_VERSIONS, INIT_PRODUCER_ID, SASL_AUTHENTICATE = (
+    9,
+    10,
+    17,
+    18,
+    22,
+    36,
+)
 # Non-flexible versions only: enough for the agent and for kafka-python 2.x.
-SUPPORTED = {PRODUCE: (3, 7), METADATA: (1, 7), API_VERSIONS: (0, 0), SASL_HANDSHAKE: (1, 1), SASL_AUTHENTICATE: (0, 0)}
+SUPPORTED = {
+    PRODUCE: (3, 7),
+    FETCH: (4, 6),
+    LIST_OFFSETS: (1, 2),
+    METADATA: (1, 7),
+    OFFSET_FETCH: (1, 3),
+    FIND_COORDINATOR: (0, 1),
+    API_VERSIONS: (0, 0),
+    SASL_HANDSHAKE: (1, 1),
+    SASL_AUTHENTICATE: (0, 0),
+    INIT_PRODUCER_ID: (0, 1),  # idempotent producers (kafka-python 3's default)
+}
 NODE_ID = 1
 UNSUPPORTED_VERSION, SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE = 35, 58, 34
 
@@ -125,6 +152,8 @@ class KafkaTestBroker:
         self.probes = 0
         self._lock = threading.Lock()
         self._offsets: dict[tuple[str, int], int] = {}
+        #: (topic, partition) -> [(base offset, next offset, record batch as stored)].
+        self._logs: dict[tuple[str, int], list[tuple[int, int, bytes]]] = {}
         self._requested_port = port
         self._server: socketserver.ThreadingTCPServer | None = None
 
@@ -224,6 +253,24 @@ class KafkaTestBroker:
             return self._metadata(version, MetadataRequest[version].decode(data))
         if api_key == PRODUCE:
             return self._produce(version, ProduceRequest[version].decode(data), client_id)
+        if api_key == FETCH:
+            return self._fetch(version, FetchRequest[version].decode(data))
+        if api_key == LIST_OFFSETS:
+            return self._list_offsets(version, ListOffsetsRequest[version].decode(data))
+        if api_key == FIND_COORDINATOR:
+            FindCoordinatorRequest[version].decode(data)
+            values = {'error_code': 0, 'coordinator_id': NODE_ID, 'host': '127.0.0.1', 'port': self.port}
+            return response(FindCoordinatorResponse[version], values)
+        if api_key == INIT_PRODUCER_ID:
+            InitProducerIdRequest[version].decode(data)
+            return response(InitProducerIdResponse[version], {'error_code': 0, 'producer_id': 1, 'producer_epoch': 0})
+        if api_key == OFFSET_FETCH:
+            request = OffsetFetchRequest[version].decode(data)
+            topics = [
+                {'topic': topic, 'partitions': [{'partition': p, 'offset': -1, 'metadata': ''} for p in partitions]}
+                for topic, partitions in request.topics or []
+            ]
+            return response(OffsetFetchResponse[version], {'topics': topics})
         if api_key == SASL_HANDSHAKE:
             mechanism = SaslHandshakeRequest[version].decode(data).mechanism
             error = 0 if mechanism == 'PLAIN' else 33
@@ -263,7 +310,7 @@ class KafkaTestBroker:
                 received = self._decode(topic, partition, records, client_id, request.required_acks)
                 with self._lock:
                     base = self._offsets.get((topic, partition), 0)
-                    self._offsets[(topic, partition)] = base + len(received)
+                    self._offsets[(topic, partition)] = self._append(topic, partition, base, records)
                     self.records.extend(received)
                 for record in received:
                     if self.forwarder is not None:
@@ -273,6 +320,60 @@ class KafkaTestBroker:
         if request.required_acks == 0:
             return None  # a broker does not answer acks=0
         return response(ProduceRequest[version].RESPONSE_TYPE, {'topics': answers})
+
+    def _append(self, topic: str, partition: int, base: int, data: bytes) -> int:
+        """Stores the record batches of `data` from offset `base` on; returns the next offset."""
+        log = self._logs.setdefault((topic, partition), [])
+        position = 0
+        while position + 61 <= len(data):
+            length = struct.unpack_from('>i', data, position + 8)[0]
+            batch = bytearray(data[position : position + 12 + length])
+            last_delta = struct.unpack_from('>i', batch, 23)[0]
+            struct.pack_into('>q', batch, 0, base)  # the base offset is outside the CRC
+            log.append((base, base + last_delta + 1, bytes(batch)))
+            base += last_delta + 1
+            position += 12 + length
+        return base
+
+    def _fetch(self, version: int, request) -> bytes:
+        wait = min(request.max_wait_time, 500) / 1000
+        deadline = time.monotonic() + wait
+        while True:
+            topics, found = [], False
+            with self._lock:
+                for topic, partitions in request.topics:
+                    results = []
+                    for partition, offset, *_ in partitions:
+                        log = self._logs.get((topic, partition), [])
+                        end = self._offsets.get((topic, partition), 0)
+                        records = b''.join(batch for _, following, batch in log if following > offset)
+                        found = found or bool(records)
+                        results.append(
+                            {
+                                'partition': partition,
+                                'error_code': 0,
+                                'highwater_offset': end,
+                                'last_stable_offset': end,
+                                'log_start_offset': 0,
+                                'records': records,
+                            }
+                        )
+                    topics.append({'topics': topic, 'partitions': results})
+            if found or time.monotonic() >= deadline:
+                return response(FetchResponse[version], {'topics': topics})
+            time.sleep(0.05)
+
+    def _list_offsets(self, version: int, request) -> bytes:
+        topics = []
+        with self._lock:
+            for topic, partitions in request.topics:
+                results = []
+                for partition, timestamp, *_ in partitions:
+                    end = self._offsets.get((topic, partition), 0)
+                    offset = 0 if timestamp == -2 else end  # -2: earliest, -1: latest
+                    results.append({'partition': partition, 'error_code': 0, 'timestamp': -1, 'offset': offset})
+                topics.append({'topic': topic, 'partitions': results})
+        return response(ListOffsetsResponse[version], {'topics': topics})
 
     def _decode(self, topic: str, partition: int, data: bytes, client_id: str, acks: int) -> list[ProducedRecord]:
         batches = MemoryRecords(data)

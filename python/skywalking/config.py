@@ -552,7 +552,6 @@ plugin_celery_parameters_length: int = _option(
     'SW_PLUGIN_CELERY_PARAMETERS_LENGTH',
     512,
     'Characters of Celery task arguments kept in `celery.parameters`; 0 does not collect them.',
-    effect='none: no Celery plugin yet',
 )
 plugin_grpc_ignored_methods: str = _option(
     'plugin_grpc_ignored_methods',

@@ -1,0 +1,35 @@
+"""The aiokafka plugin. Kafka cannot run here: the producer and the consumer talk to the
+tests' protocol-level stand-in (`tests/kafka_broker.py`: Produce, Fetch, ListOffsets,
+FindCoordinator, OffsetFetch; no group membership, so the consumer assigns itself partition 0
+under a group id). Both run under `sw-python run` (gRPC to the local collector)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, http_get
+
+HERE = Path(__file__).parent
+SERVICES = HERE / 'services'
+
+
+@pytest.mark.parametrize('mode', ['iterate', 'poll'])
+def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, plugin_python, kafka_broker, mode):
+    topic = f'mq_aiokafka_{uuid.uuid4().hex[:12]}'
+    env = {'BROKER': kafka_broker.address, 'TOPIC': topic}
+    producer_port = free_port()
+    services.start('producer', SERVICES / 'producer.py', producer_port, python=plugin_python, **env)
+    consumer_env = {**env, 'MODE': mode, 'PRODUCER_PORT': str(producer_port)}
+    services.start('consumer', SERVICES / 'consumer.py', free_port(), python=plugin_python, **consumer_env)
+
+    assert http_get(f'http://127.0.0.1:{producer_port}/send')[0] == 200
+
+    text = (HERE / 'expected' / f'{mode}.yml').read_text()
+    text = text.replace('PRODUCER_PORT', str(producer_port)).replace('BROKER', kafka_broker.address)
+    ok, reason = collector.validate(text.replace('TOPIC', topic), timeout=30)
+    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}\n{kafka_broker.errors}'
+    # The application's header travelled next to the agent's.
+    services.wait_for_log('consumer', "received b'hello' ['mine', 'sw8']")

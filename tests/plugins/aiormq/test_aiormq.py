@@ -1,0 +1,63 @@
+"""The aiormq plugin against this machine's RabbitMQ (127.0.0.1:5672): an HTTP producer
+publishes, a consumer (``basic_consume`` with an async callback) receives, both
+under `sw-python run`. Each test declares an exchange and a queue of its own (``mq_aiormq_*``)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from tests.conftest import free_port, http_get
+
+HERE = Path(__file__).parent
+SERVICES = HERE / 'services'
+
+ERROR_LOGS = '      logs:\n      - logEvent:\n        - {key: Traceback, value: not null}\n'
+
+
+def start(services, plugin_python: str) -> dict[str, str]:
+    name = uuid.uuid4().hex[:12]
+    env = {'EXCHANGE': f'mq_aiormq_x_{name}', 'QUEUE': f'mq_aiormq_{name}'}
+    services.start('consumer', SERVICES / 'consumer.py', free_port(), python=plugin_python, **env)
+    producer_port = free_port()
+    services.start('producer', SERVICES / 'producer.py', producer_port, python=plugin_python, **env)
+    return {**env, 'PRODUCER_PORT': str(producer_port)}
+
+
+def expected(name: str, values: dict[str, str]) -> str:
+    text = (HERE / 'expected' / name).read_text()
+    for key, value in sorted(values.items(), key=lambda item: -len(item[0])):
+        text = text.replace(key, value)
+    return text
+
+
+def check(collector, services, name: str, values: dict[str, str]) -> None:
+    ok, reason = collector.validate(expected(name, values), timeout=30)
+    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
+
+
+def test_a_published_message_continues_the_trace_in_the_consumer(services, collector, plugin_python):
+    values = start(services, plugin_python)
+    assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/publish')[0] == 200
+    values.update(PATH='publish', CONSUMER_ERROR='false', CONSUMER_LOGS='')
+    check(collector, services, 'publish.yml', values)
+    # The application's own header travelled next to the agent's.
+    services.wait_for_log('consumer', "b'hello' ['mine', 'sw8']")
+
+
+def test_a_callback_that_raises_is_an_error_span_and_the_error_reaches_the_application(
+    services, collector, plugin_python
+):
+    values = start(services, plugin_python)
+    assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/fail')[0] == 200
+    values.update(PATH='fail', CONSUMER_ERROR='true', CONSUMER_LOGS=ERROR_LOGS)
+    check(collector, services, 'publish.yml', values)
+    # aiormq hands the error on unchanged: to the loop's handler (6.x) or its own log (7.x).
+    services.wait_for_log('consumer', 'the consumer failed on purpose')
+
+
+def test_publishing_on_a_closed_channel_is_an_error_exit_span(services, collector, plugin_python):
+    values = start(services, plugin_python)
+    assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/closed')[0] == 503
+    check(collector, services, 'closed.yml', values)
+    services.wait_for_log('producer', 'publish failed:')
