@@ -42,5 +42,6 @@ step "pytest"
 python -m pytest tests -q -p no:cacheprovider --ignore=tests/plugins
 
 step "plugin scenarios on the oldest and newest declared library versions"
+bash scripts/system-deps.sh
 # Every declared version: python tools/plugin_matrix.py --all (docs/dev/ARCHITECTURE.md).
 python tools/plugin_matrix.py
