@@ -77,7 +77,7 @@ def mq_producer_span(
 
 def mq_consumer_span(
     op: str,
-    peer: str,
+    peer: str | None,
     component: int,
     *,
     broker: Any = None,
@@ -85,14 +85,15 @@ def mq_consumer_span(
     queue: Any = None,
     headers: Any = None,
     getter: Getter | None = None,
+    extra_tags: tuple = (),
 ) -> EntryScope:
     """A message's consumer (entry) span, continuing the producer's trace from `headers`;
     an `EntryScope` (``with ... as span``), since an entry span records its tags after it
-    starts."""
+    starts. `extra_tags` (``(key, value)`` pairs) follow the MQ tags."""
     try:
         sw8, correlation = read_trace_headers(headers, getter)
         span = get_context().new_entry_span(op, None, None, sw8=sw8, correlation=correlation)
-        return EntryScope(span, component, peer, _mq_tags(broker, topic, queue), _MQ)
+        return EntryScope(span, component, peer, _mq_tags(broker, topic, queue) + tuple(extra_tags), _MQ)
     except Exception:
         failed('mq_consumer_span')
         return noop_scope()

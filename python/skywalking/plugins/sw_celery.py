@@ -96,12 +96,16 @@ def _task_scope(task: Any, name: str, args: tuple, kwargs: dict) -> Any:
     origin = request.get('origin') if request is not None else None
     parameters = _parameters(args, kwargs)
     if origin:
-        scope = mq_consumer_span(
-            op, origin.split('@', 1)[-1], _CELERY, broker=broker, headers=request, getter=_request_header
+        extra = (('celery.parameters', parameters),) if parameters is not None else ()
+        return mq_consumer_span(
+            op,
+            origin.split('@', 1)[-1],
+            _CELERY,
+            broker=broker,
+            headers=request,
+            getter=_request_header,
+            extra_tags=extra,
         )
-        if parameters is not None:
-            scope.tags += (('celery.parameters', parameters),)
-        return scope
     span = get_context().new_local_span(op)
     return _LocalScope(span, broker, parameters)
 

@@ -83,11 +83,15 @@ def _wrap_receive(receive):
             if message is not None:
                 topic = message.topic_name().split('/')[-1]
                 peer = getattr(this, '_sw_url', '')
+                # As upstream: mq.topic, then mq.broker, and no peer.
                 scope = mq_consumer_span(
-                    f'Pulsar/Topic/{topic}/Consumer', '', _CONSUMER, topic=topic, headers=message.properties()
+                    f'Pulsar/Topic/{topic}/Consumer',
+                    None,
+                    _CONSUMER,
+                    topic=topic,
+                    headers=message.properties(),
+                    extra_tags=(('mq.broker', peer),),
                 )
-                scope.tags += (('mq.broker', peer),)
-                scope.peer = None
                 scope.start()
                 this._sw_scope = scope
         except Exception:

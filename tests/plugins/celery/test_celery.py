@@ -28,7 +28,9 @@ BROKERS = {
 def start(services, plugin_python: str, broker: str, pool: str) -> dict[str, str]:
     url, tag, peer = BROKERS[broker]
     queue = f'mq_celery_{uuid.uuid4().hex[:12]}'
-    env = {'BROKER_URL': url, 'QUEUE': queue}
+    # Celery's own broker and result traffic (BRPOP, PING, SET ...) is housekeeping: with the
+    # redis plugin on, each such call would be a segment of its own. Not filtered yet (#18).
+    env = {'BROKER_URL': url, 'QUEUE': queue, 'SW_AGENT_DISABLE_PLUGINS': 'sw_redis'}
     celery = str(Path(plugin_python).parent / 'celery')
     worker_port = free_port()
     command = [plugin_python, '-m', 'sw_python', 'run', celery, '-A', 'tasks', 'worker', '--pool', pool]
@@ -122,7 +124,12 @@ def test_a_broker_that_is_down_gives_an_error_exit_span(services, collector, plu
 def test_parameters_are_cut_to_the_configured_length_or_left_out(services, collector, plugin_python):
     # The producer alone: nothing needs to consume for the sender's span.
     url, _tag, _peer = BROKERS['redis']
-    env = {'BROKER_URL': url, 'QUEUE': f'mq_celery_{uuid.uuid4().hex[:12]}', 'DOWN_PORT': '1'}
+    env = {
+        'BROKER_URL': url,
+        'QUEUE': f'mq_celery_{uuid.uuid4().hex[:12]}',
+        'DOWN_PORT': '1',
+        'SW_AGENT_DISABLE_PLUGINS': 'sw_redis',
+    }
     for name, length in (('producer', '5'), ('producer0', '0')):
         port = free_port()
         script = SERVICES / 'producer.py'
