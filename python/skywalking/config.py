@@ -563,9 +563,9 @@ plugin_grpc_ignored_methods: str = _option(
 plugin_threading_propagate_context: bool = _option(
     'plugin_threading_propagate_context',
     'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT',
-    True,
-    '(skywalking-rs addition) Continue the trace, with a CrossThread ref, in threads and executor tasks '
-    'started inside a span (`Thread.start`, `ThreadPoolExecutor.submit`, `run_in_executor`, `asyncio.to_thread`).',
+    False,
+    '(skywalking-rs addition) Opt-in: continue the trace, with a CrossThread ref, in threads and executor '
+    'tasks started inside a span (`Thread.start`, `ThreadPoolExecutor.submit`, `run_in_executor`).',
 )
 
 # ----------------------------------------------------------------------------------------

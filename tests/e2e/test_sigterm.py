@@ -28,10 +28,13 @@ class Payload(Tag):
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        # Segments of some size, so that the reporter has a backlog when the signal comes.
-        for i in range(60):
+        # Segments of some size, so that the reporter has a backlog when the signal comes;
+        # small enough that a release build's thousands of requests stay within the local
+        # collector's default memory budget (64 MiB held), which would otherwise evict the
+        # oldest segments and look like losses.
+        for i in range(20):
             with get_context().new_local_span(f'step-{i}') as span:
-                span.tag(Payload('x' * 200))
+                span.tag(Payload('x' * 100))
         body = b'ok'
         self.send_response(200)
         self.send_header('Content-Length', str(len(body)))

@@ -1,10 +1,12 @@
 """A service whose requests log: `/inside` within the request's entry span, `/outside` from a
-thread of its own (no span), `/error` with an exception and credentials in a URL,
+thread started before any request (no span; a thread started inside the request would carry
+its trace along, sw_threading), `/error` with an exception and credentials in a URL,
 `/filtered` through a logger whose filter rejects the record, `/loguru` through loguru.
 Each also logs below the reporter's level and on the agent's own logger, neither reported."""
 
 import logging
 import os
+import queue
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -16,8 +18,23 @@ filtered.addFilter(lambda record: 'rejected' not in record.getMessage())
 logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s [%(tid)s] %(message)s')
 
 
+_outside_requests: queue.Queue = queue.Queue()
+
+
+def _outside_worker() -> None:
+    while True:
+        done = _outside_requests.get()
+        app.warning('outside a span')
+        done.set()
+
+
+threading.Thread(target=_outside_worker, daemon=True).start()
+
+
 def outside() -> None:
-    app.warning('outside a span')
+    done = threading.Event()
+    _outside_requests.put(done)
+    done.wait(10)
 
 
 def error() -> None:
@@ -29,7 +46,7 @@ def error() -> None:
 
 CASES = {
     '/inside': lambda: app.warning('inside %s %d', 'span', 1),
-    '/outside': lambda: [t.start() or t.join() for t in [threading.Thread(target=outside)]],
+    '/outside': outside,
     '/error': error,
     '/filtered': lambda: filtered.error('rejected by the filter'),
     '/loguru': lambda: loguru_logger.error('from loguru {}', 'ok'),

@@ -21,7 +21,8 @@ def expected(way: str, port: int) -> str:
 @pytest.mark.parametrize('way', WAYS)
 def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_python, way):
     port = free_port()
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
+    on = {'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT': 'True'}
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **on)
 
     assert http_get(f'http://127.0.0.1:{port}{way}')[0] == 200
 
@@ -31,7 +32,8 @@ def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_
 
 def test_to_thread_spans_join_the_callers_segment(services, collector, plugin_python):
     port = free_port()
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
+    on = {'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT': 'True'}
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **on)
 
     assert http_get(f'http://127.0.0.1:{port}/to_thread')[0] == 200
 
