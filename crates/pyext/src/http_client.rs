@@ -100,15 +100,14 @@ pub fn open_exit_span<'py>(
     Ok(Some(span))
 }
 
-/// True when the active span is an unfinished HTTP exit span (or a `NoopSpan` standing for
-/// one: an ignored method, an unsampled trace), i.e. a client library is already sending
-/// this request.
+/// True when the active span is an unfinished exit span (or a `NoopSpan` standing for one:
+/// an ignored method, an unsampled trace): a client library is already making this call
+/// (another HTTP client, or a database client over HTTP such as Elasticsearch's), and one
+/// outgoing call is one exit span, the most specific plugin's.
 fn inside_http_exit(py: Python<'_>) -> bool {
     let Some(active) = active::get(py) else { return false };
     let Ok(a) = active.try_borrow() else { return false };
-    a.state.kind == Kind::Exit
-        && !a.state.finished
-        && (a.state.noop || a.state.data.span_layer == SpanLayer::Http as i32)
+    a.state.kind == Kind::Exit && !a.state.finished
 }
 
 /// Writes the active exit span's `sw8-correlation` and `sw8` header lines into `buffer`,
