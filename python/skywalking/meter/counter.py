@@ -7,7 +7,7 @@ import inspect
 import timeit
 from enum import Enum
 
-from skywalking.meter.meter import BaseMeter, MeterType
+from skywalking.meter.meter import BaseMeter, MeterType, timed
 
 
 class CounterMode(Enum):
@@ -72,30 +72,7 @@ class Counter(BaseMeter):
         """Adds the seconds each call takes to counter `name`. Unlike upstream, the wrapped
         function's return value is kept (and async functions are timed until they finish)."""
 
-        def inner(func):
-            if inspect.iscoroutinefunction(func):
-
-                @functools.wraps(func)
-                async def async_wrapper(*args, **kwargs):
-                    start = timeit.default_timer()
-                    try:
-                        return await func(*args, **kwargs)
-                    finally:
-                        _increment(name, timeit.default_timer() - start)
-
-                return async_wrapper
-
-            @functools.wraps(func)
-            def wrapper(*args, **kwargs):
-                start = timeit.default_timer()
-                try:
-                    return func(*args, **kwargs)
-                finally:
-                    _increment(name, timeit.default_timer() - start)
-
-            return wrapper
-
-        return inner
+        return timed(lambda seconds: _increment(name, seconds))
 
     @staticmethod
     def increase(name: str, num=1):

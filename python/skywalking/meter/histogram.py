@@ -3,11 +3,9 @@ below it; values at or below ``min_value`` are not counted (upstream's rule)."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import timeit
 
-from skywalking.meter.meter import BaseMeter, MeterType
+from skywalking.meter.meter import BaseMeter, MeterType, timed
 
 
 class Histogram(BaseMeter):
@@ -62,30 +60,7 @@ class Histogram(BaseMeter):
     def timer(name: str):
         """Counts the seconds each call takes in histogram `name`; the return value is kept."""
 
-        def inner(func):
-            if inspect.iscoroutinefunction(func):
-
-                @functools.wraps(func)
-                async def async_wrapper(*args, **kwargs):
-                    start = timeit.default_timer()
-                    try:
-                        return await func(*args, **kwargs)
-                    finally:
-                        _add(name, timeit.default_timer() - start)
-
-                return async_wrapper
-
-            @functools.wraps(func)
-            def wrapper(*args, **kwargs):
-                start = timeit.default_timer()
-                try:
-                    return func(*args, **kwargs)
-                finally:
-                    _add(name, timeit.default_timer() - start)
-
-            return wrapper
-
-        return inner
+        return timed(lambda seconds: _add(name, seconds))
 
     class Builder(BaseMeter.Builder):
         def __init__(self, name: str, steps, min_value=0, tags=None):

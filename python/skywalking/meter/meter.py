@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import timeit
 from abc import ABC, abstractmethod
 from enum import Enum
 
@@ -97,3 +100,34 @@ class BaseMeter(ABC):
             self.meter.meterId.get_tags().sort()
             BaseMeter.meter_service.register(self.meter)
             return self.meter
+
+
+def timed(record):
+    """A decorator that passes the seconds each call of the function takes to `record`,
+    keeping its return value (upstream's decorators drop it); an `async` function is timed
+    until it finishes, not until its coroutine is made."""
+
+    def inner(func):
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args, **kwargs):
+                start = timeit.default_timer()
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    record(timeit.default_timer() - start)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            start = timeit.default_timer()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                record(timeit.default_timer() - start)
+
+        return wrapper
+
+    return inner
