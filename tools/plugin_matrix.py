@@ -7,6 +7,7 @@ declares, each in a cached virtualenv.
     python tools/plugin_matrix.py flask werkzeug   # only these libraries (test folders)
     python tools/plugin_matrix.py --list           # what would run, and the pip requirements
     python tools/plugin_matrix.py -- -k error      # arguments after -- go to pytest
+    python tools/plugin_matrix.py --all --record   # and write what passed to tests/plugins/tested-versions.json
 
 The versions come from the plugins' ``support_matrix`` (``{<library>: {'>=3.10': [versions]}}``,
 the first Python rule that this interpreter satisfies): ``'2.0'`` means the newest ``2.0.x``,
@@ -46,6 +47,9 @@ TESTS = ROOT / 'tests' / 'plugins'
 CACHE = Path(os.environ.get('SW_PLUGIN_VENVS') or Path.home() / '.cache' / 'skywalking-rs' / 'plugin-venvs')
 AGENT_LINKS = ROOT / '.cache' / 'agent-under-test'
 STDLIB = '*'
+# What passed, per library and declared version: the release installed and the Python it ran
+# on. Written by --record; the generated plugin table (tools/gen_docs.py) shows it.
+RECORD = TESTS / 'tested-versions.json'
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('libraries', nargs='*', help='test folders under tests/plugins (default: all)')
     parser.add_argument('--all', action='store_true', help='every declared version, not only oldest and newest')
     parser.add_argument('--list', action='store_true', help='print the runs and their requirements, run nothing')
+    parser.add_argument(
+        '--record', action='store_true', help=f'write the versions that passed to {RECORD.relative_to(ROOT)}'
+    )
     args = parser.parse_args(argv)
 
     runs = plan(args.libraries, args.all)
@@ -218,7 +225,29 @@ def main(argv: list[str] | None = None) -> int:
     print('\n| library | declared | installed | result | seconds |\n|---|---|---|---|---:|')
     for run, actual, code, seconds in results:
         print(f'| {run.library} | {run.version} | {actual} | {"passed" if code == 0 else "FAILED"} | {seconds:.0f} |')
+    if args.record:
+        if pytest_args:
+            print('not recorded: a run with pytest arguments is not a full scenario run')
+        else:
+            record(results)
     return 0 if all(code == 0 for _, _, code, _ in results) else 1
+
+
+def record(results: list[tuple[Run, str, int, float]]) -> None:
+    """Adds the runs that passed to RECORD and removes those that failed; runs of other
+    libraries and versions keep their entries."""
+    import json
+
+    python = sys.version.split()[0]
+    data = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    for run, actual, code, _ in results:
+        versions = data.setdefault(run.library, {})
+        if code == 0:
+            versions[run.version] = {'installed': actual, 'python': python}
+        else:
+            versions.pop(run.version, None)
+    RECORD.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
+    print(f'recorded in {RECORD.relative_to(ROOT)}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,58 @@
+"""An http.server service whose requests log through loguru (as an application would, with
+loguru's own API): inside the request's entry span, from a thread without a span, with an
+exception, bound to extra fields, and below the reporter's level. Answers JSON."""
+
+import json
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from loguru import logger
+
+
+def inside() -> None:
+    logger.info('below the reporter level')
+    logger.warning('inside {} {}', 'span', 1)
+
+
+def outside() -> None:
+    # A thread started without a span (no trace context to carry).
+    worker = threading.Thread(target=lambda: logger.error('outside a span'), name='plain-worker')
+    worker.start()
+    worker.join(10)
+
+
+def exception() -> None:
+    try:
+        raise ValueError('boom')
+    except ValueError:
+        logger.exception('failed with {}', 'an exception')
+
+
+def bound() -> None:
+    logger.bind(user='alice').opt(lazy=True).error('bound {}', lambda: 'lazily')
+
+
+CASES = {'inside': inside, 'outside': outside, 'exception': exception, 'bound': bound}
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        case = CASES.get(self.path.strip('/'))
+        if case is None:
+            self.send_response(404)
+            self.end_headers()
+            return
+        case()
+        body = json.dumps({'result': 'logged'}).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(('127.0.0.1', int(os.environ['PORT'])), Handler).serve_forever()
