@@ -202,8 +202,8 @@ def plugin_rows() -> list[str]:
             continue
         for index, (library, versions) in enumerate(matrix.items()):
             shown = f'[{library}]({links[index]})' if index < len(links) and links[index] else library
-            declared = cell(format_versions(versions or {}))
-            rows.append(f'| `{name}` | {cell(shown)} | {declared} | {tested_versions(library)} | {component} | {note} |')
+            declared, tested = cell(format_versions(versions or {})), tested_versions(library)
+            rows.append(f'| `{name}` | {cell(shown)} | {declared} | {tested} | {component} | {note} |')
     return rows
 
 
