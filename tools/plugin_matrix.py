@@ -222,14 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         command = [sys.executable, '-m', 'pytest', str(run.folder), '-q', '-p', 'no:cacheprovider', *pytest_args]
         code = subprocess.run(command, cwd=ROOT, env=env).returncode
         results.append((run, actual, code, time.monotonic() - started))
+        if args.record and not pytest_args:
+            record(results[-1:])  # after each run, so that an interrupted --all keeps what it did
     print('\n| library | declared | installed | result | seconds |\n|---|---|---|---|---:|')
     for run, actual, code, seconds in results:
         print(f'| {run.library} | {run.version} | {actual} | {"passed" if code == 0 else "FAILED"} | {seconds:.0f} |')
-    if args.record:
-        if pytest_args:
-            print('not recorded: a run with pytest arguments is not a full scenario run')
-        else:
-            record(results)
+    if args.record and pytest_args:
+        print('not recorded: a run with pytest arguments is not a full scenario run')
     return 0 if all(code == 0 for _, _, code, _ in results) else 1
 
 
@@ -247,7 +246,6 @@ def record(results: list[tuple[Run, str, int, float]]) -> None:
         else:
             versions.pop(run.version, None)
     RECORD.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
-    print(f'recorded in {RECORD.relative_to(ROOT)}')
 
 
 if __name__ == '__main__':
