@@ -71,7 +71,7 @@ def main() -> None:
     grpc_port, http_port, down_port = run.free_port(), run.free_port(), run.free_port()
     collector = subprocess.Popen(
         [
-            str(run.ROOT / 'target' / 'release' / 'sw-collector'),
+            str(run.COLLECTOR),
             '--grpc',
             f'127.0.0.1:{grpc_port}',
             '--http',

@@ -43,7 +43,9 @@ VENVS = BENCH / '.venvs'
 RESULTS = BENCH / 'results'
 LOGS = RESULTS / 'logs'
 DOC = ROOT / 'docs' / 'Benchmarks.md'
-COLLECTOR = ROOT / 'target' / 'release' / 'sw-collector'
+# cargo's target directory: CARGO_TARGET_DIR when set (as for the release wheel maturin builds).
+TARGET = Path(os.environ.get('CARGO_TARGET_DIR') or ROOT / 'target')
+COLLECTOR = TARGET / 'release' / 'sw-collector'
 
 # Pinned so that runs on different days compare the same code.
 APP_PINS = [
