@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-import timeit
 from enum import Enum
 
-from skywalking.meter.meter import BaseMeter, MeterType, timed
+from skywalking.meter.meter import BaseMeter, BlockTimer, MeterType, timed
 
 
 class CounterMode(Enum):
@@ -53,19 +52,11 @@ class Counter(BaseMeter):
     def create_timer(self) -> Counter.Timer:
         return Counter.Timer(self)
 
-    class Timer:
+    class Timer(BlockTimer):
         """Adds the seconds spent in its `with` block to the counter."""
 
         def __init__(self, metrics: Counter):
-            self.metrics = metrics
-
-        def __enter__(self):
-            self.start = timeit.default_timer()
-            return self
-
-        def __exit__(self, exc_type, exc_value, exc_tb):
-            self.stop = timeit.default_timer()
-            self.metrics.increment(self.stop - self.start)
+            super().__init__(metrics, metrics.increment)
 
     @staticmethod
     def timer(name: str):

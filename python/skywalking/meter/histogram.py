@@ -3,9 +3,7 @@ below it; values at or below ``min_value`` are not counted (upstream's rule)."""
 
 from __future__ import annotations
 
-import timeit
-
-from skywalking.meter.meter import BaseMeter, MeterType, timed
+from skywalking.meter.meter import BaseMeter, BlockTimer, MeterType, timed
 
 
 class Histogram(BaseMeter):
@@ -42,19 +40,11 @@ class Histogram(BaseMeter):
     def create_timer(self) -> Histogram.Timer:
         return Histogram.Timer(self)
 
-    class Timer:
+    class Timer(BlockTimer):
         """Counts the seconds spent in its `with` block."""
 
         def __init__(self, metrics: Histogram):
-            self.metrics = metrics
-
-        def __enter__(self):
-            self.start = timeit.default_timer()
-            return self
-
-        def __exit__(self, exc_type, exc_value, exc_tb):
-            self.stop = timeit.default_timer()
-            self.metrics.add_value(self.stop - self.start)
+            super().__init__(metrics, metrics.add_value)
 
     @staticmethod
     def timer(name: str):

@@ -102,6 +102,23 @@ class BaseMeter(ABC):
             return self.meter
 
 
+class BlockTimer:
+    """Passes the seconds spent in its `with` block to `record` (what `create_timer()` of a
+    counter or histogram returns)."""
+
+    def __init__(self, metrics: BaseMeter, record):
+        self.metrics = metrics
+        self._record = record
+
+    def __enter__(self):
+        self.start = timeit.default_timer()
+        return self
+
+    def __exit__(self, exc_type, exc_value, exc_tb):
+        self.stop = timeit.default_timer()
+        self._record(self.stop - self.start)
+
+
 def timed(record):
     """A decorator that passes the seconds each call of the function takes to `record`,
     keeping its return value (upstream's decorators drop it); an `async` function is timed
