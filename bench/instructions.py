@@ -1,4 +1,4 @@
-"""Instructions per W1/W2 request (and per W3 span) over no agent, by valgrind's callgrind: a measure of the
+"""Instructions per W1/W2/W7 request (and per W3 span) over no agent, by valgrind's callgrind: a measure of the
 agents' overhead that does not move with the machine's load (CPU-time runs do, a lot, on a
 shared machine). Each figure is (instructions with N2 requests - with N1) / (N2 - N1), so
 start-up cancels out. The application thread (the request path) and the other threads (the
@@ -25,7 +25,7 @@ from pathlib import Path
 import run
 
 DRIVER = run.BENCH / 'workloads' / 'instructions_driver.py'
-CASES = {'w1': (1000, 3000, ''), 'w2': (300, 900, 'downstream'), 'w3': (2000, 6000, 'w3')}
+CASES = {'w1': (1000, 3000, ''), 'w2': (300, 900, 'downstream'), 'w3': (2000, 6000, 'w3'), 'w7': (300, 900, 'w7')}
 KINDS = ('none', 'upstream', 'rs')
 
 
@@ -93,7 +93,7 @@ def main() -> None:
         )
         print('|---|---|---:|---:|---:|---:|---:|---:|')
         for name, (n1, n2, target) in cases.items():
-            url = {'downstream': f'http://127.0.0.1:{down_port}/', 'w3': 'w3'}.get(target, '')
+            url = {'downstream': f'http://127.0.0.1:{down_port}/', 'w3': 'w3', 'w7': 'w7'}.get(target, '')
             app, rest = {}, {}
             for kind in kinds:
                 a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)

@@ -43,9 +43,8 @@ VENVS = BENCH / '.venvs'
 RESULTS = BENCH / 'results'
 LOGS = RESULTS / 'logs'
 DOC = ROOT / 'docs' / 'Benchmarks.md'
-# cargo's target directory: CARGO_TARGET_DIR when set (as for the release wheel maturin builds).
-TARGET = Path(os.environ.get('CARGO_TARGET_DIR') or ROOT / 'target')
-COLLECTOR = TARGET / 'release' / 'sw-collector'
+# cargo's target directory: CARGO_TARGET_DIR when set (one per worktree), else target/.
+COLLECTOR = Path(os.environ.get('CARGO_TARGET_DIR') or ROOT / 'target') / 'release' / 'sw-collector'
 
 # Pinned so that runs on different days compare the same code.
 APP_PINS = [
@@ -57,6 +56,8 @@ APP_PINS = [
     'starlette==1.10.0',
     'httpx==0.29.0',
     'grpcio==1.85.4',
+    'psycopg2-binary==2.9.10',
+    'redis==5.2.1',
 ]
 UPSTREAM_VERSION = '1.3.0'
 OTEL_PINS = [
@@ -68,6 +69,8 @@ OTEL_PINS = [
     'opentelemetry-instrumentation-fastapi==0.66b1',
     'opentelemetry-instrumentation-httpx==0.66b1',
     'opentelemetry-instrumentation-grpc==0.66b1',
+    'opentelemetry-instrumentation-psycopg2==0.66b1',
+    'opentelemetry-instrumentation-redis==0.66b1',
 ]
 
 CONTENDERS = ['none', 'upstream', 'otel', 'rs']
@@ -147,6 +150,16 @@ WORKLOADS = {
         'unit': 'request',
         'title': 'W6 Flask + httpx async + gRPC unary',
     },
+    'w7': {
+        'script': 'w7_db_cache.py',
+        # A request costs a few hundred µs of client CPU plus three round trips to the local
+        # PostgreSQL and Redis (their CPU is not counted).
+        'n': 6000,
+        'warmup': 60,
+        'chunk': 200,
+        'unit': 'request',
+        'title': 'W7 Flask + PostgreSQL query + two Redis calls',
+    },
 }
 
 DELIVERY_DEADLINE_S = 30.0  # after the loop, at most this long for the sink to count everything
@@ -155,7 +168,7 @@ POLL_S = 0.2
 PROCESS_TIMEOUT_S = 300.0
 
 TARGETS = {
-    'overhead_vs_upstream': 0.1,  # W1, W2, W4, W5, W6: skywalking-rs overhead <= 0.1 x apache-skywalking's
+    'overhead_vs_upstream': 0.1,  # W1, W2, W4-W7: skywalking-rs overhead <= 0.1 x apache-skywalking's
     'w3_overhead_us': 3.0,  # W3: <= 3 us per span
     'l1_overhead_vs_upstream': 0.1,  # L1: <= 0.1 x apache-skywalking's CPU per logged line
     'delivered': 1.0,  # 100 % of segments, default settings
@@ -651,7 +664,7 @@ def check_targets(summary: dict) -> list[dict]:
     def add(name: str, value, limit, met) -> None:
         checks.append({'target': name, 'value': value, 'limit': limit, 'met': bool(met)})
 
-    for workload in ('w1', 'w2', 'w4', 'w5', 'w6'):
+    for workload in ('w1', 'w2', 'w4', 'w5', 'w6', 'w7'):
         row = summary.get(workload, {}).get('rs', {})
         if 'overhead_x_upstream' in row:
             limit = TARGETS['overhead_vs_upstream']
@@ -886,8 +899,14 @@ def write_doc(text: str) -> None:
 def package_versions() -> dict[str, str]:
     wanted = {
         'upstream': ['apache-skywalking', 'grpcio', 'protobuf'],
-        'otel': ['opentelemetry-sdk', 'opentelemetry-instrumentation-flask', 'opentelemetry-exporter-otlp-proto-grpc'],
-        'rs': ['skywalking-rs', 'flask', 'requests', 'werkzeug'],
+        'otel': [
+            'opentelemetry-sdk',
+            'opentelemetry-instrumentation-flask',
+            'opentelemetry-exporter-otlp-proto-grpc',
+            'opentelemetry-instrumentation-psycopg2',
+            'opentelemetry-instrumentation-redis',
+        ],
+        'rs': ['skywalking-rs', 'flask', 'requests', 'werkzeug', 'psycopg2-binary', 'redis'],
     }
     versions = {}
     for venv, names in wanted.items():

@@ -158,7 +158,8 @@ def components_of(module) -> str:
 def format_versions(matrix: dict) -> str:
     parts = []
     for python_spec, versions in matrix.items():
-        shown = ', '.join(str(version) for version in versions) if versions else 'NOT SUPPORTED YET'
+        # An empty list: the library cannot be used with these Pythons (see the plugin's note).
+        shown = ', '.join(str(version) for version in versions) if versions else 'not supported'
         parts.append(f'Python {python_spec}: {shown}')
     return '; '.join(parts) or '-'
 

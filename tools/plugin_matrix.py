@@ -8,6 +8,7 @@ declares, each in a cached virtualenv.
     python tools/plugin_matrix.py --list           # what would run, and the pip requirements
     python tools/plugin_matrix.py -- -k error      # arguments after -- go to pytest
     python tools/plugin_matrix.py --all --record   # and write what passed to tests/plugins/tested-versions.json
+    python tools/plugin_matrix.py --python /path/to/python3.10 aioredis   # venvs of another Python
 
 The versions come from the plugins' ``support_matrix`` (``{<library>: {'>=3.10': [versions]}}``,
 the first Python rule that this interpreter satisfies): ``'2.0'`` means the newest ``2.0.x``,
@@ -23,6 +24,11 @@ installed there: a ``.pth`` file points at the `skywalking` package this interpr
 (the current build, editable or installed), through links refreshed on every run. pytest
 runs here, with ``SW_PLUGIN_PYTHON`` naming the venv's interpreter, which the scenario's
 services run under (`tests/plugins/conftest.py`).
+
+``--python`` makes the venvs with another interpreter (their names end in ``-py<X.Y>``) and
+picks the versions declared for it, e.g. aioredis 2 on Python 3.10. The agent's native
+module must then exist for that Python too, beside the current one: build it with
+``maturin build -i <python>`` and put its ``_core.cpython-<XY>-*.so`` into ``python/skywalking/``.
 """
 
 from __future__ import annotations
@@ -52,6 +58,22 @@ STDLIB = '*'
 RECORD = TESTS / 'tested-versions.json'
 
 
+@dataclass
+class Interpreter:
+    """The Python the library venvs are made with (`--python`; by default this one)."""
+
+    path: str
+    version: str  # X.Y.Z
+    own: bool  # the interpreter running this script
+
+    @property
+    def suffix(self) -> str:
+        return '' if self.own else '-py' + '.'.join(self.version.split('.')[:2])
+
+
+TARGET = Interpreter(sys.executable, '.'.join(str(part) for part in sys.version_info[:3]), True)
+
+
 @dataclass(frozen=True)
 class Run:
     library: str
@@ -64,7 +86,8 @@ class Run:
 
     @property
     def venv(self) -> Path:
-        return CACHE / (self.library if self.version == STDLIB else f'{self.library}-{self.version}')
+        name = self.library if self.version == STDLIB else f'{self.library}-{self.version}'
+        return CACHE / f'{name}{TARGET.suffix}'
 
     def requirements(self) -> list[str]:
         wanted = ['packaging>=21']  # the agent's own dependency
@@ -90,8 +113,7 @@ def read_requirements(path: Path) -> list[str]:
 def python_rule_matches(rule: str) -> bool:
     from packaging.specifiers import SpecifierSet
 
-    current = '.'.join(str(part) for part in sys.version_info[:3])
-    return current in SpecifierSet(rule)
+    return TARGET.version in SpecifierSet(rule)
 
 
 def declared() -> dict[str, tuple[list[str], tuple[str, ...]]]:
@@ -165,12 +187,12 @@ def venv_python(venv: Path) -> Path:
 
 def ensure_venv(run: Run, agent: Path) -> Path:
     """The venv of `run`, made (or remade) when its requirements changed."""
-    wanted = '\n'.join([sys.version.split()[0], *run.requirements()])
+    wanted = '\n'.join([TARGET.version, *run.requirements()])
     marker = run.venv / '.requirements'
     python = venv_python(run.venv)
     if not (python.exists() and marker.exists() and marker.read_text() == wanted):
         print(f'==> preparing {run.venv}: {" ".join(run.requirements())}', flush=True)
-        subprocess.run([sys.executable, '-m', 'venv', '--clear', str(run.venv)], check=True)
+        subprocess.run([TARGET.path, '-m', 'venv', '--clear', str(run.venv)], check=True)
         subprocess.run(
             [str(python), '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', *run.requirements()],
             check=True,
@@ -191,6 +213,11 @@ def installed(python: Path, library: str) -> str:
     return subprocess.run([str(python), '-c', code], capture_output=True, text=True, check=True).stdout.strip()
 
 
+def agent_imports(python: Path) -> bool:
+    """Whether the agent's native module loads in the venv (another Python needs its own build)."""
+    return subprocess.run([str(python), '-c', 'import skywalking._core'], capture_output=True).returncode == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     pytest_args: list[str] = []
@@ -204,7 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         '--record', action='store_true', help=f'write the versions that passed to {RECORD.relative_to(ROOT)}'
     )
+    parser.add_argument('--python', help='make the venvs with this interpreter (default: the running one)')
     args = parser.parse_args(argv)
+    if args.python:
+        version = subprocess.run(
+            [args.python, '-c', 'import platform; print(platform.python_version())'],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        TARGET.path, TARGET.version = args.python, version
+        TARGET.own = version == '.'.join(str(part) for part in sys.version_info[:3])
 
     runs = plan(args.libraries, args.all)
     if args.list:
@@ -217,6 +254,14 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         python = ensure_venv(run, agent)
         actual = installed(python, run.library)
+        if not TARGET.own and not agent_imports(python):
+            print(
+                f'error: the agent has no native module for Python {TARGET.version}: build one with '
+                f'`maturin build -i {TARGET.path}` and put its _core.cpython-*.so into python/skywalking/',
+                flush=True,
+            )
+            results.append((run, actual, 1, time.monotonic() - started))
+            continue
         print(f'==> {run.library} {actual} ({", ".join(run.plugins)})', flush=True)
         env = {**os.environ, 'SW_PLUGIN_PYTHON': str(python)}
         command = [sys.executable, '-m', 'pytest', str(run.folder), '-q', '-p', 'no:cacheprovider', *pytest_args]
@@ -237,14 +282,15 @@ def record(results: list[tuple[Run, str, int, float]]) -> None:
     libraries and versions keep their entries."""
     import json
 
-    python = sys.version.split()[0]
+    python = TARGET.version
     data = json.loads(RECORD.read_text()) if RECORD.exists() else {}
     for run, actual, code, _ in results:
         versions = data.setdefault(run.library, {})
+        key = f'{run.version} on {python}'  # one entry per declared version and Python
         if code == 0:
-            versions[run.version] = {'installed': actual, 'python': python}
+            versions[key] = {'installed': actual, 'python': python}
         else:
-            versions.pop(run.version, None)
+            versions.pop(key, None)
     RECORD.write_text(json.dumps(data, indent=1, sort_keys=True) + '\n')
 
 

@@ -1,5 +1,5 @@
-"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL), or N
-W3 spans (target `w3`), with an agent started as in the benchmark, then a pause so the
+"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL, or W7
+with target `w7`), or N W3 spans (target `w3`), with an agent started as in the benchmark, then a pause so the
 reporter's sending is counted too."""
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ def main() -> None:
     contender.start()  # as in the benchmark; nothing for `none`
     if target == 'w3':
         iteration = w3_iteration_for(contender)
+    elif target == 'w7':
+        from w7_db_cache import iteration_for as w7_iteration_for
+        from w7_db_cache import make_app as w7_make_app
+
+        iteration = w7_iteration_for(w7_make_app(f'instructions-{kind}'))
     else:
         iteration = iteration_for(make_app(target))
     for i in range(200):

@@ -33,6 +33,21 @@ class Scenario:
         status, body = http_get(f'http://127.0.0.1:{self.port}/{case}', timeout=60)
         return status, json.loads(body)
 
+    def check(self, case: str, result: object, expected: Path) -> None:
+        """`case` answers 200 with `result`, and its spans are ``expected/<case>.yml``."""
+        assert self.call(case) == (200, {'result': result})
+        self.validate(expected / f'{case}.yml')
+
+    def check_error(self, case: str, error: str | tuple[str, ...], expected: Path) -> dict:
+        """`case` answers 500 with the driver's own exception class `error` (or one of several),
+        unchanged by the agent, and its spans are ``expected/<case>.yml``. The answer is
+        returned for further checks."""
+        status, answer = self.call(case)
+        assert status == 500, answer
+        assert answer['error'] in ((error,) if isinstance(error, str) else error), answer
+        self.validate(expected / f'{case}.yml')
+        return answer
+
     def expected(self, path: Path, **substitutions: object) -> str:
         text = path.read_text()
         for key, value in {**self.substitutions, **substitutions}.items():
@@ -54,3 +69,18 @@ class Scenario:
             if time.monotonic() > deadline:
                 raise AssertionError(f'no segment from {self.name}:\n{self.services.logs()}')
             time.sleep(0.2)
+
+
+def sql_scenario(collector: Collector, tmp_path_factory, python: str, name: str, here: Path) -> Scenario:
+    """A SQL driver's scenario service (``here/services/service.py``, named ``<name>-service``)
+    as the SQL scenarios' cases and expected data assume it: ``CLOSED_PORT`` a port nobody
+    listens on (the refused case) and SQL parameters recorded up to 16 characters."""
+    return Scenario(
+        collector,
+        tmp_path_factory.mktemp(name),
+        python,
+        f'{name}-service',
+        here / 'services' / 'service.py',
+        CLOSED_PORT=str(free_port()),
+        SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='16',
+    )

@@ -449,7 +449,7 @@ def test_plugin_table_rows_come_from_plugin_metadata(gen_docs, monkeypatch):
         '| `sw_demo` | [flask](https://flask.palletsprojects.com) | Python >=3.10: 2.0, 3.0 '
         '| Flask (7001) | first line second \\| line |'
     )
-    assert rows[3].startswith('| `sw_demo` | werkzeug | Python >=3.10: NOT SUPPORTED YET |')
+    assert rows[3].startswith('| `sw_demo` | werkzeug | Python >=3.10: not supported |')
 
 
 def test_configuration_doc_lists_every_option_once(gen_docs):

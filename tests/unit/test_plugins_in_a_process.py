@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import skywalking
 
 PYTHONPATH = str(Path(skywalking.__file__).resolve().parent.parent)
@@ -118,3 +120,52 @@ def test_every_http_helper_honours_the_ignored_methods():
         'exit POST': True,
         'exit GET': False,
     }
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason='aioredis 2 imports on Python 3.10')
+def test_aioredis_that_cannot_be_imported_is_left_alone_quietly(tmp_path):
+    """aioredis 2 on Python 3.11+: its exceptions module names asyncio.TimeoutError and
+    builtins.TimeoutError as bases, one class since 3.11. A stand-in package that fails the
+    same way (the real one is not installed in this venv): the application gets that
+    TypeError each time it tries, and the agent neither installs sw_aioredis nor logs."""
+    package = tmp_path / 'aioredis'
+    package.mkdir()
+    (package / '__init__.py').write_text(
+        'import asyncio\nimport builtins\n\n\n'
+        'class TimeoutError(asyncio.TimeoutError, builtins.TimeoutError):\n    pass\n'
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            '-c',
+            textwrap.dedent(
+                """
+                import io, json, logging
+                from skywalking import plugins
+                from skywalking.loggings import logger
+
+                stream = io.StringIO()
+                logger.addHandler(logging.StreamHandler(stream))
+                logger.setLevel(logging.INFO)
+                plugins.install()
+                errors = []
+                for _ in range(2):
+                    try:
+                        import aioredis  # noqa: F401
+                    except TypeError as error:
+                        errors.append(f'{type(error).__name__}: {error}')
+                print(json.dumps({'errors': errors, 'installed': plugins.installed(), 'log': stream.getvalue()}))
+                """
+            ),
+        ],
+        env={**os.environ, 'PYTHONPATH': os.pathsep.join([str(tmp_path), PYTHONPATH])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out['errors'] == ['TypeError: duplicate base class TimeoutError'] * 2
+    assert 'sw_aioredis' not in out['installed']
+    assert out['log'] == ''
+    assert result.stderr == ''

@@ -5,8 +5,14 @@ does not see pipelines).
 Op name ``Redis/AIORedis/<command>``, component AIORedis, layer Cache, and upstream's tags for
 this plugin, which differ from the redis plugin's: ``db.type`` = Redis, ``db.instance`` (the
 database number), ``db.statement`` (the command; for a pipeline its commands joined by
-spaces). aioredis 2 cannot be imported on Python 3.11 and later (its TimeoutError class
-lists the same base twice); its successor is `redis.asyncio`, traced by sw_redis.
+spaces).
+
+aioredis 2 cannot be imported on Python 3.11 and later: its ``TimeoutError`` names
+``asyncio.TimeoutError`` and ``builtins.TimeoutError`` as bases, one class since 3.11, so
+``import aioredis`` raises ``TypeError: duplicate base class TimeoutError`` (an aioredis bug;
+the project is no longer maintained, its successor is `redis.asyncio`, traced by sw_redis).
+There the import hook sees no module, so this plugin installs nothing and logs nothing, and
+the application gets aioredis's own error unchanged.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from skywalking.plugins.sw_redis import pool_peer
 link_vector = ['https://aioredis.readthedocs.io/']
 component = Component.AIORedis
 hooked_modules = ['aioredis']
-support_matrix = {'aioredis': {'>=3.11': [], '>=3.10': ['2.0']}}
-note = 'Python 3.10 only: aioredis 2 does not import on 3.11+ (use `redis.asyncio`).'
+support_matrix = {'aioredis': {'<3.11': ['2.0'], '>=3.11': []}}
+note = (
+    'Python 3.10 only: aioredis 2 itself cannot be imported on 3.11+ (`TypeError: duplicate base class '
+    'TimeoutError`, an aioredis bug); there the plugin stays idle. Use `redis.asyncio` (sw_redis).'
+)
 
 _AIOREDIS = int(component)
 

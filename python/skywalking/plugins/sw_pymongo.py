@@ -1,6 +1,7 @@
 """Exit spans for PyMongo 3.11 and 4.x, from PyMongo's own command monitoring
 (`pymongo.monitoring`), which both series publish the same way, plus one span for a whole
-`insert_many` / `bulk_write`.
+`insert_many` / `bulk_write`, of `MongoClient` and (PyMongo 4.9+) of `AsyncMongoClient` alike:
+the commands a bulk call sends are not traced apart.
 
 Upstream patches `SocketInfo.command`, `_Bulk.execute` and `Cursor.__send_message`, which
 PyMongo 4 renamed or removed, so upstream traces nothing there. The names are upstream's:
@@ -129,6 +130,27 @@ def _wrap_bulk(method, describe):
     return _sw_bulk
 
 
+def _wrap_async_bulk(method, describe):
+    """`_wrap_bulk` for `AsyncCollection`: the span covers the awaited call, and the commands it
+    sends (in the same task, so they see `_in_bulk`) get none of their own."""
+
+    async def _sw_bulk(this, requests, *args, **kwargs):
+        if not _enabled[0]:
+            return await method(this, requests, *args, **kwargs)
+        statement = None
+        if config.plugin_pymongo_trace_parameters:
+            requests = list(requests)
+            statement = truncate(''.join(describe(r) for r in requests), config.plugin_pymongo_parameters_max_length)
+        token = _in_bulk.set(True)
+        try:
+            with _bulk_span(this, statement):
+                return await method(this, requests, *args, **kwargs)
+        finally:
+            _in_bulk.reset(token)
+
+    return _sw_bulk
+
+
 def _describe_insert(document: Any) -> str:
     return f'insert {document} '
 
@@ -154,4 +176,11 @@ def install() -> None:
         _registered.append(listener)
     patch(Collection, 'insert_many', lambda method: _wrap_bulk(method, _describe_insert), on_restore=_disable)
     patch(Collection, 'bulk_write', lambda method: _wrap_bulk(method, _describe_request))
+    try:  # PyMongo 4.9+
+        from pymongo.asynchronous.collection import AsyncCollection
+    except ImportError:
+        AsyncCollection = None
+    if AsyncCollection is not None:
+        patch(AsyncCollection, 'insert_many', lambda method: _wrap_async_bulk(method, _describe_insert))
+        patch(AsyncCollection, 'bulk_write', lambda method: _wrap_async_bulk(method, _describe_request))
     _enabled[0] = True

@@ -1,6 +1,12 @@
 """aioredis 2 under `sw-python run` against the machine's Redis: each case's spans checked in
 full by the collector's /dataValidate, and what the application got back checked here.
-aioredis 2 imports only on Python 3.10 (the runner declares no version for 3.11+)."""
+aioredis 2 imports only on Python 3.10 (the plugin declares no version for 3.11+; that it
+stays quiet there is tests/unit/test_plugins_in_a_process.py's). Run it with a 3.10
+interpreter, after building the agent's native module for it (`maturin build -i python3.10`,
+its ``_core.cpython-310-*.so`` put beside the current one in python/skywalking/)::
+
+    python tools/plugin_matrix.py --python /root/.pyenv/versions/3.10.13/bin/python3.10 aioredis
+"""
 
 from __future__ import annotations
 

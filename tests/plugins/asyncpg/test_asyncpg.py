@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import sql_scenario
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
@@ -16,15 +15,7 @@ EXPECTED = HERE / 'expected'
 
 @pytest.fixture(scope='module')
 def scenario(collector, tmp_path_factory, plugin_python):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('asyncpg'),
-        plugin_python,
-        'asyncpg-service',
-        HERE / 'services' / 'service.py',
-        CLOSED_PORT=str(free_port()),
-        SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='16',
-    )
+    running = sql_scenario(collector, tmp_path_factory, plugin_python, 'asyncpg', HERE)
     yield running
     running.stop()
 
@@ -40,8 +31,7 @@ def scenario(collector, tmp_path_factory, plugin_python):
     ],
 )
 def test_case(scenario, case, result):
-    assert scenario.call(case) == (200, {'result': result})
-    scenario.validate(EXPECTED / f'{case}.yml')
+    scenario.check(case, result, EXPECTED)
 
 
 def test_concurrent_tasks_keep_their_own_spans(scenario):
@@ -53,14 +43,8 @@ def test_concurrent_tasks_keep_their_own_spans(scenario):
 
 
 def test_bad_sql_reaches_the_application_and_marks_the_span(scenario):
-    status, answer = scenario.call('bad_sql')
-    assert status == 500
-    assert answer['error'] == 'asyncpg.exceptions.PostgresSyntaxError'
-    scenario.validate(EXPECTED / 'bad_sql.yml')
+    scenario.check_error('bad_sql', 'asyncpg.exceptions.PostgresSyntaxError', EXPECTED)
 
 
 def test_connection_refused_reaches_the_application(scenario):
-    status, answer = scenario.call('refused')
-    assert status == 500
-    assert answer['error'] in ('builtins.ConnectionRefusedError', 'builtins.OSError')
-    scenario.validate(EXPECTED / 'refused.yml')
+    scenario.check_error('refused', ('builtins.ConnectionRefusedError', 'builtins.OSError'), EXPECTED)

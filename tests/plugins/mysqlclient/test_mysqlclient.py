@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import sql_scenario
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
@@ -18,15 +17,7 @@ EXPECTED = HERE / 'expected'
 
 @pytest.fixture(scope='module')
 def scenario(collector, tmp_path_factory, plugin_python):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('mysqlclient'),
-        plugin_python,
-        'mysqlclient-service',
-        HERE / 'services' / 'service.py',
-        CLOSED_PORT=str(free_port()),
-        SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='16',
-    )
+    running = sql_scenario(collector, tmp_path_factory, plugin_python, 'mysqlclient', HERE)
     yield running
     running.stop()
 
@@ -40,19 +31,12 @@ def scenario(collector, tmp_path_factory, plugin_python):
     ],
 )
 def test_case(scenario, case, result):
-    assert scenario.call(case) == (200, {'result': result})
-    scenario.validate(EXPECTED / f'{case}.yml')
+    scenario.check(case, result, EXPECTED)
 
 
 def test_bad_sql_reaches_the_application_and_marks_the_span(scenario):
-    status, answer = scenario.call('bad_sql')
-    assert status == 500
-    assert answer['error'] == 'MySQLdb.ProgrammingError'
-    scenario.validate(EXPECTED / 'bad_sql.yml')
+    scenario.check_error('bad_sql', 'MySQLdb.ProgrammingError', EXPECTED)
 
 
 def test_connection_refused_reaches_the_application(scenario):
-    status, answer = scenario.call('refused')
-    assert status == 500
-    assert answer['error'] == 'MySQLdb.OperationalError'
-    scenario.validate(EXPECTED / 'refused.yml')
+    scenario.check_error('refused', 'MySQLdb.OperationalError', EXPECTED)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from tests.plugins.pymongo.mongo_server import MongoStandIn
 from tests.plugins.scenario import Scenario
@@ -63,3 +64,20 @@ def test_server_error_reaches_the_application_and_marks_the_span(scenario):
     assert status == 500
     assert answer['error'] == 'pymongo.errors.OperationFailure'
     scenario.validate(EXPECTED / 'server_error.yml')
+
+
+def test_async_bulk_calls_are_one_span_each(scenario, stand_in, library_version):
+    version = library_version('pymongo')
+    if version < Version('4.9'):
+        pytest.skip(f'pymongo {version} has no AsyncMongoClient')
+    sent = len(stand_in.commands)
+    assert scenario.call('async_bulk') == (200, {'result': {'song': 'Clocks', 'year': 2003}})
+    scenario.validate(EXPECTED / 'async_bulk.yml')
+    # The bulk calls really sent a command per kind of write: they are grouped by the agent.
+    assert [c for c in stand_in.commands[sent:] if c in ('insert', 'update', 'find', 'endSessions')] == [
+        'insert',
+        'insert',
+        'update',
+        'find',
+        'endSessions',
+    ]

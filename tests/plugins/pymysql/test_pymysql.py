@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import sql_scenario
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
@@ -16,15 +15,7 @@ EXPECTED = HERE / 'expected'
 
 @pytest.fixture(scope='module')
 def scenario(collector, tmp_path_factory, plugin_python):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('pymysql'),
-        plugin_python,
-        'pymysql-service',
-        HERE / 'services' / 'service.py',
-        CLOSED_PORT=str(free_port()),
-        SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='16',
-    )
+    running = sql_scenario(collector, tmp_path_factory, plugin_python, 'pymysql', HERE)
     yield running
     running.stop()
 
@@ -39,19 +30,12 @@ def scenario(collector, tmp_path_factory, plugin_python):
     ],
 )
 def test_case(scenario, case, result):
-    assert scenario.call(case) == (200, {'result': result})
-    scenario.validate(EXPECTED / f'{case}.yml')
+    scenario.check(case, result, EXPECTED)
 
 
 def test_bad_sql_reaches_the_application_and_marks_the_span(scenario):
-    status, answer = scenario.call('bad_sql')
-    assert status == 500
-    assert answer['error'] == 'pymysql.err.ProgrammingError'
-    scenario.validate(EXPECTED / 'bad_sql.yml')
+    scenario.check_error('bad_sql', 'pymysql.err.ProgrammingError', EXPECTED)
 
 
 def test_connection_refused_reaches_the_application(scenario):
-    status, answer = scenario.call('refused')
-    assert status == 500
-    assert answer['error'] == 'pymysql.err.OperationalError'
-    scenario.validate(EXPECTED / 'refused.yml')
+    scenario.check_error('refused', 'pymysql.err.OperationalError', EXPECTED)
