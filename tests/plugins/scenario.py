@@ -54,3 +54,31 @@ class Scenario:
             if time.monotonic() > deadline:
                 raise AssertionError(f'no segment from {self.name}:\n{self.services.logs()}')
             time.sleep(0.2)
+
+
+def down_expected(service: str, url: str, exit_span: dict | None = None, status: int = 503) -> str:
+    """Expected data of a request to `url` whose handler sends to a broker that is down and
+    answers `status`: the HTTP entry span (an error at 400 and above) and, when given, the
+    exit span under it (``op``, ``component``, ``peer``, ``tags`` as ``(key, value)`` pairs,
+    ``error``: an error span with the exception's traceback as its log)."""
+    spans = []
+    if exit_span is not None:
+        error = bool(exit_span.get('error'))
+        span = {
+            'operationName': exit_span['op'], 'parentSpanId': 0, 'spanId': 1, 'spanLayer': 'MQ',
+            'startTime': 'gt 0', 'endTime': 'gt 0', 'componentId': exit_span['component'], 'isError': error,
+            'spanType': 'Exit', 'peer': exit_span['peer'], 'skipAnalysis': False,
+            'tags': [{'key': key, 'value': value} for key, value in exit_span['tags']],
+        }  # fmt: skip
+        if error:
+            span['logs'] = [{'logEvent': [{'key': 'Traceback', 'value': 'not null'}]}]
+        spans.append(span)
+    http_tags = [('http.method', 'GET'), ('http.url', url), ('http.status_code', str(status))]
+    spans.append({
+        'operationName': '/' + url.split('/', 3)[3], 'parentSpanId': -1, 'spanId': 0, 'spanLayer': 'Http',
+        'startTime': 'gt 0', 'endTime': 'gt 0', 'componentId': 7000, 'isError': status >= 400, 'spanType': 'Entry',
+        'peer': 'not null', 'skipAnalysis': False, 'tags': [{'key': k, 'value': v} for k, v in http_tags],
+    })  # fmt: skip
+    segment = {'segmentId': 'not null', 'spans': spans}
+    data = {'segmentItems': [{'serviceName': service, 'segmentSize': 1, 'segments': [segment]}]}
+    return yaml.safe_dump(data, sort_keys=False)

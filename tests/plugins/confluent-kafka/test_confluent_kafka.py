@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, http_get
+from tests.plugins.scenario import down_expected
 
 HERE = Path(__file__).parent
 SERVICES = HERE / 'services'
@@ -33,3 +34,17 @@ def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, 
     assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}\n{kafka_broker.errors}'
     # The application's header travelled next to the agent's.
     services.wait_for_log('consumer', "received b'hello' ['mine', 'sw8']")
+
+
+def test_a_broker_that_is_down_reaches_the_delivery_callback(services, collector, plugin_python, kafka_broker):
+    topic, down, port = f'mq_confluent_{uuid.uuid4().hex[:12]}', free_port(), free_port()
+    env = {'BROKER': kafka_broker.address, 'TOPIC': topic, 'DOWN_PORT': str(down)}
+    services.start('producer', SERVICES / 'producer.py', port, python=plugin_python, **env)
+    # librdkafka's own error reached the application's delivery callback, unchanged.
+    assert http_get(f'http://127.0.0.1:{port}/down') == (503, b'_MSG_TIMED_OUT')
+    # produce() itself worked (the message was queued): as upstream, not an error span.
+    peer = f'127.0.0.1:{down}'
+    exit_span = {'op': f'Kafka/{topic}//Producer', 'component': 40, 'peer': peer,
+                 'tags': [('mq.broker', peer), ('mq.topic', topic)]}  # fmt: skip
+    ok, reason = collector.validate(down_expected('producer', f'http://127.0.0.1:{port}/down', exit_span))
+    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
