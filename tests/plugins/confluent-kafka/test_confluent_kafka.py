@@ -1,7 +1,7 @@
 """The confluent-kafka plugin. Kafka cannot run here: the producer and the consumer talk to the
-tests' protocol-level stand-in (`tests/kafka_broker.py`: Produce, Fetch, ListOffsets,
-FindCoordinator, OffsetFetch; no group membership, so the consumer assigns itself partition 0
-under a group id). Both run under `sw-python run` (gRPC to the local collector)."""
+tests' protocol-level stand-in (`tests/kafka_broker.py`: Produce, Fetch, ListOffsets and
+the group protocol). The consumer assigns itself partition 0 under a group id, or joins its
+group with ``subscribe()``. Both run under `sw-python run` (gRPC to the local collector)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, http_get
+from tests.kafka_broker import JOIN_GROUP, OFFSET_COMMIT, SYNC_GROUP
 from tests.plugins.scenario import down_expected
 
 HERE = Path(__file__).parent
 SERVICES = HERE / 'services'
 
 
-@pytest.mark.parametrize('mode', ['poll', 'consume'])
+@pytest.mark.parametrize('mode', ['poll', 'consume', 'subscribe'])
 def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, plugin_python, kafka_broker, mode):
     topic = f'mq_confluent_{uuid.uuid4().hex[:12]}'
     env = {'BROKER': kafka_broker.address, 'TOPIC': topic}
@@ -28,12 +29,16 @@ def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, 
 
     assert http_get(f'http://127.0.0.1:{producer_port}/send')[0] == 200
 
-    text = (HERE / 'expected' / f'{mode}.yml').read_text()
+    # A subscribed consumer polls: the same spans as an assigned one.
+    text = (HERE / 'expected' / f'{"poll" if mode == "subscribe" else mode}.yml').read_text()
     text = text.replace('PRODUCER_PORT', str(producer_port)).replace('BROKER', kafka_broker.address)
     ok, reason = collector.validate(text.replace('TOPIC', topic), timeout=30)
     assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}\n{kafka_broker.errors}'
     # The application's header travelled next to the agent's.
     services.wait_for_log('consumer', "received b'hello' ['mine', 'sw8']")
+    if mode == 'subscribe':  # it was a member of its group, and committed
+        wanted = {JOIN_GROUP, SYNC_GROUP, OFFSET_COMMIT}
+        assert kafka_broker.wait_for(lambda: wanted <= {api for api, _, _ in kafka_broker.requests})
 
 
 def test_a_broker_that_is_down_reaches_the_delivery_callback(services, collector, plugin_python, kafka_broker):
