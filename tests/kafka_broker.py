@@ -57,7 +57,7 @@ SUPPORTED = {
     PRODUCE: (3, 7),
     FETCH: (4, 6),
     LIST_OFFSETS: (1, 2),
-    METADATA: (1, 7),
+    METADATA: (0, 7),  # v0: how aiokafka before 0.13 bootstraps
     OFFSET_COMMIT: (0, 6),
     OFFSET_FETCH: (1, 5),
     FIND_COORDINATOR: (0, 1),
