@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from tests.conftest import free_port, http_get
+from tests.plugins import scenario
+from tests.plugins.scenario import expected_file
 
 HERE = Path(__file__).parent
 SERVICES = HERE / 'services'
@@ -50,10 +52,7 @@ def start(services, plugin_python: str, broker: str, pool: str) -> dict[str, str
 
 
 def expected(name: str, values: dict[str, str]) -> str:
-    text = (HERE / 'expected' / name).read_text()
-    for key, value in sorted(values.items(), key=lambda item: -len(item[0])):
-        text = text.replace(key, value)
-    return text
+    return expected_file(HERE, name, values)
 
 
 # celery.parameters as sent, and as the worker sees them (the same: a tuple and a dict).
@@ -65,8 +64,7 @@ SENT = {
 
 
 def check(collector, services, name: str, values: dict[str, str]) -> None:
-    ok, reason = collector.validate(expected(name, values), timeout=40)
-    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
+    scenario.check(collector, services, expected(name, values), timeout=40)
 
 
 @pytest.mark.parametrize(

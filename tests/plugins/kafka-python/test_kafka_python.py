@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, http_get
-from tests.kafka_broker import JOIN_GROUP, OFFSET_COMMIT, SYNC_GROUP
-from tests.plugins.scenario import down_expected
+from tests.plugins.scenario import check, down_expected, kafka_round_trip
 
 HERE = Path(__file__).parent
 SERVICES = HERE / 'services'
@@ -20,25 +19,9 @@ SERVICES = HERE / 'services'
 
 @pytest.mark.parametrize('mode', ['iterate', 'poll', 'subscribe'])
 def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, plugin_python, kafka_broker, mode):
-    topic = f'mq_kafka_{uuid.uuid4().hex[:12]}'
-    env = {'BROKER': kafka_broker.address, 'TOPIC': topic}
-    producer_port = free_port()
-    services.start('producer', SERVICES / 'producer.py', producer_port, python=plugin_python, **env)
-    consumer_env = {**env, 'MODE': mode, 'PRODUCER_PORT': str(producer_port)}
-    services.start('consumer', SERVICES / 'consumer.py', free_port(), python=plugin_python, **consumer_env)
-
-    assert http_get(f'http://127.0.0.1:{producer_port}/send')[0] == 200
-
-    # A subscribed consumer iterates: the same spans as an assigned one.
-    text = (HERE / 'expected' / f'{"iterate" if mode == "subscribe" else mode}.yml').read_text()
-    text = text.replace('PRODUCER_PORT', str(producer_port)).replace('BROKER', kafka_broker.address)
-    ok, reason = collector.validate(text.replace('TOPIC', topic), timeout=30)
-    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}\n{kafka_broker.errors}'
-    # The application's header travelled next to the agent's.
-    services.wait_for_log('consumer', "received b'hello' ['mine', 'sw8']")
-    if mode == 'subscribe':  # it was a member of its group, and committed
-        wanted = {JOIN_GROUP, SYNC_GROUP, OFFSET_COMMIT}
-        assert kafka_broker.wait_for(lambda: wanted <= {api for api, _, _ in kafka_broker.requests})
+    # A subscribed consumer reads as the iterate one: the same spans.
+    expected = f'{"iterate" if mode == "subscribe" else mode}.yml'
+    kafka_round_trip(services, collector, plugin_python, kafka_broker, HERE, 'mq_kafka', mode, expected)
 
 
 def test_a_broker_that_is_down_gives_an_error_exit_span(services, collector, plugin_python, kafka_broker):
@@ -51,5 +34,4 @@ def test_a_broker_that_is_down_gives_an_error_exit_span(services, collector, plu
     peer = f'127.0.0.1:{down}'
     exit_span = {'op': f'Kafka/{topic}/Producer', 'component': 40, 'peer': peer, 'error': True,
                  'tags': [('mq.broker', peer), ('mq.topic', topic)]}  # fmt: skip
-    ok, reason = collector.validate(down_expected('producer', f'http://127.0.0.1:{port}/down', exit_span))
-    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
+    check(collector, services, down_expected('producer', f'http://127.0.0.1:{port}/down', exit_span))

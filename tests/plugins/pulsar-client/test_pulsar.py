@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, http_get
-from tests.plugins.scenario import down_expected
+from tests.plugins.scenario import check, down_expected
 
 HERE = Path(__file__).parent
 
@@ -47,5 +47,4 @@ def test_a_send_that_fails_reaches_the_application_unchanged(services, collector
                      'tags': [('mq.topic', topic), ('mq.broker', broker)]}  # fmt: skip
     else:
         assert body in (b'Timeout', b'ConnectError'), body
-    ok, reason = collector.validate(down_expected('pulsar-app', f'http://127.0.0.1:{port}/{case}', exit_span))
-    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
+    check(collector, services, down_expected('pulsar-app', f'http://127.0.0.1:{port}/{case}', exit_span))
