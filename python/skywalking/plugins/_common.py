@@ -148,7 +148,7 @@ def inject(span: Any, headers: Any, setter: Setter | None = None, encoding: str 
     ``'text'`` (str, str), ``'bytes'`` (bytes, bytes) or ``'bytes-values'`` (str, bytes, as
     Kafka clients want). Nothing is written for a no-op span inside `untraced`.
     """
-    if span.is_noop and _untraced.get():
+    if _untraced.get() and span.is_noop:  # the ContextVar first: a C call, usually False
         return
     for name, value in span.inject_headers():
         if not value:
