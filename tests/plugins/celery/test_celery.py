@@ -1,7 +1,8 @@
 """The Celery plugin against the real brokers of this machine (Redis 6379, RabbitMQ 5672): an
 HTTP producer sends tasks, a worker under `sw-python run celery -A tasks worker` runs them,
-with the default gRPC protocol, under the prefork (default), threads and solo pools. Each
-test uses a queue of its own (``mq_celery_<random>``) on the shared brokers."""
+with the default gRPC protocol, under the prefork (default), threads and solo pools, with
+every plugin on (redis, amqp: Celery's own broker traffic must not show). Each test uses a
+queue of its own (``mq_celery_<random>``) on the shared brokers."""
 
 from __future__ import annotations
 
