@@ -77,6 +77,11 @@ class untraced:  # lower case: used like a function, ``with untraced():``
         return False
 
 
+def inside_untraced() -> bool:
+    """Whether the caller runs inside `untraced` (a library's housekeeping)."""
+    return _untraced.get()
+
+
 def truncate(text: str, max_length: int) -> str:
     """`text` cut to `max_length` characters with ``...`` appended when longer (upstream's
     format for ``db.sql.parameters`` and MongoDB statements); unchanged when `max_length` <= 0."""

@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from skywalking import Component, Layer, config
-from skywalking._core import get_context
-from skywalking.plugins._common import failed, untraced
+from skywalking._core import SpanContext, get_context
+from skywalking.plugins._common import failed, inside_untraced, untraced
 from skywalking.plugins._mq import mq_consumer_span, mq_producer_span
 from skywalking.plugins._patch import patch
 
@@ -114,6 +114,9 @@ def _task_scope(task: Any, name: str, args: tuple, kwargs: dict) -> Any:
             own_segment=True,  # not under the worker's untraced housekeeping
         )
     span = get_context().new_local_span(op)
+    if span.is_noop and inside_untraced():
+        # A worker runs a message without an origin (task protocol 1) in its housekeeping.
+        span = SpanContext().new_local_span(op)
     return _LocalScope(span, broker, parameters)
 
 

@@ -28,12 +28,12 @@ BROKERS = {
 }
 
 
-def start(services, plugin_python: str, broker: str, pool: str) -> dict[str, str]:
+def start(services, plugin_python: str, broker: str, pool: str, **extra: str) -> dict[str, str]:
     url, tag, peer = BROKERS[broker]
     queue = f'mq_celery_{uuid.uuid4().hex[:12]}'
     # Every plugin on (redis, amqp): Celery's own broker traffic (polling, acks, the unacked
     # bookkeeping, heartbeats, gossip and task events, all enabled here) must not show up.
-    env = {'BROKER_URL': url, 'QUEUE': queue}
+    env = {'BROKER_URL': url, 'QUEUE': queue, **extra}
     celery = str(Path(plugin_python).parent / 'celery')
     worker_port = free_port()
     command = [plugin_python, '-m', 'sw_python', 'run', celery, '-A', 'tasks', 'worker', '--pool', pool]
@@ -92,6 +92,15 @@ def test_only_the_tasks_own_calls_are_traced_in_the_worker(services, collector, 
     seen = services.log_of('worker').count('heartbeat sent')
     services.wait_for_log('worker', 'heartbeat sent', count=seen + 2)
     check(collector, services, 'store.yml', values)
+
+
+def test_a_task_without_origin_runs_in_a_local_span_in_the_worker(services, collector, plugin_python):
+    # Task protocol 1 sends no origin (nor the headers upstream reads): no trace to continue.
+    values = start(services, plugin_python, 'redis', 'solo', TASK_PROTOCOL='1')
+    assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/delay')[0] == 200
+    parameters = SENT['delay'].replace("'", "''")
+    values.update(OPERATION='delay', SENT_PARAMETERS=parameters, RECEIVED_PARAMETERS=parameters)
+    check(collector, services, 'local.yml', values)
 
 
 def segment_instances(collector, service: str, operation: str) -> set[str]:

@@ -16,6 +16,7 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    task_protocol=int(os.environ.get('TASK_PROTOCOL', '2')),
 )
 
 
