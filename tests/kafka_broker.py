@@ -4,10 +4,12 @@ No Kafka broker can run where these tests run, so this one answers just enough o
 protocol for a producer: ApiVersions, Metadata (it advertises itself as the only broker,
 every topic is created on demand with `partitions` partitions), Produce (every record batch
 is decoded and its CRC-32C verified), InitProducerId (idempotent producers), and
-SaslHandshake/SaslAuthenticate with PLAIN, optionally over TLS. For a consumer that assigns
-itself partitions (with or without a group id): ListOffsets, Fetch (the produced batches, as
-stored, from the requested offset), FindCoordinator and OffsetFetch (no offsets committed).
-Group membership (JoinGroup, SyncGroup) is not spoken. It
+SaslHandshake/SaslAuthenticate with PLAIN, optionally over TLS. For consumers: ListOffsets,
+Fetch (the produced batches, as stored, from the requested offset), and the group protocol a
+``subscribe()`` consumer needs: FindCoordinator (this broker), JoinGroup (each join starts a
+new generation in which the joining member is the only member and the leader: one consumer
+per group), SyncGroup (the leader's assignment handed back), Heartbeat, LeaveGroup,
+OffsetCommit and OffsetFetch (committed offsets kept per group). It
 decodes with kafka-python's protocol and record classes, an implementation independent of
 the agent's Rust encoder, so a record the agent encodes wrongly fails here.
 
@@ -33,9 +35,10 @@ from dataclasses import dataclass
 
 import grpc
 from kafka.protocol.api_versions import ApiVersionsResponse_v0
-from kafka.protocol.commit import OffsetFetchRequest, OffsetFetchResponse
+from kafka.protocol.commit import OffsetCommitRequest, OffsetFetchRequest, OffsetFetchResponse
 from kafka.protocol.fetch import FetchRequest, FetchResponse
 from kafka.protocol.find_coordinator import FindCoordinatorRequest, FindCoordinatorResponse
+from kafka.protocol.group import HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest
 from kafka.protocol.init_producer_id import InitProducerIdRequest, InitProducerIdResponse
 from kafka.protocol.list_offsets import ListOffsetsRequest, ListOffsetsResponse
 from kafka.protocol.metadata import MetadataRequest, MetadataResponse
@@ -45,30 +48,30 @@ from kafka.protocol.sasl_handshake import SaslHandshakeRequest, SaslHandshakeRes
 from kafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
 from kafka.record.memory_records import MemoryRecords
 
-PRODUCE, FETCH, LIST_OFFSETS, METADATA = 0, 1, 2, 3
-OFFSET_FETCH, FIND_COORDINATOR, SASL_HANDSHAKE, API_VERSIONS, INIT_PRODUCER_ID, SASL_AUTHENTICATE = (
-    9,
-    10,
-    17,
-    18,
-    22,
-    36,
-)
-# Non-flexible versions only: enough for the agent and for kafka-python 2.x.
+PRODUCE, FETCH, LIST_OFFSETS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR = 0, 1, 2, 3, 8, 9, 10
+JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 11, 12, 13, 14
+SASL_HANDSHAKE, API_VERSIONS, INIT_PRODUCER_ID, SASL_AUTHENTICATE = 17, 18, 22, 36
+# Non-flexible versions only (what the kafka-python decoding here knows): enough for the agent,
+# kafka-python 2.0-3.x and aiokafka, which pick the newest version both sides support.
 SUPPORTED = {
     PRODUCE: (3, 7),
     FETCH: (4, 6),
     LIST_OFFSETS: (1, 2),
-    METADATA: (1, 7),
-    OFFSET_FETCH: (1, 3),
+    METADATA: (0, 7),  # v0: how aiokafka before 0.13 bootstraps
+    OFFSET_COMMIT: (0, 6),
+    OFFSET_FETCH: (1, 5),
     FIND_COORDINATOR: (0, 1),
+    JOIN_GROUP: (0, 4),
+    HEARTBEAT: (0, 2),
+    LEAVE_GROUP: (0, 2),
+    SYNC_GROUP: (0, 2),
     API_VERSIONS: (0, 0),
     SASL_HANDSHAKE: (1, 1),
     SASL_AUTHENTICATE: (0, 0),
     INIT_PRODUCER_ID: (0, 1),  # idempotent producers (kafka-python 3's default)
 }
 NODE_ID = 1
-UNSUPPORTED_VERSION, SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE = 35, 58, 34
+UNSUPPORTED_VERSION, SASL_AUTHENTICATION_FAILED, ILLEGAL_SASL_STATE, REBALANCE_IN_PROGRESS = 35, 58, 34, 27
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,11 @@ class KafkaTestBroker:
         self.probes = 0
         self._lock = threading.Lock()
         self._offsets: dict[tuple[str, int], int] = {}
+        #: group -> (generation, member id, assignment of the member).
+        self._groups: dict[str, tuple[int, str, bytes]] = {}
+        #: (group, topic, partition) -> committed offset.
+        self._committed: dict[tuple[str, str, int], int] = {}
+        self._members = 0
         #: (topic, partition) -> [(base offset, next offset, record batch as stored)].
         self._logs: dict[tuple[str, int], list[tuple[int, int, bytes]]] = {}
         self._requested_port = port
@@ -265,12 +273,11 @@ class KafkaTestBroker:
             InitProducerIdRequest[version].decode(data)
             return response(InitProducerIdResponse[version], {'error_code': 0, 'producer_id': 1, 'producer_epoch': 0})
         if api_key == OFFSET_FETCH:
-            request = OffsetFetchRequest[version].decode(data)
-            topics = [
-                {'topic': topic, 'partitions': [{'partition': p, 'offset': -1, 'metadata': ''} for p in partitions]}
-                for topic, partitions in request.topics or []
-            ]
-            return response(OffsetFetchResponse[version], {'topics': topics})
+            return self._offset_fetch(version, OffsetFetchRequest[version].decode(data))
+        if api_key == OFFSET_COMMIT:
+            return self._offset_commit(version, OffsetCommitRequest[version].decode(data))
+        if api_key in (JOIN_GROUP, SYNC_GROUP, HEARTBEAT, LEAVE_GROUP):
+            return self._group(api_key, version, data, client_id)
         if api_key == SASL_HANDSHAKE:
             mechanism = SaslHandshakeRequest[version].decode(data).mechanism
             error = 0 if mechanism == 'PLAIN' else 33
@@ -284,6 +291,81 @@ class KafkaTestBroker:
                 values['error_message'] = 'bad credentials'
             return response(SaslAuthenticateResponse[version], values), ok
         raise ValueError(f'api {api_key}')
+
+    def _group(self, api_key: int, version: int, data: io.BytesIO, client_id: str) -> bytes:
+        """Group membership, one member per group: a join makes the joining member the leader of
+        a new generation with itself alone; its SyncGroup assignment is handed back to it."""
+        if api_key == JOIN_GROUP:
+            request = JoinGroupRequest[version].decode(data)
+            protocol, metadata = request.group_protocols[0]
+            with self._lock:
+                generation = self._groups.get(request.group, (0, '', b''))[0] + 1
+                member = request.member_id
+                if not member:
+                    self._members += 1
+                    member = f'{client_id or "member"}-{self._members}'
+                self._groups[request.group] = (generation, member, b'')
+            values = {
+                'error_code': 0, 'generation_id': generation, 'group_protocol': protocol, 'leader_id': member,
+                'member_id': member, 'members': [{'member_id': member, 'member_metadata': metadata}],
+            }  # fmt: skip
+            return response(JoinGroupRequest[version].RESPONSE_TYPE, values)
+        if api_key == SYNC_GROUP:
+            request = SyncGroupRequest[version].decode(data)
+            assignment = dict(request.group_assignment or []).get(request.member_id, b'')
+            with self._lock:
+                generation, member, stored = self._groups.get(request.group, (0, '', b''))
+                current = generation == request.generation_id and member == request.member_id
+                if current and assignment:
+                    self._groups[request.group] = (generation, member, assignment)
+                    stored = assignment
+            # Kafka holds a member's SyncGroup until the leader's assignment arrives; with none
+            # here (yet), the member is told to join again rather than handed empty bytes.
+            ok = current and bool(stored)
+            values = {'error_code': 0 if ok else REBALANCE_IN_PROGRESS, 'member_assignment': stored if ok else b''}
+            return response(SyncGroupRequest[version].RESPONSE_TYPE, values)
+        if api_key == HEARTBEAT:
+            request = HeartbeatRequest[version].decode(data)
+            with self._lock:
+                generation, member, _ = self._groups.get(request.group, (0, '', b''))
+            current = (generation, member) == (request.generation_id, request.member_id)
+            values = {'error_code': 0 if current else REBALANCE_IN_PROGRESS}
+            return response(HeartbeatRequest[version].RESPONSE_TYPE, values)
+        request = LeaveGroupRequest[version].decode(data)
+        with self._lock:
+            if self._groups.get(request.group, (0, '', b''))[1] == request.member_id:
+                generation = self._groups[request.group][0]
+                self._groups[request.group] = (generation, '', b'')
+        return response(LeaveGroupRequest[version].RESPONSE_TYPE, {'error_code': 0})
+
+    def _offset_commit(self, version: int, request) -> bytes:
+        topics = []
+        with self._lock:
+            for topic, partitions in request.topics:
+                for partition, offset, *_ in partitions:
+                    self._committed[(request.consumer_group, topic, partition)] = offset
+                results = [{'partition': partition, 'error_code': 0} for partition, *_ in partitions]
+                topics.append({'topic': topic, 'partitions': results})
+        return response(OffsetCommitRequest[version].RESPONSE_TYPE, {'topics': topics})
+
+    def _offset_fetch(self, version: int, request) -> bytes:
+        group = request.consumer_group
+        with self._lock:
+            wanted = request.topics
+            if wanted is None:  # v2+: every topic the group committed to
+                by_topic: dict[str, list[int]] = {}
+                for g, topic, partition in self._committed:
+                    if g == group:
+                        by_topic.setdefault(topic, []).append(partition)
+                wanted = list(by_topic.items())
+            topics = []
+            for topic, partitions in wanted:
+                offsets = [
+                    {'partition': p, 'offset': self._committed.get((group, topic, p), -1), 'leader_epoch': -1}
+                    for p in partitions
+                ]
+                topics.append({'topic': topic, 'partitions': [{**o, 'metadata': ''} for o in offsets]})
+        return response(OffsetFetchResponse[version], {'topics': topics})
 
     def _metadata(self, version: int, request) -> bytes:
         topics = request.topics or []

@@ -281,6 +281,33 @@ def test_producer_and_consumer_are_one_trace(reported, headers, encoding, getter
     assert ref['parentSpanId'] == producer['spanId']
 
 
+def test_nothing_is_traced_untraced_but_work_in_its_own_segment_is(reported):
+    """A library's housekeeping (`untraced`) opens no spans and leaves the headers of what it
+    sends alone; a task it runs (an entry span with `own_segment`) is traced, with its calls."""
+    headers: dict = {'sw8': "the sender's"}
+    with _common.untraced():
+        with cache_exit_span('Redis/BRPOP', 'redis:6379', Component.Redis, cmd='BRPOP'):
+            pass
+        with mq_producer_span('RabbitMQ/Topic//Queue/q/Producer', 'mq:5672', 52, headers=headers):
+            pass
+        with mq_consumer_span('RabbitMQ/Topic//Queue/q/Consumer', 'mq:5672', 53) as delivery:
+            assert delivery.is_noop  # the library's own receiving
+            with mq_consumer_span('celery/task', 'mq:5672', Component.Celery, own_segment=True) as task:
+                assert not task.is_noop
+                with cache_exit_span('Redis/SET', 'redis:6379', Component.Redis, cmd='SET', key='k'):
+                    pass
+    assert headers == {'sw8': "the sender's"}
+    [segment] = reported()
+    assert [(s['operationName'], s['parentSpanId']) for s in segment['spans']] == [
+        ('Redis/SET', 0),
+        ('celery/task', -1),
+    ]
+    # Outside the scope, tracing goes on as before.
+    with get_context().new_entry_span('/after'):
+        pass
+    assert sorted(s['spans'][-1]['operationName'] for s in reported()) == ['/after', 'celery/task']
+
+
 def test_format_params_of_multidict_and_dict():
     class Multi(dict):
         def getlist(self, key):

@@ -1,11 +1,16 @@
-"""Test-side helpers of the database scenarios: the service under `sw-python run` in the
-library's virtualenv (`plugin_python`, tests/plugins/conftest.py), a call to one of its
-cases, and the expected data checked by the collector's ``/dataValidate``."""
+"""Test-side helpers of the scenarios. Database scenarios: the service under `sw-python run`
+in the library's virtualenv (`plugin_python`, tests/plugins/conftest.py), a call to one of its
+cases, and the expected data checked by the collector's ``/dataValidate``. Message-queue
+scenarios: a producer and a consumer service on a queue (or topic) of the test's own,
+expected files with placeholders filled in, the Kafka round trip the Kafka clients share,
+and the expected data of a send to a broker that is down."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
@@ -84,3 +89,96 @@ def sql_scenario(collector: Collector, tmp_path_factory, python: str, name: str,
         CLOSED_PORT=str(free_port()),
         SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='16',
     )
+
+
+def down_expected(service: str, url: str, exit_span: dict | None = None, status: int = 503) -> str:
+    """Expected data of a request to `url` whose handler sends to a broker that is down and
+    answers `status`: the HTTP entry span (an error at 400 and above) and, when given, the
+    exit span under it (``op``, ``component``, ``peer``, ``tags`` as ``(key, value)`` pairs,
+    ``error``: an error span with the exception's traceback as its log)."""
+    spans = []
+    if exit_span is not None:
+        error = bool(exit_span.get('error'))
+        span = {
+            'operationName': exit_span['op'], 'parentSpanId': 0, 'spanId': 1, 'spanLayer': 'MQ',
+            'startTime': 'gt 0', 'endTime': 'gt 0', 'componentId': exit_span['component'], 'isError': error,
+            'spanType': 'Exit', 'peer': exit_span['peer'], 'skipAnalysis': False,
+            'tags': [{'key': key, 'value': value} for key, value in exit_span['tags']],
+        }  # fmt: skip
+        if error:
+            span['logs'] = [{'logEvent': [{'key': 'Traceback', 'value': 'not null'}]}]
+        spans.append(span)
+    http_tags = [('http.method', 'GET'), ('http.url', url), ('http.status_code', str(status))]
+    spans.append({
+        'operationName': '/' + url.split('/', 3)[3], 'parentSpanId': -1, 'spanId': 0, 'spanLayer': 'Http',
+        'startTime': 'gt 0', 'endTime': 'gt 0', 'componentId': 7000, 'isError': status >= 400, 'spanType': 'Entry',
+        'peer': 'not null', 'skipAnalysis': False, 'tags': [{'key': k, 'value': v} for k, v in http_tags],
+    })  # fmt: skip
+    segment = {'segmentId': 'not null', 'spans': spans}
+    data = {'segmentItems': [{'serviceName': service, 'segmentSize': 1, 'segments': [segment]}]}
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+# --- message queues -----------------------------------------------------------------------
+
+#: The log of an error span, as it goes into expected data under ``spans:``.
+ERROR_LOGS = '      logs:\n      - logEvent:\n        - {key: Traceback, value: not null}\n'
+
+
+def fill(text: str, values: Mapping[str, object]) -> str:
+    """`text` with each key of `values` replaced by its value, longest key first (so that
+    ``PORT`` does not replace the end of ``PRODUCER_PORT``)."""
+    for key, value in sorted(values.items(), key=lambda item: -len(item[0])):
+        text = text.replace(key, str(value))
+    return text
+
+
+def expected_file(folder: Path, name: str, values: Mapping[str, object]) -> str:
+    """``<folder>/expected/<name>`` with `values` filled in."""
+    return fill((folder / 'expected' / name).read_text(), values)
+
+
+def check(collector: Collector, services: Services, text: str, *context: object, timeout: float = 30) -> None:
+    """Validates `text` (expected data); on failure, says why with what the collector got, the
+    services' logs and any further `context` (a test broker's errors)."""
+    ok, reason = collector.validate(text, timeout=timeout)
+    assert ok, '\n'.join([reason, collector.receive_data(), services.logs(), *map(str, context)])
+
+
+def start_amqp_pair(services: Services, folder: Path, python: str, prefix: str, **consumer_env: str) -> dict[str, str]:
+    """A RabbitMQ scenario: the consumer (``services/consumer.py``), then the HTTP producer
+    (``services/producer.py``), on an exchange and queue of this test's own
+    (``<prefix>_x_<id>``, ``<prefix>_<id>``); the values for its expected files."""
+    name = uuid.uuid4().hex[:12]
+    env = {'EXCHANGE': f'{prefix}_x_{name}', 'QUEUE': f'{prefix}_{name}'}
+    services.start('consumer', folder / 'services' / 'consumer.py', free_port(), python=python, **consumer_env, **env)
+    producer_port = free_port()
+    services.start('producer', folder / 'services' / 'producer.py', producer_port, python=python, **env)
+    return {**env, 'PRODUCER_PORT': str(producer_port)}
+
+
+def kafka_round_trip(
+    services: Services, collector: Collector, python: str, broker, folder: Path, prefix: str, mode: str, expected: str
+) -> None:
+    """A Kafka client's scenario against the test broker: the HTTP producer sends one record
+    (with an application header) to a topic of this test's own, the consumer (``MODE=mode``)
+    handles it; `expected` (``expected/<name>``) must hold, and the application's header must
+    have travelled next to the agent's. A ``subscribe`` consumer must have been a member of
+    its group and committed."""
+    from tests.kafka_broker import JOIN_GROUP, OFFSET_COMMIT, SYNC_GROUP
+
+    topic = f'{prefix}_{uuid.uuid4().hex[:12]}'
+    env = {'BROKER': broker.address, 'TOPIC': topic}
+    producer_port = free_port()
+    services.start('producer', folder / 'services' / 'producer.py', producer_port, python=python, **env)
+    consumer_env = {**env, 'MODE': mode, 'PRODUCER_PORT': str(producer_port)}
+    services.start('consumer', folder / 'services' / 'consumer.py', free_port(), python=python, **consumer_env)
+
+    assert http_get(f'http://127.0.0.1:{producer_port}/send')[0] == 200
+
+    values = {'PRODUCER_PORT': producer_port, 'BROKER': broker.address, 'TOPIC': topic}
+    check(collector, services, expected_file(folder, expected, values), broker.errors)
+    services.wait_for_log('consumer', "received b'hello' ['mine', 'sw8']")
+    if mode == 'subscribe':
+        wanted = {JOIN_GROUP, SYNC_GROUP, OFFSET_COMMIT}
+        assert broker.wait_for(lambda: wanted <= {api for api, _, _ in broker.requests})

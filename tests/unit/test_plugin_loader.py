@@ -444,12 +444,24 @@ def test_plugin_table_rows_come_from_plugin_metadata(gen_docs, monkeypatch):
     plugin.note = 'first line\nsecond | line'
     plugin.component = 7001
     monkeypatch.setattr(gen_docs, 'plugin_modules', lambda: [plugin])
+    # What `plugin_matrix.py --record` wrote: 3.0 passed on two Pythons, 2.0 on one.
+    monkeypatch.setattr(
+        gen_docs,
+        'TESTED',
+        {
+            'flask': {
+                '3.0 on 3.11.7': {'installed': '3.0.3', 'python': '3.11.7'},
+                '2.0 on 3.11.7': {'installed': '2.0.3', 'python': '3.11.7'},
+                '3.0 on 3.10.13': {'installed': '3.0.3', 'python': '3.10.13'},
+            }
+        },
+    )
     rows = gen_docs.plugin_rows()
     assert rows[2] == (
         '| `sw_demo` | [flask](https://flask.palletsprojects.com) | Python >=3.10: 2.0, 3.0 '
-        '| Flask (7001) | first line second \\| line |'
+        '| 3.0.3 (Python 3.10.13); 2.0.3, 3.0.3 (Python 3.11.7) | Flask (7001) | first line second \\| line |'
     )
-    assert rows[3].startswith('| `sw_demo` | werkzeug | Python >=3.10: not supported |')
+    assert rows[3].startswith('| `sw_demo` | werkzeug | Python >=3.10: not supported | not run |')
 
 
 def test_configuration_doc_lists_every_option_once(gen_docs):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from skywalking import _core
@@ -41,6 +42,44 @@ def failed(helper: str, error: BaseException | None = None) -> None:
 def noop_span() -> Any:
     """A span that records nothing and still works as a context manager."""
     return NoopSpan()
+
+
+#: True inside `untraced`: a no-op span there writes no trace headers (see `inject`).
+_untraced: ContextVar[bool] = ContextVar('sw_untraced', default=False)
+
+
+class untraced:  # lower case: used like a function, ``with untraced():``
+    """A scope in which nothing is traced: ``with untraced(): ...``. For a library's own
+    housekeeping (a task queue's broker polling, acknowledgements, heartbeats; the transport
+    calls under a send that already has its span): what runs inside opens no spans, whichever
+    plugin would make them, and writes no trace headers (the headers of a message sent inside
+    are the ones the outer span wrote, not a no-op span's "not traced" value).
+
+    It is a `NoopSpan` on the active stack: every span opened under a no-op span is a no-op,
+    the rule that already keeps an ignored or unsampled request untraced, so a traced call
+    elsewhere pays nothing for it. Work that the library runs inside the scope on the
+    application's behalf (a task a worker executes) opens its entry span in a context of its
+    own (``mq_consumer_span(..., own_segment=True)``), and what it calls is traced again.
+    """
+
+    __slots__ = ('_span', '_token')
+
+    def __enter__(self) -> None:
+        self._token = _untraced.set(True)
+        self._span = NoopSpan()
+        self._span.__enter__()
+
+    def __exit__(self, *exc: Any) -> bool:
+        try:
+            self._span.__exit__(*exc)
+        finally:
+            _untraced.reset(self._token)
+        return False
+
+
+def inside_untraced() -> bool:
+    """Whether the caller runs inside `untraced` (a library's housekeeping)."""
+    return _untraced.get()
 
 
 def truncate(text: str, max_length: int) -> str:
@@ -112,8 +151,10 @@ def inject(span: Any, headers: Any, setter: Setter | None = None, encoding: str 
     mapping (``headers[name] = value``), or into a list of pairs (an existing pair of the same
     name, in any case, is replaced). `encoding` says how pairs and mapping values are written:
     ``'text'`` (str, str), ``'bytes'`` (bytes, bytes) or ``'bytes-values'`` (str, bytes, as
-    Kafka clients want).
+    Kafka clients want). Nothing is written for a no-op span inside `untraced`.
     """
+    if _untraced.get() and span.is_noop:  # the ContextVar first: a C call, usually False
+        return
     for name, value in span.inject_headers():
         if not value:
             continue  # an empty correlation header is not sent

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Layer
-from skywalking._core import get_context
+from skywalking._core import SpanContext, get_context
 from skywalking.plugins._common import (
     EntryScope,
     Getter,
@@ -86,13 +86,17 @@ def mq_consumer_span(
     headers: Any = None,
     getter: Getter | None = None,
     extra_tags: tuple = (),
+    own_segment: bool = False,
 ) -> EntryScope:
     """A message's consumer (entry) span, continuing the producer's trace from `headers`;
     an `EntryScope` (``with ... as span``), since an entry span records its tags after it
-    starts. `extra_tags` (``(key, value)`` pairs) follow the MQ tags."""
+    starts. `extra_tags` (``(key, value)`` pairs) follow the MQ tags. With `own_segment`, the
+    span starts a segment of its own whatever is active (a task a worker runs inside its
+    `untraced` housekeeping); otherwise it joins the active span's context, as any span."""
     try:
         sw8, correlation = read_trace_headers(headers, getter)
-        span = get_context().new_entry_span(op, None, None, sw8=sw8, correlation=correlation)
+        context = SpanContext() if own_segment else get_context()
+        span = context.new_entry_span(op, None, None, sw8=sw8, correlation=correlation)
         return EntryScope(span, component, peer, _mq_tags(broker, topic, queue) + tuple(extra_tags), _MQ)
     except Exception:
         failed('mq_consumer_span')

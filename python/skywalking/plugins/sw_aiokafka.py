@@ -19,12 +19,11 @@ from skywalking.plugins._patch import patch
 
 link_vector = ['https://aiokafka.readthedocs.io']
 component = [Component.KafkaProducer, Component.KafkaConsumer]
-# Older releases (0.8-0.12) could not bootstrap against the tests' Kafka stand-in (their
-# broker-version probing), so they are not claimed.
-support_matrix = {'aiokafka': {'>=3.10': ['0.13', '0.14']}}
+# 0.8 is the first release with wheels for Python 3.11 (0.7 predates 3.10 and 3.11).
+support_matrix = {'aiokafka': {'>=3.10': ['0.8', '0.9', '0.10', '0.11', '0.12', '0.13', '0.14']}}
 note = 'Not traced by apache-skywalking.'
 hooked_modules = ['aiokafka']
-version_rule = {'name': 'aiokafka', 'rules': ['>=0.13']}
+version_rule = {'name': 'aiokafka', 'rules': ['>=0.8']}
 
 _PRODUCER = int(Component.KafkaProducer)
 _CONSUMER = int(Component.KafkaConsumer)

@@ -7,6 +7,12 @@ runs in a worker, the headers come back on ``task.request`` and the entry span c
 sender's trace. A task called directly (no ``origin`` in its request) gets a local span, as
 upstream.
 
+Celery's own broker traffic is not traced: the worker runs in `untraced` (kombu's polling,
+acknowledgements, the unacked bookkeeping of the Redis transport, pidbox, heartbeats, events:
+with the redis or amqp plugin on, each would otherwise be a segment of its own), and so does
+the transport's work under the sender's span. What the application asked for is: the sending
+span, the worker's span of a task (a segment of its own) and whatever the task calls.
+
 Each pool works the same way: prefork children run with an agent of their own (restarted
 after fork, instance ``<name>-child(<pid>)``), threads and solo run in the worker process.
 """
@@ -18,15 +24,15 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from skywalking import Component, Layer, config
-from skywalking._core import get_context
-from skywalking.plugins._common import failed
+from skywalking._core import SpanContext, get_context
+from skywalking.plugins._common import failed, inside_untraced, untraced
 from skywalking.plugins._mq import mq_consumer_span, mq_producer_span
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://docs.celeryq.dev']
 component = Component.Celery
 support_matrix = {'celery': {'>=3.10': ['5.1', '5.2', '5.3', '5.4', '5.5', '5.6', '5.7']}}
-note = ''
+note = "Celery's own broker traffic (polling, acknowledgements, heartbeats) is not traced."
 hooked_modules = ['celery']
 version_rule = {'name': 'celery', 'rules': ['>=5.1']}
 
@@ -71,7 +77,7 @@ def _wrap_send_task(send_task):
         if parameters is not None:
             span.set_tag('celery.parameters', parameters)
         options['headers'] = headers
-        with span:
+        with span, untraced():  # the transport's calls are this send
             return send_task(this, name, args, kwargs, **options)
 
     return _sw_send_task
@@ -105,8 +111,12 @@ def _task_scope(task: Any, name: str, args: tuple, kwargs: dict) -> Any:
             headers=request,
             getter=_request_header,
             extra_tags=extra,
+            own_segment=True,  # not under the worker's untraced housekeeping
         )
     span = get_context().new_local_span(op)
+    if span.is_noop and inside_untraced():
+        # A worker runs a message without an origin (task protocol 1) in its housekeeping.
+        span = SpanContext().new_local_span(op)
     return _LocalScope(span, broker, parameters)
 
 
@@ -170,8 +180,21 @@ def _task_wrapper(fun, name: str):
     return _sw_task
 
 
+def _wrap_worker_start(start):
+    def _sw_start(this, *args, **kwargs):
+        with untraced():
+            return start(this, *args, **kwargs)
+
+    return _sw_start
+
+
 def install() -> None:
     from celery import Celery
 
     patch(Celery, 'send_task', _wrap_send_task)
     patch(Celery, '_task_from_fun', _wrap_task_from_fun)
+    try:
+        from celery.worker.worker import WorkController
+    except ImportError:  # pragma: no cover - a Celery without its worker
+        return
+    patch(WorkController, 'start', _wrap_worker_start)

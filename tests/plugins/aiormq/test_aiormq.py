@@ -4,36 +4,21 @@ under `sw-python run`. Each test declares an exchange and a queue of its own (``
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-from tests.conftest import free_port, http_get
+from tests.conftest import http_get
+from tests.plugins import scenario
+from tests.plugins.scenario import ERROR_LOGS, expected_file, start_amqp_pair
 
 HERE = Path(__file__).parent
-SERVICES = HERE / 'services'
-
-ERROR_LOGS = '      logs:\n      - logEvent:\n        - {key: Traceback, value: not null}\n'
 
 
 def start(services, plugin_python: str) -> dict[str, str]:
-    name = uuid.uuid4().hex[:12]
-    env = {'EXCHANGE': f'mq_aiormq_x_{name}', 'QUEUE': f'mq_aiormq_{name}'}
-    services.start('consumer', SERVICES / 'consumer.py', free_port(), python=plugin_python, **env)
-    producer_port = free_port()
-    services.start('producer', SERVICES / 'producer.py', producer_port, python=plugin_python, **env)
-    return {**env, 'PRODUCER_PORT': str(producer_port)}
-
-
-def expected(name: str, values: dict[str, str]) -> str:
-    text = (HERE / 'expected' / name).read_text()
-    for key, value in sorted(values.items(), key=lambda item: -len(item[0])):
-        text = text.replace(key, value)
-    return text
+    return start_amqp_pair(services, HERE, plugin_python, 'mq_aiormq')
 
 
 def check(collector, services, name: str, values: dict[str, str]) -> None:
-    ok, reason = collector.validate(expected(name, values), timeout=30)
-    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
+    scenario.check(collector, services, expected_file(HERE, name, values))
 
 
 def test_a_published_message_continues_the_trace_in_the_consumer(services, collector, plugin_python):

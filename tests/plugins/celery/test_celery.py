@@ -1,7 +1,8 @@
 """The Celery plugin against the real brokers of this machine (Redis 6379, RabbitMQ 5672): an
 HTTP producer sends tasks, a worker under `sw-python run celery -A tasks worker` runs them,
-with the default gRPC protocol, under the prefork (default), threads and solo pools. Each
-test uses a queue of its own (``mq_celery_<random>``) on the shared brokers."""
+with the default gRPC protocol, under the prefork (default), threads and solo pools, with
+every plugin on (redis, amqp: Celery's own broker traffic must not show). Each test uses a
+queue of its own (``mq_celery_<random>``) on the shared brokers."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pytest
 import yaml
 
 from tests.conftest import free_port, http_get
+from tests.plugins import scenario
+from tests.plugins.scenario import expected_file
 
 HERE = Path(__file__).parent
 SERVICES = HERE / 'services'
@@ -25,28 +28,23 @@ BROKERS = {
 }
 
 
-def start(services, plugin_python: str, broker: str, pool: str) -> dict[str, str]:
+def start(services, plugin_python: str, broker: str, pool: str, **extra: str) -> dict[str, str]:
     url, tag, peer = BROKERS[broker]
     queue = f'mq_celery_{uuid.uuid4().hex[:12]}'
-    # Celery's own broker and result traffic (BRPOP, PING, SET ...) is housekeeping: with the
-    # redis plugin on, each such call would be a segment of its own. Not filtered yet (#18).
-    env = {'BROKER_URL': url, 'QUEUE': queue, 'SW_AGENT_DISABLE_PLUGINS': 'sw_redis'}
+    # Every plugin on (redis, amqp): Celery's own broker traffic (polling, acks, the unacked
+    # bookkeeping, heartbeats, gossip and task events, all enabled here) must not show up.
+    env = {'BROKER_URL': url, 'QUEUE': queue, **extra}
     celery = str(Path(plugin_python).parent / 'celery')
     worker_port = free_port()
     command = [plugin_python, '-m', 'sw_python', 'run', celery, '-A', 'tasks', 'worker', '--pool', pool]
-    command += ['--concurrency', '2', '-Q', queue, '--loglevel', 'INFO']
-    command += ['--without-gossip', '--without-mingle', '--without-heartbeat']
+    command += ['--concurrency', '2', '-Q', queue, '--loglevel', 'INFO', '--task-events', '--without-mingle']
     services.start_command('worker', command, worker_port, cwd=SERVICES, **env)
     producer_port, down_port = free_port(), free_port()
     services.start(
         'producer', SERVICES / 'producer.py', producer_port, python=plugin_python, DOWN_PORT=str(down_port), **env
     )
-    amqp = ''
-    if broker == 'rabbitmq':
-        amqp = (HERE / 'expected' / 'amqp_consumer.yml').read_text().split('\n', 2)[2].replace('QUEUE', queue)
     return {
-        'WORKER_SEGMENTS': '2' if amqp else '1',
-        'AMQP_SEGMENT': amqp,
+        'QUEUE': queue,
         'BROKER_TAG': tag,
         'BROKER_PEER': peer,
         'PRODUCER_PORT': str(producer_port),
@@ -55,10 +53,7 @@ def start(services, plugin_python: str, broker: str, pool: str) -> dict[str, str
 
 
 def expected(name: str, values: dict[str, str]) -> str:
-    text = (HERE / 'expected' / name).read_text()
-    for key, value in sorted(values.items(), key=lambda item: -len(item[0])):
-        text = text.replace(key, value)
-    return text
+    return expected_file(HERE, name, values)
 
 
 # celery.parameters as sent, and as the worker sees them (the same: a tuple and a dict).
@@ -70,8 +65,7 @@ SENT = {
 
 
 def check(collector, services, name: str, values: dict[str, str]) -> None:
-    ok, reason = collector.validate(expected(name, values), timeout=40)
-    assert ok, f'{reason}\n{collector.receive_data()}\n{services.logs()}'
+    scenario.check(collector, services, expected(name, values), timeout=40)
 
 
 @pytest.mark.parametrize(
@@ -83,10 +77,30 @@ def test_a_sent_task_continues_the_trace_in_the_worker(services, collector, plug
         pytest.skip('each way of sending is checked once (redis, solo); delay everywhere')
     values = start(services, plugin_python, broker, pool)
     assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/{operation}')[0] == 200
-    values['AMQP_SEGMENT'] = values['AMQP_SEGMENT'].replace('ENDPOINT', operation)
     parameters = SENT[operation].replace("'", "''")  # in single-quoted YAML
     values.update(OPERATION=operation, SENT_PARAMETERS=parameters, RECEIVED_PARAMETERS=parameters)
     check(collector, services, 'task.yml', values)
+
+
+@pytest.mark.parametrize(('broker', 'pool'), [('redis', 'solo'), ('rabbitmq', 'solo'), ('redis', 'prefork')])
+def test_only_the_tasks_own_calls_are_traced_in_the_worker(services, collector, plugin_python, broker, pool):
+    values = start(services, plugin_python, broker, pool)
+    assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/store')[0] == 200
+    check(collector, services, 'store.yml', values)
+    # The worker's periodic traffic (heartbeats, gossip, the broker polling) went on meanwhile
+    # and goes on: two more heartbeats later, still nothing but the task's segment.
+    seen = services.log_of('worker').count('heartbeat sent')
+    services.wait_for_log('worker', 'heartbeat sent', count=seen + 2)
+    check(collector, services, 'store.yml', values)
+
+
+def test_a_task_without_origin_runs_in_a_local_span_in_the_worker(services, collector, plugin_python):
+    # Task protocol 1 sends no origin (nor the headers upstream reads): no trace to continue.
+    values = start(services, plugin_python, 'redis', 'solo', TASK_PROTOCOL='1')
+    assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/delay')[0] == 200
+    parameters = SENT['delay'].replace("'", "''")
+    values.update(OPERATION='delay', SENT_PARAMETERS=parameters, RECEIVED_PARAMETERS=parameters)
+    check(collector, services, 'local.yml', values)
 
 
 def segment_instances(collector, service: str, operation: str) -> set[str]:
@@ -106,7 +120,6 @@ def segment_instances(collector, service: str, operation: str) -> set[str]:
 def test_a_task_that_raises_is_an_error_span_in_the_worker(services, collector, plugin_python, broker):
     values = start(services, plugin_python, broker, 'prefork')
     assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/fail')[0] == 200
-    values['AMQP_SEGMENT'] = values['AMQP_SEGMENT'].replace('ENDPOINT', 'fail')
     check(collector, services, 'fail.yml', values)
     # The task ran in a forked pool process, which reported as an instance of its own.
     [instance] = segment_instances(collector, 'worker', 'celery/mq.fail')
@@ -128,7 +141,6 @@ def test_parameters_are_cut_to_the_configured_length_or_left_out(services, colle
         'BROKER_URL': url,
         'QUEUE': f'mq_celery_{uuid.uuid4().hex[:12]}',
         'DOWN_PORT': '1',
-        'SW_AGENT_DISABLE_PLUGINS': 'sw_redis',
     }
     for name, length in (('producer', '5'), ('producer0', '0')):
         port = free_port()

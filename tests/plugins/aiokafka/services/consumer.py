@@ -1,6 +1,8 @@
 """Consumer: aiokafka's ``AIOKafkaConsumer`` with a group id, assigned partition 0 of
-``TOPIC`` (the stand-in broker speaks no group membership), reading with ``async for``
-(``MODE=iterate``) or ``getmany()`` (``MODE=poll``). Handling a record calls the producer's
+``TOPIC`` and reading with ``async for`` (``MODE=iterate``) or ``getmany()`` (``MODE=poll``),
+or a member of its group through ``subscribe()`` (``MODE=subscribe``: JoinGroup, SyncGroup,
+Heartbeat with the stand-in broker), reading with ``async for`` and committing each record.
+Handling a record calls the producer's
 ``/handled`` with urllib (an HTTP exit span: inside the record's span with ``async for``).
 Listens on ``PORT`` once it consumes."""
 
@@ -27,7 +29,10 @@ async def main():
         enable_auto_commit=False,
     )
     await consumer.start()
-    consumer.assign([TopicPartition(TOPIC, 0)])
+    if MODE == 'subscribe':
+        consumer.subscribe([TOPIC])
+    else:
+        consumer.assign([TopicPartition(TOPIC, 0)])
     server = await asyncio.start_server(lambda r, w: w.close(), '127.0.0.1', int(os.environ['PORT']))
     async with server:
         if MODE == 'poll':
@@ -38,6 +43,8 @@ async def main():
         else:
             async for record in consumer:
                 handle(record)
+                if MODE == 'subscribe':
+                    await consumer.commit()
 
 
 asyncio.run(main())

@@ -2,7 +2,8 @@
 Kafka stand-in (``BROKER``): ``/send`` runs one producer in ``asyncio.run`` (which carries
 the request's context, and so its entry span, into the loop) and sends one record (with an
 application header) to partition 0 of ``TOPIC``; ``/handled`` is what the consumer calls
-while it handles one."""
+while it handles one; ``/down`` starts a producer whose broker (``DOWN_PORT``) is down and
+answers 503 with the name of the exception the application got."""
 
 import asyncio
 import os
@@ -22,13 +23,29 @@ async def send():
         await producer.stop()
 
 
+async def down():
+    producer = AIOKafkaProducer(bootstrap_servers=f'127.0.0.1:{os.environ["DOWN_PORT"]}', request_timeout_ms=1000)
+    try:
+        await producer.start()
+        await producer.send_and_wait(TOPIC, b'lost')
+    finally:
+        await producer.stop()
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
+        status, body = 200, b''
         if self.path == '/send':
             asyncio.run(send())
-        self.send_response(200)
-        self.send_header('Content-Length', '0')
+        elif self.path == '/down':
+            try:
+                asyncio.run(down())
+            except Exception as error:
+                status, body = 503, type(error).__name__.encode()
+        self.send_response(status)
+        self.send_header('Content-Length', str(len(body)))
         self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass

@@ -1,12 +1,13 @@
 """Producer: an HTTP service (the standard library's server, traced by `sw_http_server`) that
-sends the scenario's tasks: ``/delay``, ``/apply_async``, ``/send_task``, ``/fail`` and
-``/down`` (a broker nobody listens on: the error reaches the handler, which answers 503)."""
+sends the scenario's tasks: ``/delay``, ``/apply_async``, ``/send_task``, ``/fail``,
+``/store`` (a task that calls Redis itself) and ``/down`` (a broker nobody listens on: the
+error reaches the handler, which answers 503)."""
 
 import os
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from celery import Celery
-from tasks import add, app, fail
+from tasks import add, app, fail, store
 
 down = Celery('down', broker=f'redis://127.0.0.1:{os.environ["DOWN_PORT"]}/0')
 # Fail fast: celery 5.1's kombu retries connecting forever unless its transport says otherwise.
@@ -26,6 +27,8 @@ class Handler(BaseHTTPRequestHandler):
             add.apply_async((3, 4), {})
         elif self.path == '/send_task':
             app.send_task('mq.add', (5,), {'y': 6})
+        elif self.path == '/store':
+            store.delay(f'{os.environ["QUEUE"]}:stored')
         elif self.path == '/fail':
             fail.delay()
         elif self.path == '/down':

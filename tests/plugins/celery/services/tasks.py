@@ -8,7 +8,7 @@ import socket
 import threading
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import heartbeat_sent, worker_ready
 
 app = Celery('tasks', broker=os.environ['BROKER_URL'])
 app.conf.update(
@@ -16,12 +16,21 @@ app.conf.update(
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
+    task_protocol=int(os.environ.get('TASK_PROTOCOL', '2')),
 )
 
 
 @app.task(name='mq.add')
 def add(x, y):
     return x + y
+
+
+@app.task(name='mq.store')
+def store(key):
+    """A task that makes a call of its own: traced, under the task's span."""
+    import redis
+
+    redis.Redis(host='127.0.0.1', port=6379).set(key, 'stored')
 
 
 @app.task(name='mq.fail')
@@ -43,3 +52,9 @@ def listen(**_):
             connection.close()
 
     threading.Thread(target=accept, daemon=True).start()
+
+
+@heartbeat_sent.connect
+def heartbeat(**_):
+    """Tells the test the worker's periodic broker traffic happened."""
+    print('heartbeat sent', flush=True)

@@ -1,6 +1,8 @@
 """Consumer: confluent-kafka's ``Consumer`` with a group id, assigned partition 0 of ``TOPIC``
-(the stand-in broker speaks no group membership), reading with ``poll()`` (``MODE=poll``) or
-``consume()`` (``MODE=consume``). Handling a message calls the producer's ``/handled`` (an
+and reading with ``poll()`` (``MODE=poll``) or ``consume()`` (``MODE=consume``), or a member
+of its group through ``subscribe()`` (``MODE=subscribe``: JoinGroup, SyncGroup, Heartbeat
+with the stand-in broker), reading with ``poll()`` and committing each message.
+Handling a message calls the producer's ``/handled`` (an
 HTTP exit span: inside the message's span with ``poll()``). Listens on ``PORT`` once it
 consumes."""
 
@@ -22,7 +24,10 @@ consumer = Consumer(
         'enable.auto.commit': False,
     }
 )
-consumer.assign([TopicPartition(TOPIC, 0)])
+if MODE == 'subscribe':
+    consumer.subscribe([TOPIC])
+else:
+    consumer.assign([TopicPartition(TOPIC, 0)])
 
 
 def handle(message):
@@ -45,3 +50,5 @@ while True:
         message = consumer.poll(0.5)
         if message is not None and not message.error():
             handle(message)
+            if MODE == 'subscribe':
+                consumer.commit(message, asynchronous=False)

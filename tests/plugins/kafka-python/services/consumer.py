@@ -1,6 +1,8 @@
 """Consumer: kafka-python's ``KafkaConsumer`` with a group id, assigned partition 0 of
-``TOPIC`` (the stand-in broker speaks no group membership), reading by iteration
-(``MODE=iterate``) or ``poll()`` (``MODE=poll``). Handling a record calls the producer's
+``TOPIC`` and reading by iteration (``MODE=iterate``) or ``poll()`` (``MODE=poll``), or a
+member of its group through ``subscribe()`` (``MODE=subscribe``: JoinGroup, SyncGroup,
+Heartbeat with the stand-in broker), reading by iteration and committing each record.
+Handling a record calls the producer's
 ``/handled`` (an HTTP exit span: inside the record's span when iterating). Listens on
 ``PORT`` once it consumes."""
 
@@ -21,7 +23,10 @@ consumer = KafkaConsumer(
     enable_auto_commit=False,
     api_version=(1, 0, 0),  # as the producer: no probing of the stand-in broker
 )
-consumer.assign([TopicPartition(TOPIC, 0)])
+if MODE == 'subscribe':
+    consumer.subscribe([TOPIC])
+else:
+    consumer.assign([TopicPartition(TOPIC, 0)])
 
 
 def handle(record):
@@ -43,3 +48,5 @@ if MODE == 'poll':
 else:
     for record in consumer:
         handle(record)
+        if MODE == 'subscribe':
+            consumer.commit()

@@ -3,7 +3,11 @@
 its native client (`client._client`): ``create_producer`` and ``subscribe`` return objects
 that pass built messages through an in-process queue. Producer and consumer are therefore
 one process: ``/send`` sends one message (with an application property); a consumer thread
-receives it and, while handling it, calls ``/handled`` (an HTTP exit span)."""
+receives it and, while handling it, calls ``/handled`` (an HTTP exit span). ``/fail`` sends
+through a producer whose native send fails (pulsar's ``Timeout``, as when the broker does not
+confirm in time); ``/down`` creates a producer with the real native client towards a port
+nobody listens on (``DOWN_PORT``). Both answer 503 with the name of the exception the
+application got."""
 
 import os
 import queue
@@ -56,6 +60,11 @@ class NativeConsumer:
         pass
 
 
+class FailingProducer(NativeProducer):
+    def send(self, message):
+        raise pulsar.Timeout('Pulsar error: TimeOut')
+
+
 class NativeClient:
     def create_producer(self, topic, *args):
         return NativeProducer()
@@ -71,6 +80,8 @@ client = pulsar.Client('pulsar://127.0.0.1:6650')
 client._client = NativeClient()
 producer = client.create_producer(TOPIC)
 consumer = client.subscribe(TOPIC, 'mq-subscription')
+failing = client.create_producer(TOPIC)
+failing._producer = FailingProducer()
 
 
 def consume():
@@ -82,11 +93,24 @@ def consume():
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
-        if self.path == '/send':
-            producer.send(b'hello', properties={'mine': 'kept'})
-        self.send_response(200)
-        self.send_header('Content-Length', '0')
+        status, body = 200, b''
+        try:
+            if self.path == '/send':
+                producer.send(b'hello', properties={'mine': 'kept'})
+            elif self.path == '/fail':
+                failing.send(b'lost')
+            elif self.path == '/down':
+                down = pulsar.Client(f'pulsar://127.0.0.1:{os.environ["DOWN_PORT"]}', operation_timeout_seconds=1)
+                try:
+                    down.create_producer(TOPIC)
+                finally:
+                    down.close()
+        except Exception as error:
+            status, body = 503, type(error).__name__.encode()
+        self.send_response(status)
+        self.send_header('Content-Length', str(len(body)))
         self.end_headers()
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
