@@ -1,4 +1,9 @@
-"""The native core of skywalking-rs (Rust, PyO3). Not a public API: use `skywalking.*`."""
+"""The native core of skywalking-rs (Rust, PyO3). Not a public API: use `skywalking.*`.
+
+The annotations say what each function expects. The request-path ones (spans, contexts,
+entry scopes, header injection, log and meter records) accept any object at run time and
+answer a wrongly typed argument with one warning per call site and a no-op result instead
+of raising (`crates/pyext/src/guard.rs`)."""
 
 from collections.abc import Callable, Mapping
 from typing import Any, Self, final

@@ -9,7 +9,7 @@ use crate::CollectorConfig;
 /// The command line help.
 pub const USAGE: &str = "usage: sw-collector [--grpc ADDR] [--http ADDR] [--max-segments N] \
 [--max-logs N] [--max-meters N] [--max-snapshots N] [--max-mib N] [--max-connections N] \
-[--allow-host NAME] [--log-level LEVEL] [--persist FILE]
+[--max-streams N] [--allow-host NAME] [--log-level LEVEL] [--persist FILE]
 
   --grpc ADDR           gRPC listen address (default 127.0.0.1:11800)
   --http ADDR           HTTP listen address (default 127.0.0.1:12800)
@@ -20,6 +20,8 @@ pub const USAGE: &str = "usage: sw-collector [--grpc ADDR] [--http ADDR] [--max-
   --max-mib N           MiB each kind of data may hold in memory (default 64)
   --max-connections N   connections open at once, per protocol (default: a quarter of
                         the open-files limit, at most 1024)
+  --max-streams N       gRPC calls open at once on one connection (default 64); more
+                        are refused with REFUSED_STREAM
   --allow-host NAME     serve HTTP requests addressed to NAME too (besides IP addresses
                         and localhost); repeat or separate with commas; * allows any
   --log-level LEVEL     error, warn, info (default), debug, trace or off
@@ -75,6 +77,10 @@ pub fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Option<Op
             "--max-connections" => match count(&value)? {
                 0 => return Err("--max-connections must be at least 1".into()),
                 n => config.max_connections = Some(n),
+            },
+            "--max-streams" => match count(&value)? {
+                0 => return Err("--max-streams must be at least 1".into()),
+                n => config.max_streams_per_connection = u32::try_from(n).map_err(|_| "--max-streams: too large")?,
             },
             "--allow-host" => {
                 let hosts = value.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned);
@@ -207,6 +213,8 @@ mod tests {
             "--max-mib",
             "8",
             "--max-connections=9",
+            "--max-streams",
+            "16",
             "--allow-host",
             "a.example, b.example",
             "--allow-host=c",
@@ -217,6 +225,10 @@ mod tests {
         .expect("not help");
         assert_eq!(o.config.limits.max_bytes_per_kind, 8 << 20);
         assert_eq!(o.config.max_connections, Some(9));
+        assert_eq!(o.config.max_streams_per_connection, 16);
+        assert_eq!(parse_args(args(&[])).expect("valid").expect("not help").max_streams_per_connection, 64);
+        assert!(parse_options(args(&["--max-streams", "0"])).is_err());
+        assert!(parse_options(args(&["--max-streams", "4294967296"])).is_err());
         assert_eq!(o.config.allowed_hosts, ["a.example", "b.example", "c"]);
         assert_eq!(o.log_level, log::LevelFilter::Debug);
         assert!(parse_options(args(&["--log-level", "loud"])).is_err());

@@ -8,6 +8,12 @@ pub const DEFAULT_GRPC_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4A
 /// Default HTTP address: OAP's HTTP port, on loopback only.
 pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 12800));
 
+/// Default of `--max-streams`: gRPC calls open at once on one connection. An agent uses a
+/// handful (one stream per kind of data, keepAlive, command polling); each open call costs
+/// the collector a task and buffers, which a client opening thousands on one connection
+/// would otherwise multiply (40,000 took 270 MB that was not given back).
+pub const DEFAULT_MAX_STREAMS_PER_CONNECTION: u32 = 64;
+
 /// Default of `--max-mib`: MiB held per kind of data.
 pub const DEFAULT_MIB_PER_KIND: usize = 64;
 
@@ -61,6 +67,10 @@ pub struct CollectorConfig {
     pub allowed_hosts: Vec<String>,
     /// Connections open at once, per protocol; `None` derives it from the open-files limit.
     pub max_connections: Option<usize>,
+    /// gRPC calls open at once on one connection (`--max-streams`): advertised as HTTP/2's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS`, so a stream over it is refused (`REFUSED_STREAM`),
+    /// and the calls of one connection served at once (more wait their turn).
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for CollectorConfig {
@@ -72,6 +82,7 @@ impl Default for CollectorConfig {
             persist_path: None,
             allowed_hosts: Vec::new(),
             max_connections: None,
+            max_streams_per_connection: DEFAULT_MAX_STREAMS_PER_CONNECTION,
         }
     }
 }

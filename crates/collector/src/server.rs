@@ -31,6 +31,7 @@ pub struct BoundCollector {
     persist_path: Option<PathBuf>,
     allowed: Allowed,
     max_connections: usize,
+    max_streams: u32,
 }
 
 /// Binds both addresses and loads the persistence file, if any.
@@ -60,6 +61,7 @@ pub fn bind(config: CollectorConfig) -> Result<BoundCollector, CollectorError> {
         persist_path: config.persist_path,
         allowed,
         max_connections,
+        max_streams: config.max_streams_per_connection.max(1),
     })
 }
 
@@ -114,8 +116,10 @@ impl BoundCollector {
         let incoming = grpc::incoming::Incoming::new(grpc, self.max_connections);
         let mut grpc_task = tokio::spawn(
             tonic::transport::Server::builder()
-                .max_concurrent_streams(Some(grpc::MAX_STREAMS_PER_CONNECTION))
-                .concurrency_limit_per_connection(grpc::MAX_STREAMS_PER_CONNECTION as usize)
+                // Both per connection: streams over the first are refused by HTTP/2 itself;
+                // the second bounds the calls served at once, whatever the client negotiated.
+                .max_concurrent_streams(Some(self.max_streams))
+                .concurrency_limit_per_connection(self.max_streams as usize)
                 .http2_keepalive_interval(Some(Duration::from_secs(60)))
                 .http2_keepalive_timeout(Some(Duration::from_secs(20)))
                 .http2_max_pending_accept_reset_streams(Some(32))

@@ -31,7 +31,9 @@ fn named(name: &Bound<'_, PyAny>, wanted: &str) -> bool {
 /// `_core.trace_headers(headers)`: `(sw8, sw8_correlation, host)` from an iterable of
 /// `(name, value)` pairs (ASGI's byte pairs, or text pairs), `None` for each one absent. The
 /// first occurrence of a name wins. Items that are not pairs are skipped; never raises for
-/// a malformed item, only when `headers` is not iterable at all.
+/// a malformed item, only when `headers` is not iterable at all: then the calling helper
+/// (`_web`, `_common`, inside their own `try`) gives a no-op scope and one warning, the rule
+/// of every helper, which is why this one is not guarded.
 #[pyfunction]
 pub fn trace_headers(headers: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Option<String>, Option<String>)> {
     let (mut sw8, mut correlation, mut host) = (None, None, None);

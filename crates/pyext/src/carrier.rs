@@ -2,10 +2,13 @@
 //! and decoding helpers the Python `Carrier` class uses for its compatibility properties.
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::PyTuple;
 use pyo3::{intern, IntoPyObjectExt};
 use sw_core::sw8::{self, Incoming};
+
+use crate::guard::{guard, site, Arg, Take};
 
 static MAKE_CARRIER: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
 
@@ -39,7 +42,11 @@ pub fn read_carrier(carrier: &Bound<'_, PyAny>) -> (String, String) {
 /// not-traced marker, else the tuple (trace_id, segment_id, span_id, service, instance,
 /// endpoint, client_address).
 #[pyfunction]
-pub fn decode_sw8(py: Python<'_>, value: &str) -> PyResult<PyObject> {
+pub fn decode_sw8(py: Python<'_>, value: Arg<PyBackedStr>) -> PyResult<PyObject> {
+    guard(site!("decode_sw8"), || Ok(py.None()), || sw8_fields(py, &value.take("value")?))
+}
+
+fn sw8_fields(py: Python<'_>, value: &str) -> PyResult<PyObject> {
     match sw8::decode_header(value) {
         Incoming::Valid(s) => PyTuple::new(
             py,
@@ -61,7 +68,21 @@ pub fn decode_sw8(py: Python<'_>, value: &str) -> PyResult<PyObject> {
 
 /// Decodes an `sw8-correlation` value into key/value pairs with the given limits.
 #[pyfunction]
-#[pyo3(signature = (value, max_elements = 3, max_value_len = 128))]
-pub fn decode_correlation(value: &str, max_elements: usize, max_value_len: usize) -> Vec<(String, String)> {
-    sw_core::correlation::decode(value, max_elements, max_value_len)
+#[pyo3(
+    signature = (value, max_elements = Arg::ok(3), max_value_len = Arg::ok(128)),
+    text_signature = "(value, max_elements=3, max_value_len=128)"
+)]
+pub fn decode_correlation(
+    value: Arg<PyBackedStr>,
+    max_elements: Arg<usize>,
+    max_value_len: Arg<usize>,
+) -> PyResult<Vec<(String, String)>> {
+    guard(
+        site!("decode_correlation"),
+        || Ok(Vec::new()),
+        || {
+            let (value, max_elements) = (value.take("value")?, max_elements.take("max_elements")?);
+            Ok(sw_core::correlation::decode(&value, max_elements, max_value_len.take("max_value_len")?))
+        },
+    )
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::GILOnceCell;
 use sw_core::span::SpanState;
 use sw_core::span_kind::Kind;
@@ -15,7 +16,7 @@ use sw_core::trace_context::{Limits, Opened, Opening, Origin, Policy, TraceConte
 use crate::active;
 use crate::agent;
 use crate::carrier::read_carrier;
-use crate::guard::{guard, site};
+use crate::guard::{guard, site, Arg, Take};
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
 use crate::span::{self, IllegalStateError, Span};
@@ -257,18 +258,23 @@ impl SpanContext {
     #[pyo3(signature = (op, carrier = None, inherit = None, *, sw8 = None, correlation = None, method = None))]
     fn new_entry_span<'py>(
         slf: &Bound<'py, Self>,
-        op: String,
+        op: Arg<String>,
         carrier: Option<&Bound<'py, PyAny>>,
-        inherit: Option<i32>,
-        sw8: Option<&str>,
-        correlation: Option<&str>,
-        method: Option<&str>,
+        inherit: Option<Arg<i32>>,
+        sw8: Option<Arg<PyBackedStr>>,
+        correlation: Option<Arg<PyBackedStr>>,
+        method: Option<Arg<PyBackedStr>>,
     ) -> PyResult<Bound<'py, Span>> {
         let py = slf.py();
         guard(
             site!("SpanContext.new_entry_span"),
             || noop_span(py, Kind::Entry, String::new()),
-            || entry_span(slf, op, carrier, inherit, (sw8, correlation), method),
+            || {
+                let (sw8, correlation) = (sw8.take("sw8")?, correlation.take("correlation")?);
+                let method = method.take("method")?;
+                let headers = (sw8.as_deref(), correlation.as_deref());
+                entry_span(slf, op.take("op")?, carrier, inherit.take("inherit")?, headers, method.as_deref())
+            },
         )
     }
 
@@ -277,17 +283,20 @@ impl SpanContext {
     #[pyo3(signature = (op, peer, component = None, inherit = None, *, method = None))]
     fn new_exit_span<'py>(
         slf: &Bound<'py, Self>,
-        op: String,
-        peer: Option<String>,
-        component: Option<i32>,
-        inherit: Option<i32>,
-        method: Option<&str>,
+        op: Arg<String>,
+        peer: Option<Arg<String>>,
+        component: Option<Arg<i32>>,
+        inherit: Option<Arg<i32>>,
+        method: Option<Arg<PyBackedStr>>,
     ) -> PyResult<Bound<'py, Span>> {
         let py = slf.py();
         guard(
             site!("SpanContext.new_exit_span"),
             || noop_span(py, Kind::Exit, String::new()),
             || {
+                let (op, peer, method) = (op.take("op")?, peer.take("peer")?, method.take("method")?);
+                let (component, inherit) = (component.take("component")?, inherit.take("inherit")?);
+                let method = method.as_deref();
                 if method.is_some_and(|m| slf.try_borrow().is_ok_and(|c| c.settings.ignores_http_method(m))) {
                     return noop_span(py, Kind::Exit, op);
                 }
@@ -300,29 +309,36 @@ impl SpanContext {
 
     /// Opens the exit span of an outgoing HTTP request to `url`, as HTTP client plugins
     /// record it (see `http_client::open_exit_span`); None inside another HTTP exit span.
-    #[pyo3(signature = (url, method, component, inject_on_send = false))]
+    #[pyo3(
+        signature = (url, method, component, inject_on_send = Arg::ok(false)),
+        text_signature = "($self, url, method, component, inject_on_send=False)"
+    )]
     fn new_http_exit_span<'py>(
         slf: &Bound<'py, Self>,
         url: &Bound<'py, PyAny>,
         method: &Bound<'py, PyAny>,
-        component: i32,
-        inject_on_send: bool,
+        component: Arg<i32>,
+        inject_on_send: Arg<bool>,
     ) -> PyResult<Option<Bound<'py, Span>>> {
         let py = slf.py();
         guard(
             site!("SpanContext.new_http_exit_span"),
             || noop_span(py, Kind::Exit, String::new()).map(Some),
-            || crate::http_client::open_exit_span(slf, url, method, component, inject_on_send),
+            || {
+                let (component, inject_on_send) =
+                    (component.take("component")?, inject_on_send.take("inject_on_send")?);
+                crate::http_client::open_exit_span(slf, url, method, component, inject_on_send)
+            },
         )
     }
 
     /// Opens a local span.
-    fn new_local_span<'py>(slf: &Bound<'py, Self>, op: String) -> PyResult<Bound<'py, Span>> {
+    fn new_local_span<'py>(slf: &Bound<'py, Self>, op: Arg<String>) -> PyResult<Bound<'py, Span>> {
         let py = slf.py();
         guard(
             site!("SpanContext.new_local_span"),
             || noop_span(py, Kind::Local, String::new()),
-            || open(slf, Opening::plain(Kind::Local, op)),
+            || open(slf, Opening::plain(Kind::Local, op.take("op")?)),
         )
     }
 
@@ -333,33 +349,39 @@ impl SpanContext {
     }
 
     /// The innermost running span; with `raise_if_none`, raises `IllegalStateError` when none.
-    #[pyo3(signature = (raise_if_none = false))]
-    fn peek<'py>(slf: &Bound<'py, Self>, raise_if_none: bool) -> PyResult<Option<Bound<'py, Span>>> {
-        match guard(site!("SpanContext.peek"), || Ok(None), || Ok(current_parent(slf.py()).0))? {
-            Some(span) => Ok(Some(span)),
-            None if raise_if_none => Err(IllegalStateError::new_err("No active span")),
-            None => Ok(None),
+    #[pyo3(signature = (raise_if_none = Arg::ok(false)), text_signature = "($self, raise_if_none=False)")]
+    fn peek<'py>(slf: &Bound<'py, Self>, raise_if_none: Arg<bool>) -> PyResult<Option<Bound<'py, Span>>> {
+        let peeked = guard(
+            site!("SpanContext.peek"),
+            || Ok((None, false)),
+            || Ok((current_parent(slf.py()).0, raise_if_none.take("raise_if_none")?)),
+        )?;
+        match peeked {
+            (Some(span), _) => Ok(Some(span)),
+            (None, true) => Err(IllegalStateError::new_err("No active span")),
+            (None, false) => Ok(None),
         }
     }
 
     /// Sets a correlation value carried downstream in `sw8-correlation` (None deletes).
     #[pyo3(signature = (key, value = None))]
-    fn put_correlation(slf: &Bound<'_, Self>, key: &str, value: Option<&str>) -> PyResult<()> {
+    fn put_correlation(slf: &Bound<'_, Self>, key: Arg<PyBackedStr>, value: Option<Arg<PyBackedStr>>) -> PyResult<()> {
         guard(
             site!("SpanContext.put_correlation"),
             || Ok(()),
             || {
-                slf.try_borrow_mut()?.core.correlation.put(key, value);
+                let (key, value) = (key.take("key")?, value.take("value")?);
+                slf.try_borrow_mut()?.core.correlation.put(&key, value.as_deref());
                 Ok(())
             },
         )
     }
 
-    fn get_correlation(slf: &Bound<'_, Self>, key: &str) -> PyResult<Option<String>> {
+    fn get_correlation(slf: &Bound<'_, Self>, key: Arg<PyBackedStr>) -> PyResult<Option<String>> {
         guard(
             site!("SpanContext.get_correlation"),
             || Ok(None),
-            || Ok(slf.try_borrow()?.core.correlation.get(key).map(str::to_owned)),
+            || Ok(slf.try_borrow()?.core.correlation.get(&key.take("key")?).map(str::to_owned)),
         )
     }
 
@@ -380,12 +402,13 @@ impl SpanContext {
     }
 
     /// Continues a snapshot taken in another thread: a CrossThread ref on the active span.
-    fn continued(slf: &Bound<'_, Self>, snapshot: &Snapshot) -> PyResult<()> {
+    fn continued(slf: &Bound<'_, Self>, snapshot: Arg<PyRef<'_, Snapshot>>) -> PyResult<()> {
         guard(
             site!("SpanContext.continued"),
             || Ok(()),
             || {
                 let py = slf.py();
+                let snapshot = snapshot.take("snapshot")?;
                 if !snapshot.inner.is_valid() {
                     return Ok(());
                 }

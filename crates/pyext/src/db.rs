@@ -15,6 +15,10 @@ const SQL_PARAMETERS: &str = "db.sql.parameters";
 /// Sets `span`'s layer and records `tags`, a flat tuple ``(key, value, key, value, ...)``.
 /// A value may be text, bytes (decoded: UTF-8, else Latin-1) or anything `str()` accepts.
 /// Does nothing on a no-op span.
+///
+/// Not guarded, unlike the other request-path functions: it is a part of `_db`'s helpers,
+/// which call it inside their own `try` and answer a failure (a statement whose `str()`
+/// raises, a wrong type) with a `NoopSpan` and one warning, the rule of every helper.
 #[pyfunction]
 pub fn tag_exit_span(span: &Bound<'_, PyAny>, layer: i32, tags: &Bound<'_, PyTuple>) -> PyResult<()> {
     let span = span.downcast::<Span>()?;

@@ -4,12 +4,20 @@
 //! methods that open spans). What the API promises to raise (`peek(raise_if_none=True)`,
 //! `inject()` on a span that is not an exit span) is raised outside the guard, and
 //! `__exit__` always returns False, so the application's own exception goes on.
+//!
+//! PyO3 converts a method's arguments before its body runs, so a typed parameter would let
+//! a wrongly typed argument (None for a str, an int for a dict) raise `TypeError` into the
+//! application before the guard is reached. Request-path methods therefore take each
+//! argument as an [`Arg`], which accepts any object and keeps the outcome of the usual
+//! conversion; [`Take::take`] hands the value over inside the guard, where a failed
+//! conversion is one more error the guard turns into a warning and a no-op result. Only a
+//! call with a wrong number of arguments or an unknown keyword still raises.
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::Relaxed};
 
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 
 /// A guarded method: its name in the warning, and whether it warned already.
@@ -32,6 +40,55 @@ macro_rules! site {
     }};
 }
 pub(crate) use site;
+
+/// A request-path argument as the caller passed it: PyO3's conversion to `T`, done when the
+/// call arrives as for a typed parameter (the same cost), its failure kept for the guard.
+pub struct Arg<T>(PyResult<T>);
+
+impl<'py, T: FromPyObject<'py>> FromPyObject<'py> for Arg<T> {
+    #[inline]
+    fn extract_bound(object: &Bound<'py, PyAny>) -> PyResult<Self> {
+        Ok(Self(object.extract()))
+    }
+}
+
+impl<T> Arg<T> {
+    /// A default value in a `#[pyo3(signature = ...)]`.
+    pub const fn ok(value: T) -> Self {
+        Self(Ok(value))
+    }
+}
+
+/// The value of an [`Arg`] (or of an optional one): call inside the guarded body.
+pub trait Take {
+    type Value;
+    /// The converted value, or `TypeError` naming the argument.
+    fn take(self, name: &'static str) -> PyResult<Self::Value>;
+}
+
+impl<T> Take for Arg<T> {
+    type Value = T;
+    #[inline]
+    fn take(self, name: &'static str) -> PyResult<T> {
+        self.0.map_err(|error| wrong_type(name, &error))
+    }
+}
+
+impl<T> Take for Option<Arg<T>> {
+    type Value = Option<T>;
+    #[inline]
+    fn take(self, name: &'static str) -> PyResult<Option<T>> {
+        self.map(|arg| arg.take(name)).transpose()
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wrong_type(name: &str, error: &PyErr) -> PyErr {
+    let text = error.to_string();
+    let reason = text.strip_prefix("TypeError: ").unwrap_or(&text);
+    PyTypeError::new_err(format!("argument {name}: {reason}"))
+}
 
 /// Runs `body`; if it fails (an error or a panic), warns once for `site` and returns what
 /// `fallback` gives instead.

@@ -22,7 +22,7 @@ use sw_proto::v3::SpanLayer;
 use crate::active;
 use crate::agent;
 use crate::context::{self, SpanContext};
-use crate::guard::{guard, site};
+use crate::guard::{guard, site, Arg, Take};
 use crate::span::{self, Span};
 
 static URL_PARTS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
@@ -114,12 +114,13 @@ fn inside_http_exit(py: Python<'_>) -> bool {
 /// the header lines `http.client` is about to send, when that span asked for it
 /// (`inject_on_send`). Never raises: a request is sent untraced rather than broken.
 #[pyfunction]
-pub fn write_trace_headers(buffer: &Bound<'_, PyList>) -> PyResult<()> {
+pub fn write_trace_headers(py: Python<'_>, buffer: Arg<Bound<'_, PyList>>) -> PyResult<()> {
     guard(
         site!("write_trace_headers"),
         || Ok(()),
         || {
-            let Some(span) = active::get(buffer.py()) else { return Ok(()) };
+            let buffer = &buffer.take("buffer")?;
+            let Some(span) = active::get(py) else { return Ok(()) };
             match span.try_borrow() {
                 Ok(s) if s.inject_on_send && !s.state.finished => {}
                 _ => return Ok(()),

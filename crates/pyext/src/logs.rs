@@ -15,6 +15,7 @@ use pyo3::types::{PyDict, PyFloat, PyInt, PyString};
 use sw_reporter::{Layout, LogRecord, LogText, LogValue};
 
 use crate::agent;
+use crate::guard::{guard, site, Arg, Take};
 use crate::trace_ids::{active_ids, ActiveIds};
 
 /// The agent's own loggers, never reported (upstream's list).
@@ -269,8 +270,29 @@ fn value_of(value: &Bound<'_, PyAny>) -> PyResult<LogValue> {
 #[pyo3(signature = (created, text, level, logger, thread, tags = None))]
 pub fn report_log_record(
     py: Python<'_>,
+    created: Arg<f64>,
+    text: Arg<String>,
+    level: Arg<String>,
+    logger: Arg<String>,
+    thread: Arg<String>,
+    tags: Option<Arg<Vec<(String, String)>>>,
+) -> PyResult<()> {
+    guard(
+        site!("report_log_record"),
+        || Ok(()),
+        || {
+            let (created, text, level) = (created.take("created")?, text.take("text")?, level.take("level")?);
+            let (logger, thread, tags) = (logger.take("logger")?, thread.take("thread")?, tags.take("tags")?);
+            report_other(py, created, LogText::Plain(text), level, logger, thread, tags);
+            Ok(())
+        },
+    )
+}
+
+fn report_other(
+    py: Python<'_>,
     created: f64,
-    text: String,
+    text: LogText,
     level: String,
     logger: String,
     thread: String,
@@ -282,7 +304,7 @@ pub fn report_log_record(
     };
     agent::report_log(LogRecord {
         created,
-        text: LogText::Plain(text),
+        text,
         level,
         logger,
         thread,

@@ -10,11 +10,14 @@ use std::time::Duration;
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyDict;
 use sw_core::meter::{AtomicF64, Meter, Registry};
 use sw_proto::v3::MeterData;
 use sw_reporter::meters::single;
 use sw_reporter::MeterSource;
+
+use crate::guard::{guard, site, Arg, Take};
 
 static REGISTRY: LazyLock<Arc<Registry>> = LazyLock::new(|| Arc::new(Registry::default()));
 
@@ -25,13 +28,27 @@ pub struct MeterCell(Arc<Meter>);
 #[pymethods]
 impl MeterCell {
     /// Adds `value` to a counter (sets a gauge, counts a histogram value).
-    fn increment(&self, value: f64) {
-        self.0.increment(value);
+    fn increment(&self, value: Arg<f64>) -> PyResult<()> {
+        guard(
+            site!("MeterCell.increment"),
+            || Ok(()),
+            || {
+                self.0.increment(value.take("value")?);
+                Ok(())
+            },
+        )
     }
 
     /// Counts `value` in a histogram.
-    fn add_value(&self, value: f64) {
-        self.0.add_value(value);
+    fn add_value(&self, value: Arg<f64>) -> PyResult<()> {
+        guard(
+            site!("MeterCell.add_value"),
+            || Ok(()),
+            || {
+                self.0.add_value(value.take("value")?);
+                Ok(())
+            },
+        )
     }
 
     /// Counter total, gauge value, or histogram count.
@@ -40,8 +57,15 @@ impl MeterCell {
     }
 
     /// Switches a counter between increment and rate mode.
-    fn set_rate(&self, rate: bool) {
-        self.0.set_rate(rate);
+    fn set_rate(&self, rate: Arg<bool>) -> PyResult<()> {
+        guard(
+            site!("MeterCell.set_rate"),
+            || Ok(()),
+            || {
+                self.0.set_rate(rate.take("rate")?);
+                Ok(())
+            },
+        )
     }
 }
 
@@ -180,7 +204,18 @@ fn seed_gc_counts(collected: Vec<u64>) {
 
 /// An entry of `gc.callbacks`: times each collection and counts what it collected.
 #[pyfunction]
-fn gc_callback(phase: &str, info: &Bound<'_, PyDict>) {
+fn gc_callback(phase: Arg<PyBackedStr>, info: Arg<Bound<'_, PyDict>>) -> PyResult<()> {
+    guard(
+        site!("gc_callback"),
+        || Ok(()),
+        || {
+            gc_event(&phase.take("phase")?, &info.take("info")?);
+            Ok(())
+        },
+    )
+}
+
+fn gc_event(phase: &str, info: &Bound<'_, PyDict>) {
     if phase == "start" {
         GC_STARTED.store(monotonic_ns().max(1), Relaxed);
         return;

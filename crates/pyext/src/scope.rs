@@ -15,6 +15,7 @@ use sw_core::segment::set_tag;
 use sw_proto::v3::SpanLayer;
 
 use crate::context;
+use crate::guard::{guard, site, Arg, Take};
 use crate::span::{self, Span};
 use crate::wsgi;
 use sw_core::span_kind::Kind;
@@ -110,9 +111,24 @@ impl EntryScope {
     /// `EntryScope(span, component, peer=None, tags=(), layer=Http)`: a scope around an entry
     /// span a helper opened; `tags` are `(key, value)` pairs recorded after the start.
     #[new]
-    #[pyo3(signature = (span, component, peer = None, tags = Vec::new(), layer = SpanLayer::Http as i32))]
-    fn py_new(span: Py<Span>, component: i32, peer: Option<String>, tags: Vec<(String, String)>, layer: i32) -> Self {
-        Self { span, component, layer, peer, tags, wsgi: None }
+    #[pyo3(signature = (span, component, peer = None, tags = Arg::ok(Vec::new()), layer = Arg::ok(SpanLayer::Http as i32)))]
+    fn py_new(
+        py: Python<'_>,
+        span: Arg<Py<Span>>,
+        component: Arg<i32>,
+        peer: Option<Arg<String>>,
+        tags: Arg<Vec<(String, String)>>,
+        layer: Arg<i32>,
+    ) -> PyResult<Self> {
+        guard(
+            site!("EntryScope"),
+            || noop_scope(py),
+            || {
+                let (span, component, peer) = (span.take("span")?, component.take("component")?, peer.take("peer")?);
+                let (tags, layer) = (tags.take("tags")?, layer.take("layer")?);
+                Ok(Self { span, component, layer, peer, tags, wsgi: None })
+            },
+        )
     }
 
     /// The span (not started until the scope is entered).
@@ -190,15 +206,17 @@ pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
 pub fn wsgi_entry_scope(
     py: Python<'_>,
     environ: &Bound<'_, PyAny>,
-    component: i32,
-    method: Option<String>,
-    op: Option<String>,
-    inherit: Option<i32>,
+    component: Arg<i32>,
+    method: Option<Arg<String>>,
+    op: Option<Arg<String>>,
+    inherit: Option<Arg<i32>>,
     url: Option<Py<PyAny>>,
-    params: Option<String>,
+    params: Option<Arg<String>>,
 ) -> PyResult<EntryScope> {
     let opened = (|| -> PyResult<EntryScope> {
         let environ = environ.downcast::<PyDict>()?;
+        let (component, method, op) = (component.take("component")?, method.take("method")?, op.take("op")?);
+        let (inherit, params) = (inherit.take("inherit")?, params.take("params")?);
         let method = match method {
             Some(method) => method,
             None => environ_text(environ, intern!(py, "REQUEST_METHOD"))?.unwrap_or_else(|| "GET".to_owned()),
@@ -209,7 +227,7 @@ pub fn wsgi_entry_scope(
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| "/".to_owned()),
         };
-        let span = wsgi::wsgi_entry_span(op, environ, &method, inherit)?.unbind();
+        let span = wsgi::entry_span(op, environ, &method, inherit)?.unbind();
         let tags = params.map(|p| vec![("http.params".to_owned(), p)]).unwrap_or_default();
         let wsgi = Some(Wsgi { environ: environ.clone().unbind(), method, url });
         Ok(EntryScope { span, component, layer: SpanLayer::Http as i32, peer: None, tags, wsgi })

@@ -5,6 +5,7 @@
 
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyList, PyString};
 use pyo3::{create_exception, intern};
@@ -17,7 +18,7 @@ use crate::active;
 use crate::agent;
 use crate::carrier::make_carrier;
 use crate::context::{self, SpanContext};
-use crate::guard::{guard, site};
+use crate::guard::{guard, site, Arg, Take};
 use crate::tag::TagBase;
 
 create_exception!(_core, IllegalStateError, PyException);
@@ -226,17 +227,21 @@ impl Span {
 
     /// Records a tag from its key and value, without a Tag object: what plugins use.
     /// A `None` value is recorded as an empty string, as `tag()` does.
-    #[pyo3(signature = (key, value, overridable = true))]
+    #[pyo3(
+        signature = (key, value, overridable = Arg::ok(true)),
+        text_signature = "($self, key, value, overridable=True)"
+    )]
     fn set_tag<'py>(
         slf: Bound<'py, Self>,
         key: &Bound<'py, PyAny>,
         value: &Bound<'py, PyAny>,
-        overridable: bool,
+        overridable: Arg<bool>,
     ) -> PyResult<Bound<'py, Self>> {
         guard(
             site!("Span.set_tag"),
             || Ok(()),
             || {
+                let overridable = overridable.take("overridable")?;
                 if slf.try_borrow()?.state.noop {
                     return Ok(());
                 }
@@ -252,16 +257,29 @@ impl Span {
     /// Starts the entry span of a WSGI request (as `with` does; finish it with `__exit__`) and
     /// records `component`, layer HTTP, peer, `http.method` and `http.url`; False when the URL
     /// must come from the framework (tag it next, to keep upstream's order).
-    fn start_wsgi(slf: &Bound<'_, Self>, environ: &Bound<'_, PyDict>, method: &str, component: i32) -> PyResult<bool> {
-        guard(site!("Span.start_wsgi"), || Ok(true), || crate::wsgi::start_request(slf, environ, method, component))
+    fn start_wsgi(
+        slf: &Bound<'_, Self>,
+        environ: Arg<Bound<'_, PyDict>>,
+        method: Arg<PyBackedStr>,
+        component: Arg<i32>,
+    ) -> PyResult<bool> {
+        guard(
+            site!("Span.start_wsgi"),
+            || Ok(true),
+            || {
+                let (environ, method) = (environ.take("environ")?, method.take("method")?);
+                crate::wsgi::start_request(slf, &environ, &method, component.take("component")?)
+            },
+        )
     }
 
     /// `http.status_code`, and the error flag when the status is 400 or more.
-    fn tag_http_status(slf: &Bound<'_, Self>, status: i64) -> PyResult<()> {
+    fn tag_http_status(slf: &Bound<'_, Self>, status: Arg<i64>) -> PyResult<()> {
         guard(
             site!("Span.tag_http_status"),
             || Ok(()),
             || {
+                let status = status.take("status")?;
                 slf.try_borrow_mut()?.state.tag_http_status(status);
                 Ok(())
             },
@@ -354,36 +372,50 @@ impl Span {
         &self.state.data.operation_name
     }
     #[setter]
-    fn set_op(&mut self, op: String) {
-        self.state.data.operation_name = op;
+    fn set_op(slf: &Bound<'_, Self>, op: Arg<String>) -> PyResult<()> {
+        set(slf, site!("Span.op"), |s| {
+            s.data.operation_name = op.take("op")?;
+            Ok(())
+        })
     }
     #[getter]
     fn peer(&self) -> &str {
         &self.state.data.peer
     }
     #[setter]
-    fn set_peer(&mut self, peer: Option<String>) {
-        self.state.data.peer = peer.unwrap_or_default();
+    fn set_peer(slf: &Bound<'_, Self>, peer: Option<Arg<String>>) -> PyResult<()> {
+        set(slf, site!("Span.peer"), |s| {
+            s.data.peer = peer.take("peer")?.unwrap_or_default();
+            Ok(())
+        })
     }
     #[getter]
     fn component(&self) -> i32 {
         self.state.data.component_id
     }
     #[setter]
-    fn set_component(&mut self, component: i32) {
-        if !self.state.noop {
-            self.state.data.component_id = component;
-        }
+    fn set_component(slf: &Bound<'_, Self>, component: Arg<i32>) -> PyResult<()> {
+        set(slf, site!("Span.component"), |s| {
+            let component = component.take("component")?;
+            if !s.noop {
+                s.data.component_id = component;
+            }
+            Ok(())
+        })
     }
     #[getter]
     fn layer(&self) -> i32 {
         self.state.data.span_layer
     }
     #[setter]
-    fn set_layer(&mut self, layer: i32) {
-        if !self.state.noop {
-            self.state.data.span_layer = layer;
-        }
+    fn set_layer(slf: &Bound<'_, Self>, layer: Arg<i32>) -> PyResult<()> {
+        set(slf, site!("Span.layer"), |s| {
+            let layer = layer.take("layer")?;
+            if !s.noop {
+                s.data.span_layer = layer;
+            }
+            Ok(())
+        })
     }
     #[getter]
     fn kind(&self) -> i32 {
@@ -414,16 +446,22 @@ impl Span {
         self.state.data.is_error
     }
     #[setter]
-    fn set_error_occurred(&mut self, value: bool) {
-        self.state.data.is_error = value;
+    fn set_error_occurred(slf: &Bound<'_, Self>, value: Arg<bool>) -> PyResult<()> {
+        set(slf, site!("Span.error_occurred"), |s| {
+            s.data.is_error = value.take("error_occurred")?;
+            Ok(())
+        })
     }
     #[getter]
     fn inherit(&self) -> Option<i32> {
         self.state.inherit
     }
     #[setter]
-    fn set_inherit(&mut self, value: Option<i32>) {
-        self.state.inherit = value;
+    fn set_inherit(slf: &Bound<'_, Self>, value: Option<Arg<i32>>) -> PyResult<()> {
+        set(slf, site!("Span.inherit"), |s| {
+            s.inherit = value.take("inherit")?;
+            Ok(())
+        })
     }
     #[getter]
     fn context(&self, py: Python<'_>) -> Py<SpanContext> {
@@ -474,6 +512,16 @@ impl Span {
     }
 }
 
+/// A guarded attribute assignment: `assign` may fail (`?` on an [`Arg`]) and then changes
+/// nothing but the warning.
+fn set(
+    slf: &Bound<'_, Span>,
+    site: &'static crate::guard::Site,
+    assign: impl FnOnce(&mut SpanState) -> PyResult<()>,
+) -> PyResult<()> {
+    guard(site, || Ok(()), || assign(&mut slf.try_borrow_mut()?.state))
+}
+
 /// A Python value as text: a `str` as it is, anything else through `str()`.
 pub(crate) fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
     match value.downcast::<PyString>() {
@@ -522,8 +570,9 @@ impl NoopSpan {
     /// `NoopSpan()` or upstream's `NoopSpan(NoopContext())`: a span that records nothing.
     #[new]
     #[pyo3(signature = (context = None))]
-    fn py_new(py: Python<'_>, context: Option<Py<SpanContext>>) -> PyResult<PyClassInitializer<Self>> {
-        let context = match context {
+    fn py_new(py: Python<'_>, context: Option<Arg<Py<SpanContext>>>) -> PyResult<PyClassInitializer<Self>> {
+        let given = guard(site!("NoopSpan"), || Ok(None), || context.take("context"));
+        let context = match given? {
             Some(context) => context,
             None => context::noop_context(py)?,
         };

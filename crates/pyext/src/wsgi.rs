@@ -4,11 +4,12 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyString};
 use sw_core::tags;
 use sw_proto::v3::SpanLayer;
 
-use crate::guard::{guard, site};
+use crate::guard::{guard, site, Arg, Site, Take};
 use crate::span::Span;
 
 /// Bytes werkzeug leaves unquoted when it builds `request.url`, as a set of ASCII codes: a
@@ -126,24 +127,52 @@ fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str
 #[pyfunction]
 #[pyo3(signature = (op, environ, method, inherit = None))]
 pub fn wsgi_entry_span<'py>(
+    py: Python<'py>,
+    op: Arg<String>,
+    environ: Arg<Bound<'py, PyDict>>,
+    method: Arg<PyBackedStr>,
+    inherit: Option<Arg<i32>>,
+) -> PyResult<Bound<'py, Span>> {
+    guard(
+        &ENTRY_SPAN,
+        || noop_entry_span(py),
+        || {
+            let (op, environ, method) = (op.take("op")?, environ.take("environ")?, method.take("method")?);
+            unguarded_entry_span(op, &environ, &method, inherit.take("inherit")?)
+        },
+    )
+}
+
+/// One call site for the function and its native callers: one warning between them.
+static ENTRY_SPAN: Site = Site::new("wsgi_entry_span");
+
+fn noop_entry_span(py: Python<'_>) -> PyResult<Bound<'_, Span>> {
+    crate::context::noop_span(py, sw_core::span_kind::Kind::Entry, String::new())
+}
+
+/// `wsgi_entry_span` for native callers: a failure gives a `NoopSpan`.
+pub fn entry_span<'py>(
+    op: String,
+    environ: &Bound<'py, PyDict>,
+    method: &str,
+    inherit: Option<i32>,
+) -> PyResult<Bound<'py, Span>> {
+    guard(&ENTRY_SPAN, || noop_entry_span(environ.py()), || unguarded_entry_span(op, environ, method, inherit))
+}
+
+fn unguarded_entry_span<'py>(
     op: String,
     environ: &Bound<'py, PyDict>,
     method: &str,
     inherit: Option<i32>,
 ) -> PyResult<Bound<'py, Span>> {
     let py = environ.py();
-    guard(
-        site!("wsgi_entry_span"),
-        || crate::context::noop_span(py, sw_core::span_kind::Kind::Entry, String::new()),
-        || {
-            let context = crate::context::context_for(py)?.into_bound(py);
-            let sw8 = value(environ, intern!(py, "HTTP_SW8"));
-            let correlation = value(environ, intern!(py, "HTTP_SW8_CORRELATION"));
-            let sw8 = sw8.as_ref().and_then(|v| v.to_str().ok());
-            let correlation = correlation.as_ref().and_then(|v| v.to_str().ok());
-            crate::context::entry_span(&context, op, None, inherit, (sw8, correlation), Some(method))
-        },
-    )
+    let context = crate::context::context_for(py)?.into_bound(py);
+    let sw8 = value(environ, intern!(py, "HTTP_SW8"));
+    let correlation = value(environ, intern!(py, "HTTP_SW8_CORRELATION"));
+    let sw8 = sw8.as_ref().and_then(|v| v.to_str().ok());
+    let correlation = correlation.as_ref().and_then(|v| v.to_str().ok());
+    crate::context::entry_span(&context, op, None, inherit, (sw8, correlation), Some(method))
 }
 
 /// `Span.start_wsgi`: starts the span (what `with` does on entry), then records component,
@@ -166,6 +195,6 @@ pub fn start_request(
 
 /// `_core.wsgi_url(environ)`: see [`url_without_query`].
 #[pyfunction]
-pub fn wsgi_url(environ: &Bound<'_, PyDict>) -> Option<String> {
-    url_without_query(environ)
+pub fn wsgi_url(environ: Arg<Bound<'_, PyDict>>) -> PyResult<Option<String>> {
+    guard(site!("wsgi_url"), || Ok(None), || Ok(url_without_query(&environ.take("environ")?)))
 }

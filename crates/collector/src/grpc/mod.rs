@@ -29,8 +29,6 @@ use crate::store::{Kind, Store};
 
 /// Largest message accepted from an agent; matches gRPC's usual default.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
-/// Streams open at once on one connection (an agent uses a handful).
-pub const MAX_STREAMS_PER_CONNECTION: u32 = 64;
 
 /// The receivers' shared state.
 #[derive(Debug, Clone)]
