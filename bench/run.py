@@ -43,7 +43,8 @@ VENVS = BENCH / '.venvs'
 RESULTS = BENCH / 'results'
 LOGS = RESULTS / 'logs'
 DOC = ROOT / 'docs' / 'Benchmarks.md'
-COLLECTOR = ROOT / 'target' / 'release' / 'sw-collector'
+# Where cargo puts it: CARGO_TARGET_DIR when set (one target directory per worktree).
+COLLECTOR = Path(os.environ.get('CARGO_TARGET_DIR') or ROOT / 'target') / 'release' / 'sw-collector'
 
 # Pinned so that runs on different days compare the same code.
 APP_PINS = [
