@@ -25,7 +25,17 @@ from pathlib import Path
 import run
 
 DRIVER = run.BENCH / 'workloads' / 'instructions_driver.py'
-CASES = {'w1': (1000, 3000, ''), 'w2': (300, 900, 'downstream'), 'w3': (2000, 6000, 'w3'), 'w7': (300, 900, 'w7')}
+CASES = {
+    'w1': (1000, 3000, ''),
+    'w2': (300, 900, 'downstream'),
+    'w3': (2000, 6000, 'w3'),
+    'w7': (300, 900, 'w7'),
+    # The web framework workloads, each app called as its server calls it (WSGI or ASGI).
+    'flask-wsgi': (300, 900, 'flask-wsgi'),
+    'django-wsgi': (300, 900, 'django-wsgi'),
+    'django-asgi': (300, 900, 'django-asgi'),
+    'fastapi': (300, 900, 'fastapi'),
+}
 KINDS = ('none', 'upstream', 'rs')
 
 
@@ -93,7 +103,7 @@ def main() -> None:
         )
         print('|---|---|---:|---:|---:|---:|---:|---:|')
         for name, (n1, n2, target) in cases.items():
-            url = {'downstream': f'http://127.0.0.1:{down_port}/', 'w3': 'w3', 'w7': 'w7'}.get(target, '')
+            url = {'downstream': f'http://127.0.0.1:{down_port}/'}.get(target, target)
             app, rest = {}, {}
             for kind in kinds:
                 a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)

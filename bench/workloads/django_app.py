@@ -20,10 +20,18 @@ def hello(request):
     return HttpResponse('hello')
 
 
+async def hello_async(request):
+    from django.http import HttpResponse
+
+    return HttpResponse('hello')
+
+
 def _urlpatterns():
     from django.urls import path
 
-    return [path('hello', hello)]
+    # The async view serves the ASGI handler without a thread hop (a sync view there runs
+    # in a worker thread), so that one thread does the whole request.
+    return [path('hello', hello), path('hello-async', hello_async)]
 
 
 def __getattr__(name: str):
@@ -38,6 +46,59 @@ def make_app():
 
     django.setup()
     return get_wsgi_application()
+
+
+def make_asgi_app():
+    import django
+    from django.core.asgi import get_asgi_application
+
+    django.setup()
+    return get_asgi_application()
+
+
+def asgi_iteration_for(app):
+    """One GET /hello-async through Django's ASGI handler on one event loop, as an ASGI
+    server calls it: the first `receive` gives the request, the next one (Django listens for
+    a disconnect) waits until Django cancels it."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    base = {
+        'type': 'http',
+        'asgi': {'version': '3.0'},
+        'http_version': '1.1',
+        'method': 'GET',
+        'scheme': 'http',
+        'path': '/hello-async',
+        'raw_path': b'/hello-async',
+        'root_path': '',
+        'query_string': b'',
+        'headers': [(b'host', b'127.0.0.1:8000'), (b'user-agent', b'bench')],
+        'client': ('127.0.0.1', 50000),
+        'server': ('127.0.0.1', 8000),
+    }
+    request = {'type': 'http.request', 'body': b'', 'more_body': False}
+    answer = {}
+
+    def iteration(_i: int) -> None:
+        answer.clear()
+        received = []
+
+        async def receive():
+            if not received:
+                received.append(True)
+                return request
+            await asyncio.Event().wait()
+
+        async def send(message):
+            if message['type'] == 'http.response.start':
+                answer['status'] = message['status']
+
+        loop.run_until_complete(app(dict(base), receive, send))
+        if answer.get('status') != 200:
+            raise RuntimeError(f'/hello-async answered {answer}')
+
+    return iteration
 
 
 def _start_response(status, headers, exc_info=None):

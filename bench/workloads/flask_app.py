@@ -31,3 +31,11 @@ def iteration_for(app):
             raise RuntimeError(f'/hello answered {response.status_code}')
 
     return iteration
+
+
+def wsgi_iteration_for(app):
+    """One request through the WSGI interface with a fresh environ, as a WSGI server calls
+    it (W4's environ): the Flask counterpart of Django's W4 request."""
+    from django_app import iteration_for as django_iteration_for
+
+    return django_iteration_for(app)

@@ -1,6 +1,8 @@
-"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL, or W7
-with target `w7`), or N W3 spans (target `w3`), with an agent started as in the benchmark, then a pause so the
-reporter's sending is counted too."""
+"""One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL), or W7
+with target `w7`, or N W3 spans (target `w3`), or N requests of the web framework targets (`flask-wsgi`: W1's app
+called through WSGI with W4's environ; `django-wsgi`: W4; `django-asgi`: W4's Django through
+its ASGI handler, an async view; `fastapi`: W5), with an agent started as in the benchmark,
+then a pause so the reporter's sending is counted too."""
 
 from __future__ import annotations
 
@@ -12,18 +14,38 @@ from harness import Contender
 from w3_spans import iteration_for as w3_iteration_for
 
 
+def web_iteration(target: str):
+    if target == 'flask-wsgi':
+        from flask_app import wsgi_iteration_for
+
+        return wsgi_iteration_for(make_app())
+    if target in ('django-wsgi', 'django-asgi'):
+        import django_app
+
+        django_app.configure()
+        if target == 'django-wsgi':
+            return django_app.iteration_for(django_app.make_app())
+        return django_app.asgi_iteration_for(django_app.make_asgi_app())
+    if target == 'fastapi':
+        import fastapi_app
+
+        return fastapi_app.iteration_for(fastapi_app.make_app())
+    return None
+
+
 def main() -> None:
     backend, n, kind, target = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     contender = Contender(kind, f'instructions-{kind}', backend)
     contender.start()  # as in the benchmark; nothing for `none`
-    if target == 'w3':
+    iteration = web_iteration(target)
+    if iteration is None and target == 'w3':
         iteration = w3_iteration_for(contender)
-    elif target == 'w7':
+    elif iteration is None and target == 'w7':
         from w7_db_cache import iteration_for as w7_iteration_for
         from w7_db_cache import make_app as w7_make_app
 
         iteration = w7_iteration_for(w7_make_app(f'instructions-{kind}'))
-    else:
+    elif iteration is None:
         iteration = iteration_for(make_app(target))
     for i in range(200):
         iteration(i)

@@ -207,6 +207,10 @@ class EntryScope:
     ) -> EntryScope: ...
     @property
     def span(self) -> Span: ...
+    @property
+    def send(self) -> Any:
+        """What the ASGI application is to call instead of the server's `send`
+        (`asgi_entry_scope(..., send=)`); None for a scope made without one."""
     def start(self) -> Span: ...
     def __enter__(self) -> Span: ...
     def __exit__(self, exc_type: Any = None, exc_val: Any = None, exc_tb: Any = None) -> bool: ...
@@ -221,4 +225,23 @@ def wsgi_entry_scope(
     url: Any = None,
     params: str | None = None,
 ) -> EntryScope: ...
+def asgi_entry_scope(
+    scope: dict[str, Any],
+    component: int,
+    method: str | None = None,
+    op: str | None = None,
+    inherit: int | None = None,
+    url: str | None = None,
+    peer: str | None = None,
+    params: str | None = None,
+    send: Any = None,
+) -> EntryScope: ...
+
+@final
+class AsgiSend:
+    """The `send` of an ASGI application inside an entry span: notes the answer's status,
+    then returns the server's `send(message)` awaitable."""
+
+    def __call__(self, message: Any) -> Any: ...
+
 def tag_exit_span(span: Span, layer: int, tags: tuple[object, ...]) -> None: ...

@@ -228,6 +228,10 @@ HELPER_BAD_CALLS = textwrap.dedent(
             lambda span: _core.wsgi_entry_scope({}, 'flask'),
             lambda span: _core.wsgi_entry_scope({}, 1, method=5, inherit='x'),
         ],
+        'asgi_entry_span helper': [
+            lambda span: _core.asgi_entry_scope({'type': 'http', 'path': '/'}, 'fastapi'),
+            lambda span: _core.asgi_entry_scope({'type': 'http', 'path': '/'}, 1, None, 5, 'x', 7, 8, 9),
+        ],
     }
     """
 )
@@ -326,11 +330,12 @@ def test_a_wrongly_typed_argument_leaves_the_application_alone_and_warns_once(ba
     assert 'TypeError' in warnings[0] or 'AttributeError' in warnings[0], warnings[0]
 
 
-def test_a_wrongly_typed_argument_to_a_native_helper_warns_once_through_the_plugin_logger(bad_arguments_run):
+@pytest.mark.parametrize('helper', ['wsgi_entry_span', 'asgi_entry_span'])
+def test_a_wrongly_typed_argument_to_a_native_helper_warns_once_through_the_plugin_logger(bad_arguments_run, helper):
     report, stderr = bad_arguments_run
-    for seen in report['wsgi_entry_span helper']:
+    for seen in report[f'{helper} helper']:
         assert seen == ['served', 'noop span', 'AppError'] * 2, seen
-    warnings = [line for line in stderr.splitlines() if 'wsgi_entry_span failed; the call goes ahead untraced' in line]
+    warnings = [line for line in stderr.splitlines() if f'{helper} failed; the call goes ahead untraced' in line]
     assert len(warnings) == 1, stderr
 
 
@@ -377,6 +382,6 @@ def _entries() -> set[str]:
 def test_every_request_path_entry_has_a_wrongly_typed_call_here():
     """A new `_core` function or method fails this until it is sorted into one of the lists
     (and, if it converts arguments, given a wrongly typed call above)."""
-    covered = set(_keys(BAD_CALLS)) | {'wsgi_entry_scope', 'NoopSpan', 'EntryScope'}
+    covered = set(_keys(BAD_CALLS)) | {'wsgi_entry_scope', 'asgi_entry_scope', 'NoopSpan', 'EntryScope'}
     sorted_out = covered | TAKE_ANY_OBJECT | RAISE_TO_THEIR_HELPER | NOT_ON_THE_REQUEST_PATH
     assert _entries() - sorted_out == set()

@@ -113,6 +113,87 @@ def test_asgi_entry_without_host_header_uses_the_server(reported):
     assert ('http.url', 'http://srv:81/') in tags(segment['spans'][0])
 
 
+def _asgi_scope(kind: str = 'http', **extra) -> dict:
+    scope = {'type': kind, 'path': '/a', 'headers': [(b'host', b'h:1')], 'client': ('10.0.0.9', 5)}
+    if kind == 'http':
+        scope['method'] = 'GET'
+    return {**scope, **extra}
+
+
+def _run(coroutine):
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+def test_asgi_entry_records_the_status_the_application_sends_through_its_send(reported):
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def app(entry):
+        with entry:
+            await entry.send({'type': 'http.response.start', 'status': 404, 'headers': []})
+            await entry.send({'type': 'http.response.body', 'body': b'no'})
+
+    _run(app(asgi_entry_span(_asgi_scope(), Component.FastAPI, send=send)))
+    assert [m['type'] for m in sent] == ['http.response.start', 'http.response.body']  # all passed on
+    [segment] = reported()
+    entry = segment['spans'][0]
+    assert entry['isError'] is True and entry['peer'] == '10.0.0.9:5'
+    assert tags(entry) == [('http.method', 'GET'), ('http.url', 'http://h:1/a'), ('http.status_code', '404')]
+
+
+def test_asgi_entry_of_an_application_that_raised_before_answering_is_a_500_with_its_traceback(reported):
+    async def send(message):
+        pass
+
+    async def app(entry):
+        with entry:
+            raise KeyError('gone')
+
+    with pytest.raises(KeyError):
+        _run(app(asgi_entry_span(_asgi_scope(), Component.FastAPI, send=send)))
+    [segment] = reported()
+    entry = segment['spans'][0]
+    assert entry['isError'] is True
+    assert ('http.status_code', '500') in tags(entry)
+    assert 'KeyError' in entry['logs'][0]['logEvent'][0]['value']
+
+
+def test_asgi_entry_of_an_accepted_websocket_is_200_with_upstreams_method(reported):
+    async def send(message):
+        pass
+
+    async def app(entry):
+        with entry:
+            await entry.send({'type': 'websocket.accept'})
+
+    _run(app(asgi_entry_span(_asgi_scope('websocket', scheme='ws'), Component.FastAPI, send=send)))
+    [segment] = reported()
+    entry = segment['spans'][0]
+    assert entry['isError'] is False
+    assert tags(entry) == [
+        ('http.method', 'websocket.accept'),
+        ('http.url', 'ws://h:1/a'),
+        ('http.status_code', '200'),
+    ]
+
+
+def test_asgi_entry_that_cannot_open_a_span_still_hands_over_the_servers_send(reported, monkeypatch):
+    monkeypatch.setattr(_common, '_reported', set())
+
+    async def send(message):
+        pass
+
+    entry = asgi_entry_span(None, Component.FastAPI, send=send)  # type: ignore[arg-type]
+    with entry as span:
+        assert span.is_noop
+    assert entry.send is send
+    assert reported() == []
+
+
 def test_generic_entry_reads_headers_through_a_getter(reported):
     trace_id, _, headers = caller_headers()
     message = {'Sw8': headers['sw8']}

@@ -1,12 +1,18 @@
-//! What ASGI entry spans need from a request's headers, read in one native pass.
+//! What ASGI entry spans need from a request, read natively: the trace headers and the
+//! host from the scope's header pairs in one pass, the URL and peer from the scope, and the
+//! answer's status from the messages the application sends.
 //!
 //! An ASGI scope carries its headers as a list of `(name, value)` byte pairs with lowercase
 //! names. Turning that into a dict for three lookups costs a dict per request; walking the
 //! list in Python costs a bytecode loop. This reads `sw8`, `sw8-correlation` and `host` in
 //! one pass over the pairs, without copying the others.
 
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 /// A header value as text: bytes are read as Latin-1 (what ASGI servers decode names and
 /// values with, and what HTTP allows in a header), strings as they are.
@@ -28,6 +34,45 @@ fn named(name: &Bound<'_, PyAny>, wanted: &str) -> bool {
     }
 }
 
+/// `sw8`, `sw8-correlation` and `host` of a request's header pairs.
+#[derive(Default)]
+pub struct TraceHeaders {
+    pub sw8: Option<String>,
+    pub correlation: Option<String>,
+    pub host: Option<String>,
+}
+
+/// Reads [`TraceHeaders`] from an iterable of `(name, value)` pairs; the first occurrence
+/// of a name wins, items that are not pairs are skipped.
+pub fn read_headers(headers: &Bound<'_, PyAny>) -> PyResult<TraceHeaders> {
+    let mut found = TraceHeaders::default();
+    for item in headers.try_iter()? {
+        let Ok(item) = item else { continue };
+        // A tuple (what servers send) is read without the generic item protocol.
+        let (name, value) = match item.downcast::<PyTuple>() {
+            Ok(pair) if pair.len() == 2 => match (pair.get_item(0), pair.get_item(1)) {
+                (Ok(name), Ok(value)) => (name, value),
+                _ => continue,
+            },
+            _ => match (item.get_item(0), item.get_item(1)) {
+                (Ok(name), Ok(value)) => (name, value),
+                _ => continue,
+            },
+        };
+        if found.sw8.is_none() && named(&name, sw_core::sw8::HEADER) {
+            found.sw8 = text(&value);
+        } else if found.correlation.is_none() && named(&name, sw_core::correlation::HEADER) {
+            found.correlation = text(&value);
+        } else if found.host.is_none() && named(&name, "host") {
+            found.host = text(&value);
+        }
+        if found.sw8.is_some() && found.correlation.is_some() && found.host.is_some() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 /// `_core.trace_headers(headers)`: `(sw8, sw8_correlation, host)` from an iterable of
 /// `(name, value)` pairs (ASGI's byte pairs, or text pairs), `None` for each one absent. The
 /// first occurrence of a name wins. Items that are not pairs are skipped; never raises for
@@ -36,20 +81,124 @@ fn named(name: &Bound<'_, PyAny>, wanted: &str) -> bool {
 /// of every helper, which is why this one is not guarded.
 #[pyfunction]
 pub fn trace_headers(headers: &Bound<'_, PyAny>) -> PyResult<(Option<String>, Option<String>, Option<String>)> {
-    let (mut sw8, mut correlation, mut host) = (None, None, None);
-    for item in headers.try_iter()? {
-        let Ok(item) = item else { continue };
-        let (Ok(name), Ok(value)) = (item.get_item(0), item.get_item(1)) else { continue };
-        if sw8.is_none() && named(&name, sw_core::sw8::HEADER) {
-            sw8 = text(&value);
-        } else if correlation.is_none() && named(&name, sw_core::correlation::HEADER) {
-            correlation = text(&value);
-        } else if host.is_none() && named(&name, "host") {
-            host = text(&value);
-        }
-        if sw8.is_some() && correlation.is_some() && host.is_some() {
-            break;
-        }
+    let found = read_headers(headers)?;
+    Ok((found.sw8, found.correlation, found.host))
+}
+
+/// What an entry span records of an ASGI `http` or `websocket` scope.
+pub struct Request {
+    pub websocket: bool,
+    pub path: String,
+    pub method: String,
+    pub headers: TraceHeaders,
+    /// `host:port` of the scope's `client`, when it has one.
+    pub client: Option<String>,
+}
+
+fn scope_text(scope: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> PyResult<Option<String>> {
+    match scope.get_item(key)? {
+        Some(value) if !value.is_none() => Ok(text(&value)),
+        _ => Ok(None),
     }
-    Ok((sw8, correlation, host))
+}
+
+/// `host:port` of an ASGI `(host, port)` pair (`client`, `server`); the host alone when
+/// the port is `None` (a Unix socket).
+fn address(pair: &Bound<'_, PyAny>) -> Option<String> {
+    if pair.is_none() {
+        return None;
+    }
+    let host = pair.get_item(0).ok()?;
+    let host = host.str().ok()?;
+    let host = host.to_str().ok()?;
+    match pair.get_item(1) {
+        Ok(port) if !port.is_none() => Some(format!("{host}:{}", port.str().ok()?.to_str().ok()?)),
+        _ => Some(host.to_owned()),
+    }
+}
+
+impl Request {
+    /// Reads the scope. A websocket scope has no method: it gets `websocket.accept`, the
+    /// method upstream's FastAPI plugin records for one.
+    pub fn read(scope: &Bound<'_, PyDict>, method: Option<String>) -> PyResult<Self> {
+        let py = scope.py();
+        let websocket = match scope.get_item(intern!(py, "type"))? {
+            Some(kind) => kind.downcast::<PyString>().is_ok_and(|k| k.to_str().is_ok_and(|k| k == "websocket")),
+            None => false,
+        };
+        let path = scope_text(scope, intern!(py, "path"))?.filter(|p| !p.is_empty()).unwrap_or_else(|| "/".to_owned());
+        let method = match method {
+            Some(method) => method,
+            None => match scope_text(scope, intern!(py, "method"))? {
+                Some(method) => method,
+                None if websocket => "websocket.accept".to_owned(),
+                None => String::new(),
+            },
+        };
+        let headers = match scope.get_item(intern!(py, "headers"))? {
+            Some(headers) if !headers.is_none() => read_headers(&headers)?,
+            _ => TraceHeaders::default(),
+        };
+        let client = scope.get_item(intern!(py, "client"))?.and_then(|c| address(&c));
+        Ok(Self { websocket, path, method, headers, client })
+    }
+
+    /// `<scheme>://<host><path>`: the Host header, else the scope's `server`.
+    pub fn url(&self, scope: &Bound<'_, PyDict>) -> PyResult<String> {
+        let py = scope.py();
+        let scheme = scope_text(scope, intern!(py, "scheme"))?
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| if self.websocket { "ws" } else { "http" }.to_owned());
+        let host = match &self.headers.host {
+            Some(host) if !host.is_empty() => host.clone(),
+            _ => scope.get_item(intern!(py, "server"))?.and_then(|s| address(&s)).unwrap_or_default(),
+        };
+        Ok(format!("{scheme}://{host}{}", self.path))
+    }
+}
+
+/// The answer's status as the application sends it: 500 until it says otherwise (an
+/// application that raised sent nothing), 200 once a websocket is accepted or closed
+/// (upstream's FastAPI rule), or a websocket denial response's status.
+pub type Status = Arc<AtomicI64>;
+
+/// The `send` an ASGI application gets inside an entry span: it notes the status of what
+/// passes through and hands every message to the server's `send`, returning its awaitable
+/// (so awaiting it is awaiting the server's, without a Python frame in between).
+#[pyclass(module = "skywalking._core", frozen)]
+pub struct AsgiSend {
+    send: Py<PyAny>,
+    status: Status,
+    websocket: bool,
+}
+
+impl AsgiSend {
+    pub fn new(send: Py<PyAny>, status: Status, websocket: bool) -> Self {
+        Self { send, status, websocket }
+    }
+
+    fn note(&self, message: &Bound<'_, PyAny>) -> PyResult<()> {
+        let py = message.py();
+        let Ok(message) = message.downcast::<PyDict>() else { return Ok(()) };
+        let Some(kind) = message.get_item(intern!(py, "type"))? else { return Ok(()) };
+        let kind = kind.downcast::<PyString>()?;
+        let kind = kind.to_str()?;
+        if kind == "http.response.start" || kind == "websocket.http.response.start" {
+            if let Some(status) = message.get_item(intern!(py, "status"))? {
+                self.status.store(status.extract::<i64>()?, Relaxed);
+            }
+        } else if self.websocket && (kind == "websocket.accept" || kind == "websocket.close") {
+            self.status.store(200, Relaxed);
+        }
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl AsgiSend {
+    fn __call__(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        // A message the agent cannot read is the application's business, not an error here.
+        let _ = self.note(message);
+        self.send.call1(py, (message,))
+    }
 }

@@ -14,6 +14,10 @@ use pyo3::types::{PyDict, PyString};
 use sw_core::segment::set_tag;
 use sw_proto::v3::SpanLayer;
 
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use crate::asgi::{self, AsgiSend};
 use crate::context;
 use crate::guard::{guard, site, Arg, Take};
 use crate::span::{self, Span};
@@ -50,6 +54,11 @@ pub struct EntryScope {
     peer: Option<String>,
     tags: Vec<(String, String)>,
     wsgi: Option<Wsgi>,
+    /// The status an ASGI `send` wrapper notes, recorded when the scope is left.
+    status: Option<asgi::Status>,
+    /// What the application is to call instead of the server's `send`: the wrapper, or the
+    /// server's own `send` when no span could be opened.
+    send: Option<Py<PyAny>>,
 }
 
 impl EntryScope {
@@ -126,9 +135,16 @@ impl EntryScope {
             || {
                 let (span, component, peer) = (span.take("span")?, component.take("component")?, peer.take("peer")?);
                 let (tags, layer) = (tags.take("tags")?, layer.take("layer")?);
-                Ok(Self { span, component, layer, peer, tags, wsgi: None })
+                Ok(Self { span, component, layer, peer, tags, wsgi: None, status: None, send: None })
             },
         )
+    }
+
+    /// The `send` to hand the ASGI application (`asgi_entry_scope(..., send=)`); `None`
+    /// for scopes made without one.
+    #[getter]
+    fn send(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.send.as_ref().map(|send| send.clone_ref(py))
     }
 
     /// The span (not started until the scope is entered).
@@ -158,6 +174,12 @@ impl EntryScope {
         exc_tb: Option<&Bound<'_, PyAny>>,
     ) -> bool {
         let span = self.span.bind(py);
+        if let Some(status) = &self.status {
+            // Before the span stops, and before an exception's log, as a plugin would.
+            if let Err(error) = span.try_borrow_mut().map(|mut s| s.state.tag_http_status(status.load(Relaxed))) {
+                report(py, "Finishing an entry span", error.into());
+            }
+        }
         // Without an exception (the common case) the span is stopped directly; with one, the
         // span's own `__exit__` records it as `with span:` would.
         let result = match exc_val {
@@ -188,7 +210,7 @@ impl EntryScope {
 /// A scope around a `NoopSpan`: what a helper returns when it cannot open a span.
 pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
     let span = context::noop_span(py, Kind::Entry, String::new())?.unbind();
-    Ok(EntryScope { span, component: 0, layer: 0, peer: None, tags: Vec::new(), wsgi: None })
+    Ok(EntryScope { span, component: 0, layer: 0, peer: None, tags: Vec::new(), wsgi: None, status: None, send: None })
 }
 
 /// `_core.wsgi_entry_scope(environ, component, method=None, op=None, inherit=None, url=None,
@@ -230,13 +252,103 @@ pub fn wsgi_entry_scope(
         let span = wsgi::entry_span(op, environ, &method, inherit)?.unbind();
         let tags = params.map(|p| vec![("http.params".to_owned(), p)]).unwrap_or_default();
         let wsgi = Some(Wsgi { environ: environ.clone().unbind(), method, url });
-        Ok(EntryScope { span, component, layer: SpanLayer::Http as i32, peer: None, tags, wsgi })
+        Ok(EntryScope {
+            span,
+            component,
+            layer: SpanLayer::Http as i32,
+            peer: None,
+            tags,
+            wsgi,
+            status: None,
+            send: None,
+        })
     })();
     match opened {
         Ok(scope) => Ok(scope),
         Err(error) => {
             report(py, "wsgi_entry_span", error);
             noop_scope(py)
+        }
+    }
+}
+
+/// `_core.asgi_entry_scope(scope, component, method=None, op=None, inherit=None, url=None,
+/// peer=None, params=None, send=None)`: the entry span of an ASGI `http` or `websocket`
+/// request in an `EntryScope`, read from the scope in one native call (arguments by
+/// position are cheaper than by keyword).
+///
+/// `sw8`, `sw8-correlation` and `host` come from the scope's header pairs; a method in
+/// `plugin_http_ignore_method` gives a no-op span. Defaults: `op` the scope's `path`;
+/// `method` its `method` (`websocket.accept` for a websocket scope); `url`
+/// `<scheme>://<host><path>` (the Host header, else the scope's `server`); `peer` the
+/// scope's `client` as `host:port` (none without one). With `send` (the server's), the
+/// scope's `send` attribute is what the application is to call instead: it notes the
+/// answer's status (see `asgi::AsgiSend`), which leaving the scope records (500 when the
+/// application sent none). Never raises.
+#[pyfunction]
+#[pyo3(signature = (scope, component, method = None, op = None, inherit = None, url = None, peer = None, params = None, send = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn asgi_entry_scope(
+    py: Python<'_>,
+    scope: &Bound<'_, PyAny>,
+    component: Arg<i32>,
+    method: Option<Arg<String>>,
+    op: Option<Arg<String>>,
+    inherit: Option<Arg<i32>>,
+    url: Option<Arg<String>>,
+    peer: Option<Arg<String>>,
+    params: Option<Arg<String>>,
+    send: Option<Py<PyAny>>,
+) -> PyResult<EntryScope> {
+    // Without a span the application still needs the server's `send`.
+    let plain_send = send.as_ref().map(|send| send.clone_ref(py));
+    let opened = (|| -> PyResult<EntryScope> {
+        let scope = scope.downcast::<PyDict>()?;
+        let (component, method, op) = (component.take("component")?, method.take("method")?, op.take("op")?);
+        let (inherit, url, peer) = (inherit.take("inherit")?, url.take("url")?, peer.take("peer")?);
+        let params = params.take("params")?;
+        let request = asgi::Request::read(scope, method)?;
+        let url = match url {
+            Some(url) => url,
+            None => request.url(scope)?,
+        };
+        let context = context::context_for(py)?.into_bound(py);
+        let headers = (request.headers.sw8.as_deref(), request.headers.correlation.as_deref());
+        let method = Some(request.method.as_str()).filter(|m| !m.is_empty());
+        let op = op.unwrap_or_else(|| request.path.clone());
+        let span = context::entry_span(&context, op, None, inherit, headers, method)?.unbind();
+        let mut tags = Vec::with_capacity(3);
+        tags.push(("http.method".to_owned(), request.method));
+        tags.push(("http.url".to_owned(), url));
+        if let Some(params) = params.filter(|p| !p.is_empty()) {
+            tags.push(("http.params".to_owned(), params));
+        }
+        let (status, send) = match send {
+            Some(send) => {
+                let status: asgi::Status = Arc::new(AtomicI64::new(500));
+                let wrapper = AsgiSend::new(send, status.clone(), request.websocket);
+                (Some(status), Some(Py::new(py, wrapper)?.into_any()))
+            }
+            None => (None, None),
+        };
+        Ok(EntryScope {
+            span,
+            component,
+            layer: SpanLayer::Http as i32,
+            peer: peer.or(request.client),
+            tags,
+            wsgi: None,
+            status,
+            send,
+        })
+    })();
+    match opened {
+        Ok(scope) => Ok(scope),
+        Err(error) => {
+            report(py, "asgi_entry_span", error);
+            let mut scope = noop_scope(py)?;
+            scope.send = plain_send;
+            Ok(scope)
         }
     }
 }

@@ -39,7 +39,7 @@ def _absolute_url(request: Any) -> str:
 
 def _params(request: Any) -> str | None:
     # Upstream reads request.GET whatever the method (the query string's parameters).
-    if config.plugin_django_collect_http_params and request.GET:
+    if request.GET:
         return format_params(request.GET, config.plugin_http_http_params_length_threshold)
     return None
 
@@ -49,16 +49,11 @@ def _wrap_get_response(get_response):
         if request is None:
             return get_response(this, request)
         meta = request.META
-        scope = wsgi_entry_span(
-            meta,
-            _DJANGO,
-            method=request.method,
-            op=request.path,
-            inherit=_GENERAL,
-            url=lambda _environ: _absolute_url(request),
-            params=_params(request),
-        )
-        with scope as span:
+        params = _params(request) if config.plugin_django_collect_http_params else None
+        # By position (environ, component, method, op, inherit, url, params): cheaper than
+        # keywords. `url` is asked only when the environ alone cannot say the URL.
+        url = lambda _environ: _absolute_url(request)  # noqa: E731
+        with wsgi_entry_span(meta, _DJANGO, request.method, request.path, _GENERAL, url, params) as span:
             if 'REMOTE_PORT' not in meta:  # runserver (wsgiref) sets none; upstream says 80
                 span.peer = f'{meta.get("REMOTE_ADDR")}:80'
             response = get_response(this, request)
@@ -72,16 +67,10 @@ def _wrap_get_response_async(get_response_async):
     async def _sw_get_response_async(this, request):
         if request is None:
             return await get_response_async(this, request)
-        meta = request.META
-        scope = asgi_entry_span(
-            request.scope,
-            _DJANGO,
-            method=request.method,
-            op=request.path,
-            inherit=_GENERAL,
-            peer=f'{meta.get("REMOTE_ADDR")}:{meta.get("REMOTE_PORT") or 80}',
-            params=_params(request),
-        )
+        params = _params(request) if config.plugin_django_collect_http_params else None
+        # By position (scope, component, method, op, inherit, url, peer, params); the peer is
+        # the scope's client, which is what Django puts in REMOTE_ADDR and REMOTE_PORT.
+        scope = asgi_entry_span(request.scope, _DJANGO, request.method, request.path, _GENERAL, None, None, params)
         with scope as span:
             response = await get_response_async(this, request)
             span.tag_http_status(response.status_code)

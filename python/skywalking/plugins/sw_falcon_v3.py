@@ -35,7 +35,9 @@ def _params(query: str) -> str | None:
     return text[: config.plugin_http_http_params_length_threshold]
 
 
-def _wrap_call(call):
+def wrap_call(call):
+    """The traced ``__call__`` of a Falcon WSGI application (shared with `sw_falcon`, Falcon 2)."""
+
     def _sw_call(this, environ, start_response):
         query = environ.get('QUERY_STRING')
         scope = wsgi_entry_span(environ, _FALCON, inherit=_GENERAL, params=_params(query) if query else None)
@@ -67,6 +69,6 @@ def _wrap_python_error_handler(handler):
 def install() -> None:
     from falcon.app import App  # falcon itself may still be importing (this hook fires on falcon.app)
 
-    patch(App, '__call__', _wrap_call)
+    patch(App, '__call__', wrap_call)
     if hasattr(App, '_python_error_handler'):
         patch(App, '_python_error_handler', _wrap_python_error_handler)

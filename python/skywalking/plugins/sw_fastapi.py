@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from skywalking import Component, config
 from skywalking.plugins._patch import patch
-from skywalking.plugins._web import SCOPE_MARKER, format_params, traced_asgi_call
+from skywalking.plugins._web import SCOPE_MARKER, asgi_entry_span, format_params
 
 link_vector = ['https://fastapi.tiangolo.com', 'https://www.starlette.io']
 component = Component.FastAPI
@@ -27,6 +27,8 @@ note = 'Any Starlette application (FastAPI, plain Starlette, frameworks built on
 hooked_modules = ['starlette.applications']
 
 _FASTAPI = int(component)
+_GENERAL = int(Component.General)  # a server plugin's span, taken over
+_TRACED = ('http', 'websocket')
 
 
 def query_params(scope: dict) -> str | None:
@@ -43,10 +45,19 @@ def query_params(scope: dict) -> str | None:
 
 
 def _wrap_call(call):
+    # `_web.traced_asgi_call` inlined: one native call opens the span (scope, headers, peer,
+    # URL read natively) and makes the `send` that notes the status, one closes it.
     async def _sw_call(this, scope, receive, send):
-        if scope['type'] not in ('http', 'websocket') or SCOPE_MARKER in scope:
+        if scope['type'] not in _TRACED or SCOPE_MARKER in scope:
             return await call(this, scope, receive, send)
-        return await traced_asgi_call(call, this, scope, receive, send, _FASTAPI, params=query_params(scope))
+        scope[SCOPE_MARKER] = True
+        params = query_params(scope) if config.plugin_fastapi_collect_http_params else None
+        # By position: scope, component, method, op, inherit, url, peer, params, send.
+        entry = asgi_entry_span(
+            scope, _FASTAPI, None, None, _GENERAL, None, None if scope.get('client') else 'unknown', params, send
+        )
+        with entry:
+            return await call(this, scope, receive, entry.send)
 
     return _sw_call
 

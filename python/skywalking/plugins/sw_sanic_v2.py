@@ -22,7 +22,11 @@ from skywalking.plugins._web import format_params, http_entry_span, record_excep
 link_vector = ['https://sanic.readthedocs.io/en/latest']
 component = Component.Sanic
 support_matrix = {'sanic': {'>=3.10': ['23.12', '25.12']}}
-note = 'Sanic 23.12+, through lifecycle signals (Sanic recompiles its handler at start).'
+note = (
+    'Sanic 23.12+, through lifecycle signals (Sanic recompiles its handler at start). '
+    "Sanic 20.12 (upstream's `sw_sanic`) is NOT SUPPORTED: upstream lists no version of it for Python 3.10+, "
+    'and it is not ported.'
+)
 hooked_modules = ['sanic.app']
 version_rule = {'name': 'sanic', 'rules': ['>=23.0']}
 
