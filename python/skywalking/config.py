@@ -563,9 +563,11 @@ plugin_grpc_ignored_methods: str = _option(
 plugin_threading_propagate_context: bool = _option(
     'plugin_threading_propagate_context',
     'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT',
-    False,
-    '(skywalking-rs addition) Opt-in: continue the trace, with a CrossThread ref, in threads and executor '
-    'tasks started inside a span (`Thread.start`, `ThreadPoolExecutor.submit`, `run_in_executor`).',
+    True,
+    '(skywalking-rs addition) Continue the trace, with a CrossThread ref, in threads and executor tasks '
+    'started inside a span (`Thread.start`, `ThreadPoolExecutor.submit`, `loop.run_in_executor`, '
+    "`asyncio.to_thread`); hand-offs that carry the caller's context themselves (asgiref's `sync_to_async`) "
+    "stay in the caller's segment. False: work in other threads starts its own traces, as upstream.",
 )
 
 # ----------------------------------------------------------------------------------------

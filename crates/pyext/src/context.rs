@@ -128,6 +128,23 @@ pub fn get_context(py: Python<'_>) -> PyResult<Py<SpanContext>> {
     guard(site!("get_context"), || noop_context(py), || context_for(py))
 }
 
+/// A snapshot of the active running span, or None without one: what a thread hand-off
+/// asks on every call, so that work handed over outside any span costs one context-variable
+/// read (no context object is made, unlike `get_context().capture()`).
+#[pyfunction]
+pub fn capture_active(py: Python<'_>) -> PyResult<Option<Snapshot>> {
+    guard(
+        site!("capture_active"),
+        || Ok(None),
+        || {
+            let (Some(active), _) = current_parent(py) else { return Ok(None) };
+            let a = active.try_borrow()?;
+            let c = a.context.bind(py).try_borrow()?;
+            Ok(c.core.capture(&a.state).map(Snapshot::from))
+        },
+    )
+}
+
 /// `get_context()` unguarded, for native callers that guard themselves.
 pub(crate) fn context_for(py: Python<'_>) -> PyResult<Py<SpanContext>> {
     match current_parent(py) {

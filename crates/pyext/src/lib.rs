@@ -48,6 +48,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<context::SegmentInfo>()?;
     m.add_class::<snapshot::Snapshot>()?;
     m.add_function(wrap_pyfunction!(context::get_context, m)?)?;
+    m.add_function(wrap_pyfunction!(context::capture_active, m)?)?;
     m.add_function(wrap_pyfunction!(tag::tag_text, m)?)?;
     m.add_function(wrap_pyfunction!(agent::start, m)?)?;
     m.add_function(wrap_pyfunction!(agent::stop, m)?)?;

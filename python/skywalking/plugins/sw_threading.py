@@ -1,18 +1,35 @@
 """The trace follows work handed to other threads: `threading.Thread.start`,
-`concurrent.futures.ThreadPoolExecutor.submit`, and through it `loop.run_in_executor`.
-`asyncio.to_thread` (and any ``submit(context.run, ...)``) hands the caller's context
-variables to the worker itself: its spans join the caller's segment, no wrapping needed.
+`concurrent.futures.ThreadPoolExecutor.submit`, and through it `loop.run_in_executor` and
+`asyncio.to_thread`.
 
 Work started while a span is active runs, in its thread, inside a local span
 ``Thread/<function name>`` of a new segment that refers to the starting span with a
 CrossThread ref: what upstream's ``@runnable`` records, without the decorator. Work
-started outside any span is left as it is. Not in upstream; switched off with
-``plugin_threading_propagate_context=False`` (``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT``)
-or by disabling the plugin (``agent_disable_plugins=sw_threading``).
+started outside any span is left as it is (one context-variable read per hand-off), and
+so is a C function or asyncio's ``socket.getaddrinfo`` lookup, which open no span. Not in
+upstream; on by default, switched off with ``plugin_threading_propagate_context=False``
+(``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT``) or by disabling the plugin
+(``agent_disable_plugins=sw_threading``).
+
+Work that carries the caller's context variables itself is recognised, so that it is
+linked once, never twice:
+
+- ``Context.run`` handed over directly (``submit(ctx.run, fn, ...)``, or
+  ``functools.partial(ctx.run, fn, ...)``, which is what `asyncio.to_thread` submits): `fn`
+  runs in the copied context inside the ``Thread/<fn>`` span of a new segment (without this,
+  the copied active span would make the worker's spans children in the caller's segment,
+  written from two threads).
+- A hand-off that keeps a ``Context.run`` among its arguments and runs it later, or that
+  is known to enter the caller's context itself (asgiref's ``sync_to_async`` submits
+  ``partial(SyncToAsync.thread_handler, ...)``, which enters a ``copy_context()``), is left as
+  it is: the copied context makes the work part of the caller's segment, where the caller's
+  framework expects it (Django's ASGI handler records the view's exception on its entry
+  span). Wrapping it too gave a second segment holding only ``Thread/thread_handler``.
 
 Threads that outlive the span that happened to be active when they started are not
 wrapped: the workers of executors and pools (targets in `concurrent.futures`,
-`multiprocessing`, `asyncio`), whose tasks are wrapped one by one through ``submit``
+`multiprocessing`, `asyncio`, anyio's worker threads, which enter the caller's copied
+context for each call themselves), whose tasks are wrapped one by one through ``submit``
 instead, and libraries' background threads whose target is known (gRPC's poller, started
 with the first `grpc.aio` channel). Any other thread started inside a span keeps its
 segment open until it ends. `@runnable` still continues the trace in any thread.
@@ -22,10 +39,11 @@ from __future__ import annotations
 
 import functools
 from contextvars import Context
+from types import BuiltinFunctionType
 from typing import Any
 
 from skywalking import Component, config
-from skywalking._core import SpanContext, get_context
+from skywalking._core import SpanContext, capture_active
 from skywalking.plugins._common import failed
 from skywalking.plugins._patch import patch
 
@@ -36,7 +54,7 @@ note = 'Continues the trace in threads and executors (not in upstream).'
 hooked_modules = ['threading']
 
 #: Modules whose thread targets are pool workers or library background threads.
-_POOL_MODULES = ('concurrent.futures', 'multiprocessing', 'asyncio', 'grpc')
+_POOL_MODULES = ('concurrent.futures', 'multiprocessing', 'asyncio', 'grpc', 'anyio')
 
 
 def _name(fn: Any) -> str:
@@ -63,16 +81,31 @@ def _run_continued(snapshot: Any, op: str, fn: Any, args: tuple, kwargs: dict) -
     return result
 
 
-def _continuing(snapshot: Any, fn: Any) -> Any:
-    """`fn` that, called in another thread, continues the trace of `snapshot`.
+def _context_run(fn: Any) -> bool:
+    """True for a bound ``Context.run``."""
+    return isinstance(getattr(fn, '__self__', None), Context)
 
-    A ``partial(context.run, func, ...)`` (how `asyncio.to_thread` hands over the caller's
-    context variables) is left as it is: the caller's active span travels with the copied
-    context, so the worker's spans are children in the caller's own segment, as they were
-    before this plugin existed (and as the web scenarios' expected data show).
-    """
-    if isinstance(fn, functools.partial) and isinstance(getattr(fn.func, '__self__', None), Context):
-        return fn
+
+#: Modules whose hand-offs enter the caller's copied context themselves, in code the pool
+#: only sees as a bound method (asgiref 3.13 wraps ``context.run`` in a closure).
+_CARRIER_MODULES = ('asgiref.sync',)
+
+
+def _carries_context(fn: Any, args: tuple) -> bool:
+    """True when `fn` enters the caller's context itself in the worker: a partial or call
+    with a ``Context.run`` among its arguments, or a method of a known carrier (asgiref's
+    ``SyncToAsync.thread_handler``)."""
+    inner = fn.func if isinstance(fn, functools.partial) else fn
+    owner = getattr(inner, '__self__', None)
+    if owner is not None and type(owner).__module__.startswith(_CARRIER_MODULES):
+        return True
+    if isinstance(fn, functools.partial) and any(_context_run(a) for a in fn.args):
+        return True
+    return any(_context_run(a) for a in args)
+
+
+def _continuing(snapshot: Any, fn: Any) -> Any:
+    """`fn` that, called in another thread, continues the trace of `snapshot`."""
     op = 'Thread/' + _name(fn)
 
     def continued(*args: Any, **kwargs: Any) -> Any:
@@ -81,9 +114,31 @@ def _continuing(snapshot: Any, fn: Any) -> Any:
     return continued
 
 
+def _submitted(snapshot: Any, fn: Any, args: tuple) -> tuple[Any, tuple]:
+    """What `submit` hands the pool instead of ``fn(*args)``: the same call, continuing the
+    trace of `snapshot` once, in the worker's own context or in the one the work carries."""
+    if _context_run(fn):  # submit(ctx.run, target, ...): target runs in ctx, continued
+        if args:
+            return fn, (_continuing(snapshot, args[0]), *args[1:])
+        return fn, args
+    if isinstance(fn, functools.partial) and _context_run(fn.func):  # asyncio.to_thread
+        if fn.args:
+            target = _continuing(snapshot, fn.args[0])
+            return functools.partial(fn.func, target, *fn.args[1:], **fn.keywords), args
+        return fn, args
+    if _carries_context(fn, args):  # enters the caller's context itself (asgiref)
+        return fn, args
+    target = getattr(fn, 'func', fn)
+    if isinstance(target, BuiltinFunctionType) or getattr(target, '__module__', None) == 'socket':
+        # C functions and asyncio's ``socket.getaddrinfo`` lookups open no span: a segment
+        # would hold only ``Thread/getaddrinfo``.
+        return fn, args
+    return _continuing(snapshot, fn), args
+
+
 def _capture() -> Any:
     try:
-        return get_context().capture()
+        return capture_active()
     except Exception:
         failed('sw_threading')
         return None
@@ -94,7 +149,8 @@ def _wrap_submit(submit: Any) -> Any:
         snapshot = _capture()
         if snapshot is None:
             return submit(this, fn, *args, **kwargs)
-        return submit(this, _continuing(snapshot, fn), *args, **kwargs)
+        fn, args = _submitted(snapshot, fn, args)
+        return submit(this, fn, *args, **kwargs)
 
     return _sw_submit
 
@@ -106,8 +162,16 @@ def _wrap_start(start: Any) -> Any:
         snapshot = _capture()
         if snapshot is not None:
             target = getattr(this, '_target', None)
-            module = getattr(target, '__module__', None) or ''
-            if not module.startswith(_POOL_MODULES) and not isinstance(target, _RunnableWrapper):
+            # A Thread subclass without a target (anyio's WorkerThread) is named by its class.
+            module = getattr(target if target is not None else type(this), '__module__', None) or ''
+            args = tuple(getattr(this, '_args', ()))
+            if _context_run(target) and args:  # Thread(target=ctx.run, args=(fn, ...))
+                this._args = (_continuing(snapshot, args[0]), *args[1:])
+            elif (
+                not module.startswith(_POOL_MODULES)
+                and not _carries_context(target, args)
+                and not isinstance(target, _RunnableWrapper)
+            ):
                 op = 'Thread/' + (_name(target) if target is not None else type(this).__name__)
                 run = this.run
 

@@ -91,6 +91,51 @@ def test_streaming_calls_carry_the_trace(services, collector, plugin_python, mod
     assert ref['parentService'] == 'consumer'
 
 
+CALL_STYLES = [
+    ('sync', 'HelloFuture', 'Hello', 'hello you'),
+    ('sync', 'HelloWithCall', 'Hello', 'hello you'),
+    ('sync', 'JoinFuture', 'Join', 'abc'),
+    ('aio', 'JoinWrite', 'Join', 'abc'),
+    ('aio', 'EchoWrite', 'Echo', 'a|b'),
+    ('aio', 'SplitWrite', 'SplitWrite', 'a|b|c'),
+]
+
+
+@pytest.mark.parametrize(('mode', 'way', 'method', 'result'), CALL_STYLES)
+def test_other_call_styles_carry_the_trace(services, collector, plugin_python, mode, way, method, result):
+    """``future()`` / ``with_call()`` on a sync channel; grpc.aio calls whose requests are
+    written with ``call.write()`` and ``done_writing()``; a grpc.aio server answering through
+    ``context.write()``: one exit span, and the provider's entry span refs it."""
+    provider_port, consumer_port = start(services, plugin_python, mode)
+
+    assert call(consumer_port, way) == result
+
+    op = f'/test.Greeter/{method}'
+    [consumer] = segments(collector, 'consumer', op)
+    exits = [s for s in consumer if s['spanType'] == 'Exit']
+    assert [(s['operationName'], s['componentId'], s['isError']) for s in exits] == [(op, 23, False)]
+    assert tags(exits[0]) == {'grpc.method': op, 'grpc.url': f'127.0.0.1:{provider_port}'}
+    [[entry]] = segments(collector, 'provider', op)
+    assert entry['spanType'] == 'Entry' and entry['isError'] is False
+    [ref] = entry['refs']
+    assert ref['parentSpanId'] == exits[0]['spanId']
+    assert ref['parentEndpoint'] == f'/{way}'
+
+
+def test_a_failed_future_reaches_the_application_and_the_provider_records_it(services, collector, plugin_python):
+    _, consumer_port = start(services, plugin_python, 'sync')
+
+    assert call(consumer_port, 'FailFuture') == 'StatusCode.NOT_FOUND'
+
+    op = '/test.Greeter/Fail'
+    [consumer] = segments(collector, 'consumer', op)
+    assert [s['operationName'] for s in consumer if s['spanType'] == 'Exit'] == [op]
+    [[entry]] = segments(collector, 'provider', op)
+    assert entry['isError'] is True
+    assert tags(entry)['grpc.status_code'] == 'StatusCode.NOT_FOUND'
+    assert entry['refs'][0]['parentEndpoint'] == '/FailFuture'
+
+
 @pytest.mark.parametrize('mode', MODES)
 def test_a_failed_call_is_an_error_on_both_sides_with_its_status(services, collector, plugin_python, mode):
     _, consumer_port = start(services, plugin_python, mode)

@@ -1,8 +1,8 @@
-"""Context follows work into other threads (sw_threading): `Thread.start`,
-`ThreadPoolExecutor.submit` and `loop.run_in_executor`, each started inside a request's
-entry span, give the worker a segment that refs the request's span; `asyncio.to_thread`
-copies the caller's context into the worker, whose spans are children in the request's own
-segment."""
+"""Context follows work into other threads (sw_threading, on by default): `Thread.start`,
+`ThreadPoolExecutor.submit`, `loop.run_in_executor`, `asyncio.to_thread` and a submitted
+``copy_context().run``, each started inside a request's entry span, give the worker a segment
+that refs the request's span once; asgiref's `sync_to_async`, which enters the caller's
+copied context itself, keeps the work in the request's own segment (no second segment)."""
 
 from pathlib import Path
 
@@ -11,18 +11,17 @@ import pytest
 from tests.conftest import free_port, http_get
 
 HERE = Path(__file__).parent
-WAYS = ['/thread', '/submit', '/run_in_executor']
+WAYS = ['/thread', '/submit', '/run_in_executor', '/to_thread', '/copy_context']
 
 
-def expected(way: str, port: int) -> str:
-    return (HERE / 'expected.yml').read_text().replace('PORT_WAY', f'{port}{way}').replace('WAY', way)
+def expected(way: str, port: int, name: str = 'expected.yml') -> str:
+    return (HERE / name).read_text().replace('PORT_WAY', f'{port}{way}').replace('WAY', way)
 
 
 @pytest.mark.parametrize('way', WAYS)
 def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_python, way):
     port = free_port()
-    on = {'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT': 'True'}
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **on)
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
 
     assert http_get(f'http://127.0.0.1:{port}{way}')[0] == 200
 
@@ -30,16 +29,18 @@ def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_
     assert ok, f'{reason}\n{services.logs()}'
 
 
-def test_to_thread_spans_join_the_callers_segment(services, collector, plugin_python):
+def test_sync_to_async_work_stays_in_the_callers_segment(services, collector, plugin_python):
+    """asgiref hands the pool ``partial(thread_handler, ..., context.run, child)``: linking it
+    as well gave a second segment holding only ``Thread/thread_handler``, while ``work`` went
+    into the caller's segment through the copied context."""
     port = free_port()
-    on = {'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT': 'True'}
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **on)
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
 
-    assert http_get(f'http://127.0.0.1:{port}/to_thread')[0] == 200
+    assert http_get(f'http://127.0.0.1:{port}/sync_to_async')[0] == 200
 
-    text = (HERE / 'expected_same_segment.yml').read_text().replace('PORT_WAY', f'{port}/to_thread')
-    ok, reason = collector.validate(text.replace('WAY', '/to_thread'))
+    ok, reason = collector.validate(expected('/sync_to_async', port, 'expected_same_segment.yml'))
     assert ok, f'{reason}\n{services.logs()}'
+    assert 'CrossThread' not in collector.receive_data()
 
 
 def test_switched_off_the_worker_is_not_part_of_the_trace(services, collector, plugin_python):

@@ -1,6 +1,7 @@
 """Provider: a gRPC server (MODE=sync: grpc.server, MODE=aio: grpc.aio.server) with service
 test.Greeter written by hand (bytes in and out): Hello (unary), Fail (unary, aborts with
-NOT_FOUND), Split (unary -> stream), Join (stream -> unary), Echo (stream -> stream)."""
+NOT_FOUND), Split (unary -> stream), Join (stream -> unary), Echo (stream -> stream), and
+under grpc.aio SplitWrite (Split answered through ``context.write()``)."""
 
 import asyncio
 import os
@@ -45,6 +46,12 @@ async def split_aio(request, context):
         yield bytes([b])
 
 
+async def split_write_aio(request, context):
+    """Answers through ``context.write()`` instead of yielding (a coroutine, not a generator)."""
+    for b in request:
+        await context.write(bytes([b]))
+
+
 async def join_aio(requests, context):
     return b''.join([r async for r in requests])
 
@@ -63,6 +70,8 @@ def handlers(aio: bool):
         'Join': grpc.stream_unary_rpc_method_handler(pick(join, join_aio)),
         'Echo': grpc.stream_stream_rpc_method_handler(pick(echo, echo_aio)),
     }
+    if aio:
+        methods['SplitWrite'] = grpc.unary_stream_rpc_method_handler(split_write_aio)
     return (grpc.method_handlers_generic_handler('test.Greeter', methods),)
 
 

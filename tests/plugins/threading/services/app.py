@@ -2,6 +2,7 @@
 its entry span: the work calls a local span `work` (@trace) in that thread."""
 
 import asyncio
+import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,27 @@ def to_thread():
     asyncio.run(main())
 
 
-WAYS = {'/thread': thread, '/submit': submit, '/run_in_executor': run_in_executor, '/to_thread': to_thread}
+def copy_context():
+    POOL.submit(contextvars.copy_context().run, work).result()
+
+
+def sync_to_async():
+    from asgiref.sync import sync_to_async as to_async
+
+    async def main():
+        await to_async(work)()
+
+    asyncio.run(main())
+
+
+WAYS = {
+    '/thread': thread,
+    '/submit': submit,
+    '/run_in_executor': run_in_executor,
+    '/to_thread': to_thread,
+    '/copy_context': copy_context,
+    '/sync_to_async': sync_to_async,
+}
 
 
 class Handler(BaseHTTPRequestHandler):
