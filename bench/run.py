@@ -329,6 +329,8 @@ class Sinks:
 
     def start(self) -> None:
         # Room for one W3 round (both SkyWalking agents); the store is cleared before each round.
+        # The byte budget too: at the default 64 MiB the store evicts part of a W3 round (about
+        # 100,000 segments), and what it no longer holds would read as not delivered.
         self._spawn(
             'collector',
             [
@@ -341,6 +343,8 @@ class Sinks:
                 '250000',
                 '--max-logs',
                 '250000',
+                '--max-mib',
+                '1024',
             ],
         )
         otlp = [str(venv_python('otel')), str(BENCH / 'servers' / 'otlp_sink.py')]
@@ -910,7 +914,17 @@ def package_versions() -> dict[str, str]:
     }
     versions = {}
     for venv, names in wanted.items():
-        probe = f'import importlib.metadata as m; print(" ".join(m.version(n) for n in {names!r}))'
+        # A package a venv lacks (a --skip-setup run on a venv made before it was pinned) is
+        # reported as such instead of losing the run's results.
+        probe = (
+            'import importlib.metadata as m\n'
+            'def version(name):\n'
+            '    try:\n'
+            '        return m.version(name)\n'
+            '    except m.PackageNotFoundError:\n'
+            '        return "not-installed"\n'
+            f'print(" ".join(version(n) for n in {names!r}))'
+        )
         out = subprocess.run([str(venv_python(venv)), '-c', probe], capture_output=True, text=True, check=True)
         versions.update(dict(zip(names, out.stdout.split(), strict=True)))
     return versions
