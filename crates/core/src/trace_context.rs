@@ -464,12 +464,6 @@ impl TraceContext {
             return;
         }
         self.segment_mut().relate(&snapshot.trace_id);
-        // Work handed to another thread serves the caller's endpoint: a segment without an
-        // entry span of its own takes it, so that its calls downstream (sw8's parent
-        // endpoint) and its logs name `/orders`, not the worker's `Thread/...` span.
-        if !snapshot.endpoint.is_empty() && !matches!(self.primary, Some((_, true))) {
-            self.primary = Some((snapshot.endpoint.clone(), false));
-        }
         for (key, value) in &snapshot.correlation {
             self.correlation.put(key, Some(value));
         }
