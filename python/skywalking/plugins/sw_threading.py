@@ -7,9 +7,8 @@ Work started while a span is active runs, in its thread, inside a local span
 CrossThread ref: what upstream's ``@runnable`` records, without the decorator. Work
 started outside any span is left as it is (one context-variable read per hand-off), and
 so is a C function or asyncio's ``socket.getaddrinfo`` lookup, which open no span. Not in
-upstream; on by default, switched off with ``plugin_threading_propagate_context=False``
-(``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT``) or by disabling the plugin
-(``agent_disable_plugins=sw_threading``).
+upstream; opt-in with ``plugin_threading_propagate_context=True``
+(``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT=True``).
 
 Work that carries the caller's context variables itself is recognised, so that it is
 linked once, never twice:

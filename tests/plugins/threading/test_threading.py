@@ -1,4 +1,4 @@
-"""Context follows work into other threads (sw_threading, on by default): `Thread.start`,
+"""Context follows work into other threads (sw_threading, with `plugin_threading_propagate_context` on): `Thread.start`,
 `ThreadPoolExecutor.submit`, `loop.run_in_executor`, `asyncio.to_thread` and a submitted
 ``copy_context().run``, each started inside a request's entry span, give the worker a segment
 that refs the request's span once; asgiref's `sync_to_async`, which enters the caller's
@@ -11,6 +11,8 @@ import pytest
 from tests.conftest import free_port, http_get
 
 HERE = Path(__file__).parent
+# Propagation is opt-in until the web scenarios' expected data carry the worker segments it adds.
+ON = {'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT': 'True'}
 WAYS = ['/thread', '/submit', '/run_in_executor', '/to_thread', '/copy_context']
 
 
@@ -21,7 +23,7 @@ def expected(way: str, port: int, name: str = 'expected.yml') -> str:
 @pytest.mark.parametrize('way', WAYS)
 def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_python, way):
     port = free_port()
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **ON)
 
     assert http_get(f'http://127.0.0.1:{port}{way}')[0] == 200
 
@@ -34,7 +36,7 @@ def test_sync_to_async_work_stays_in_the_callers_segment(services, collector, pl
     as well gave a second segment holding only ``Thread/thread_handler``, while ``work`` went
     into the caller's segment through the copied context."""
     port = free_port()
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **ON)
 
     assert http_get(f'http://127.0.0.1:{port}/sync_to_async')[0] == 200
 
