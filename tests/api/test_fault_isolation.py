@@ -353,7 +353,7 @@ RAISE_TO_THEIR_HELPER = {'tag_exit_span', 'trace_headers'}
 #: Start, stop, fork, configuration, registration of meters, tools: not on the request path,
 #: and a mistake there should be seen.
 NOT_ON_THE_REQUEST_PATH = {
-    'start', 'stop', 'flush', 'terminate_after_flush', 'after_fork_in_child', 'stats', 'is_started',
+    'start', 'stop', 'flush', 'close_exit_gate', 'terminate_after_flush', 'after_fork_in_child', 'stats', 'is_started',
     'run_collector', 'capture_current_stack', 'install_log_hook', 'register_counter',
     'register_histogram', 'register_gauge', 'meter_value', 'seed_gc_counts', '_fail_next',
 }  # fmt: skip

@@ -196,6 +196,7 @@ fn launch(
 /// that cannot work is a warning; the application runs on without reporting.
 #[pyfunction]
 pub fn start(py: Python<'_>, config: &Bound<'_, PyDict>) -> PyResult<()> {
+    crate::exit_gate::reopen();
     // Until the level is known, errors about the mapping itself are shown.
     logger::init("INFO");
     let options = Options::from_mapping(config)?;
@@ -322,6 +323,7 @@ fn seconds(value: f64) -> Duration {
 #[pyfunction]
 #[pyo3(signature = (instance_name = None))]
 pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
+    crate::exit_gate::after_fork_in_child();
     let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
     if let Some(old) = agent.reporter.take() {
         old.abandon_after_fork();

@@ -160,7 +160,7 @@ pub fn slot_released(segment_id: &str) {
     if TRACKED.load(SeqCst) == 0 || profiling::stopping() {
         return;
     }
-    Python::with_gil(|py| {
+    crate::exit_gate::with_gil(|py| {
         let removed = unhook(py, segment_id);
         {
             let mut reg = registry(py);

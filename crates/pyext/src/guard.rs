@@ -91,12 +91,16 @@ fn wrong_type(name: &str, error: &PyErr) -> PyErr {
 }
 
 /// Runs `body`; if it fails (an error or a panic), warns once for `site` and returns what
-/// `fallback` gives instead.
+/// `fallback` gives instead. Once the interpreter is about to finalize (see
+/// [`crate::exit_gate`]) `body` no longer runs: the call gives what `fallback` gives.
 pub fn guard<T>(
     site: &'static Site,
     fallback: impl FnOnce() -> PyResult<T>,
     body: impl FnOnce() -> PyResult<T>,
 ) -> PyResult<T> {
+    let Some(_pass) = crate::exit_gate::enter() else {
+        return fallback();
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if FAULT.load(Relaxed) != NO_FAULT {
             injected_fault()?;

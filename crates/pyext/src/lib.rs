@@ -14,6 +14,7 @@ mod collector;
 mod context;
 mod db;
 mod error;
+mod exit_gate;
 mod greenlet;
 mod guard;
 mod http_client;
@@ -52,6 +53,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tag::tag_text, m)?)?;
     m.add_function(wrap_pyfunction!(agent::start, m)?)?;
     m.add_function(wrap_pyfunction!(agent::stop, m)?)?;
+    m.add_function(wrap_pyfunction!(exit_gate::close_exit_gate, m)?)?;
     m.add_function(wrap_pyfunction!(agent::flush, m)?)?;
     m.add_function(wrap_pyfunction!(agent::terminate_after_flush, m)?)?;
     m.add_function(wrap_pyfunction!(agent::after_fork_in_child, m)?)?;

@@ -101,6 +101,12 @@ pub fn handle_log<'py>(
     let Some(capture) = capture() else {
         return Err(PyTypeError::new_err("the log hook is not installed"));
     };
+    // The application's own logging runs below this frame: counted, so that the exit handler
+    // waits for it (see `exit_gate`). Once that gate is closed (the hook is removed just
+    // before), a straggler still logs, untraced.
+    let Some(_pass) = crate::exit_gate::enter() else {
+        return capture.original.bind(py).call1((logger, record));
+    };
     let ids = active_ids(py);
     if let Err(error) = annotate(py, record, ids.as_ref()) {
         log::debug!("could not add trace ids to a log record: {error}");

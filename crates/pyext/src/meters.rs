@@ -140,7 +140,7 @@ fn ensure_gauge_thread() {
         if GAUGES_STOPPED.load(Relaxed) != 0 || GAUGE_THREAD_PID.load(Relaxed) != pid {
             return;
         }
-        Python::with_gil(|py| {
+        crate::exit_gate::with_gil(|py| {
             let gauges: Vec<(Arc<Meter>, Py<PyAny>)> = GAUGES
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)

@@ -130,7 +130,7 @@ impl CaptureTarget for PyTarget {
         if STOPPING.load(SeqCst) {
             return Err(CaptureError::Ended);
         }
-        Python::with_gil(|py| self.capture_held(py, max_depth))
+        crate::exit_gate::with_gil(|py| self.capture_held(py, max_depth)).unwrap_or(Err(CaptureError::Ended))
     }
 }
 

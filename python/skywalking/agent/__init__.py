@@ -103,6 +103,22 @@ class SkyWalkingAgent:
     def _at_exit(self) -> None:
         if self.started:
             self.stop()
+        self._step_aside()
+
+    @staticmethod
+    def _step_aside() -> None:
+        """The last thing before the interpreter finalizes: the log hook is removed and the
+        native module waits until no thread is inside one of its calls (see
+        `_core.close_exit_gate`). Otherwise a daemon thread still serving a request could be
+        ended by the interpreter inside such a call, which aborts the whole process."""
+        try:
+            from skywalking import _core, log
+
+            log.uninstall()
+            if not _core.close_exit_gate(1.0):
+                logger.debug('a thread was still inside the agent at exit')
+        except Exception as error:  # the exit goes on
+            logger.debug('could not step aside at exit: %s', error)
 
     def _flush_on_sigterm(self) -> None:
         """SIGTERM (how containers and process managers stop a process) ends a process at
