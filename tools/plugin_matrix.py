@@ -29,6 +29,8 @@ services run under (`tests/plugins/conftest.py`).
 picks the versions declared for it, e.g. aioredis 2 on Python 3.10. The agent's native
 module must then exist for that Python too, beside the current one: build it with
 ``maturin build -i <python>`` and put its ``_core.cpython-<XY>-*.so`` into ``python/skywalking/``.
+confluent-kafka 1.8.2 has no wheel for Python 3.10: pip builds it against the system's
+librdkafka (Debian's ``librdkafka-dev``, 2.0.2, which it accepts).
 """
 
 from __future__ import annotations
