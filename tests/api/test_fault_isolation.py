@@ -341,7 +341,7 @@ def test_a_wrongly_typed_argument_to_a_native_helper_warns_once_through_the_plug
 
 #: Entries with nothing to convert: no arguments, or any object taken as it is.
 TAKE_ANY_OBJECT = {
-    'get_context', 'capture_active', 'tag_text', 'trace_ids', 'handle_log',
+    'get_context', 'capture_active', 'inside_exit_span', 'tag_text', 'trace_ids', 'handle_log',
     'Span.start', 'Span.stop', 'Span.__enter__', 'Span.__exit__', 'Span.log', 'Span.raised',
     'Span.inject', 'Span.inject_headers', 'Span.extract', 'SpanContext.capture',
     'EntryScope.start', 'EntryScope.__enter__', 'EntryScope.__exit__', 'EntryScope.finish',

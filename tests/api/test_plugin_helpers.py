@@ -8,11 +8,11 @@ import logging
 import pytest
 
 from skywalking import Component, config
-from skywalking._core import decode_sw8
+from skywalking._core import decode_sw8, inside_exit_span
 from skywalking.loggings import logger
 from skywalking.plugins import _common
 from skywalking.plugins._db import cache_exit_span, db_exit_span, sql_parameters
-from skywalking.plugins._http import http_exit_span
+from skywalking.plugins._http import INNER, http_exit_span
 from skywalking.plugins._mq import mq_consumer_span, mq_producer_span
 from skywalking.plugins._web import asgi_entry_span, format_params, http_entry_span, wsgi_entry_span
 from skywalking.trace.context import get_context
@@ -245,6 +245,23 @@ def test_http_exit_in_bytes_pairs(reported):
         pass
     assert [name for name, _ in pairs] == [b'sw8']
     reported()
+
+
+def test_inside_exit_span_is_true_only_while_an_exit_span_is_open(reported):
+    seen = [inside_exit_span()]
+    with get_context().new_entry_span('/in'):
+        seen.append(inside_exit_span())
+        with http_exit_span('http://svc/outer', 'GET', Component.Requests, headers={}):
+            seen.append(inside_exit_span())
+            # What a plugin of a lower layer gets when it does not step aside: nothing recorded.
+            assert http_exit_span('http://svc/inner', 'GET', Component.Urllib3, headers={}) is INNER
+        seen.append(inside_exit_span())
+        with get_context().new_local_span('work'):
+            seen.append(inside_exit_span())
+    seen.append(inside_exit_span())
+    assert seen == [False, False, True, False, False, False]
+    [segment] = reported()
+    assert sorted(s['operationName'] for s in segment['spans']) == ['/in', '/outer', 'work']
 
 
 def test_db_exit_tags_and_parameters_only_when_configured(reported, monkeypatch):

@@ -100,6 +100,15 @@ pub fn open_exit_span<'py>(
     Ok(Some(span))
 }
 
+/// True while an exit span is open in this context (see [`inside_http_exit`]): a client
+/// plugin wrapping a layer under another client (`http.client` under urllib3, urllib3 under
+/// `requests`) asks this first and, when true, does nothing else (no URL built, no span).
+/// One native call instead of building the URL for `new_http_exit_span` to discard.
+#[pyfunction]
+pub fn inside_exit_span(py: Python<'_>) -> bool {
+    guard(site!("inside_exit_span"), || Ok(false), || Ok(inside_http_exit(py))).unwrap_or(false)
+}
+
 /// True when the active span is an unfinished exit span (or a `NoopSpan` standing for one:
 /// an ignored method, an unsampled trace): a client library is already making this call
 /// (another HTTP client, or a database client over HTTP such as Elasticsearch's), and one

@@ -24,6 +24,9 @@ One outgoing call gives one exit span. A client library called by another one wh
 one's exit span is open (urllib3 under `requests`, `http.client` under urllib3) gets
 `INNER`, which records nothing, writes no headers and is not made active: the outer
 client's span stays the active one, and its headers are the ones `http.client` sends.
+A plugin of such a lower layer asks ``_core.inside_exit_span()`` first, one native call,
+and steps aside before it builds a URL for this helper (W2's `requests` call passes
+through urllib3 and `http.client`).
 """
 
 from __future__ import annotations

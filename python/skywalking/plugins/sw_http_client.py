@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component
+from skywalking._core import inside_exit_span
 from skywalking.plugins._common import failed
 from skywalking.plugins._http import INNER, http_exit_span
 from skywalking.plugins._patch import patch
@@ -58,8 +59,11 @@ def _finish(connection: Any, error: BaseException | None = None, status: int | N
 
 def _wrap_putrequest(putrequest):
     def _sw_putrequest(this, method, url, *args, **kwargs):
-        _finish(this)  # a request that never read its response
+        if _SPAN in this.__dict__:
+            _finish(this)  # a request that never read its response
         result = putrequest(this, method, url, *args, **kwargs)
+        if inside_exit_span():
+            return result  # another client's call (urllib3, requests): its span, its headers
         try:
             span = http_exit_span(_url(this, url), method, _GENERAL)
         except Exception:
@@ -103,7 +107,8 @@ def _wrap_getresponse(getresponse):
 
 def _wrap_close(close):
     def _sw_close(this):
-        _finish(this)
+        if _SPAN in this.__dict__:  # urllib3 closes each connection it drops: keep that cheap
+            _finish(this)
         return close(this)
 
     return _sw_close

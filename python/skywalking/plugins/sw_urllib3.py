@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component
+from skywalking._core import inside_exit_span
 from skywalking.plugins._http import http_exit_span
 from skywalking.plugins._patch import patch
 
@@ -38,6 +39,8 @@ def absolute_url(pool: Any, url: str) -> str:
 
 def wrap_request(request: Any) -> Any:
     def _sw_request(this, method, url, *args, **kwargs):
+        if inside_exit_span():  # under another client's span (see skywalking.plugins._http)
+            return request(this, method, url, *args, **kwargs)
         with http_exit_span(absolute_url(this, url), method, _URLLIB3) as span:
             response = request(this, method, url, *args, **kwargs)
             span.tag_http_status(response.status)
