@@ -248,3 +248,29 @@ class AsgiSend:
     def __call__(self, message: Any) -> Any: ...
 
 def tag_exit_span(span: Span, layer: int, tags: tuple[object, ...]) -> None: ...
+def db_exit_span(
+    op: str,
+    peer: str,
+    component: int,
+    db_type: object,
+    instance: object = None,
+    statement: object = None,
+    parameters: object = None,
+    statement_max_length: int = ...,
+    layer: int = ...,
+) -> Span:
+    """A database call's exit span, tagged and started for the `with` that must follow
+    (`skywalking.plugins._db`). Never raises: a failure gives a `NoopSpan`, not started."""
+
+def cache_exit_span(
+    op: str,
+    peer: str,
+    component: int,
+    cmd: object,
+    key: object = None,
+    cache_op: object = None,
+    cache_type: object = None,
+    db_instance: object = None,
+) -> Span:
+    """A cache command's exit span, tagged (``cache.*``, or ``db.*`` with `db_instance`) and
+    started for the `with` that must follow. Never raises."""

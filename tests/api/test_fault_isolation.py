@@ -232,6 +232,13 @@ HELPER_BAD_CALLS = textwrap.dedent(
             lambda span: _core.asgi_entry_scope({'type': 'http', 'path': '/'}, 'fastapi'),
             lambda span: _core.asgi_entry_scope({'type': 'http', 'path': '/'}, 1, None, 5, 'x', 7, 8, 9),
         ],
+        'db_exit_span helper': [
+            lambda span: _core.db_exit_span('SELECT', 'db:5432', 'psycopg', 'PostgreSQL'),
+            lambda span: _core.db_exit_span('SELECT', 'db:5432', 7010, 'PostgreSQL', None, 'x', None, '10'),
+        ],
+        'cache_exit_span helper': [
+            lambda span: _core.cache_exit_span('Redis/GET', ('r', 6379), 7, 'GET'),
+        ],
     }
     """
 )
@@ -330,7 +337,7 @@ def test_a_wrongly_typed_argument_leaves_the_application_alone_and_warns_once(ba
     assert 'TypeError' in warnings[0] or 'AttributeError' in warnings[0], warnings[0]
 
 
-@pytest.mark.parametrize('helper', ['wsgi_entry_span', 'asgi_entry_span'])
+@pytest.mark.parametrize('helper', ['wsgi_entry_span', 'asgi_entry_span', 'db_exit_span', 'cache_exit_span'])
 def test_a_wrongly_typed_argument_to_a_native_helper_warns_once_through_the_plugin_logger(bad_arguments_run, helper):
     report, stderr = bad_arguments_run
     for seen in report[f'{helper} helper']:
@@ -383,5 +390,6 @@ def test_every_request_path_entry_has_a_wrongly_typed_call_here():
     """A new `_core` function or method fails this until it is sorted into one of the lists
     (and, if it converts arguments, given a wrongly typed call above)."""
     covered = set(_keys(BAD_CALLS)) | {'wsgi_entry_scope', 'asgi_entry_scope', 'NoopSpan', 'EntryScope'}
+    covered |= {'db_exit_span', 'cache_exit_span'}  # HELPER_BAD_CALLS
     sorted_out = covered | TAKE_ANY_OBJECT | RAISE_TO_THEIR_HELPER | NOT_ON_THE_REQUEST_PATH
     assert _entries() - sorted_out == set()

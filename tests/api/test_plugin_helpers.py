@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from skywalking import Component, config
+from skywalking import Component, _core, config
 from skywalking._core import decode_sw8, inside_exit_span
 from skywalking.loggings import logger
 from skywalking.plugins import _common
@@ -333,6 +333,72 @@ def test_cache_exit_in_both_styles(reported):
     assert redis['spanLayer'] == 'Cache'
     assert tags(redis) == [('cache.type', 'Redis'), ('cache.key', 'k1'), ('cache.cmd', 'GET'), ('cache.op', 'read')]
     assert tags(aioredis) == [('db.type', 'Redis'), ('db.instance', '0'), ('db.statement', 'SET')]
+
+
+def test_a_db_span_is_active_inside_its_with_and_finishes_once(reported):
+    """The helpers return the span started (one native call): the `with` on it, or a plugin's
+    own `__enter__()`, must not count a second start, or the span would never finish."""
+    with get_context().new_entry_span('/orders'):
+        with db_exit_span('PostgreSQL/Psycopg/execute', 'db:5432', Component.Psycopg, db_type='PostgreSQL') as db:
+            assert get_context().active_span is db
+            with get_context().new_local_span('inside'):
+                pass
+        assert get_context().active_span.op == '/orders'
+        span = cache_exit_span('Redis/GET', 'r:6379', Component.Redis, cmd='GET', key='k')
+        span.__enter__()  # as sw_pymongo's command listener does
+        assert get_context().active_span is span
+        span.__exit__(None, None, None)
+        assert get_context().active_span.op == '/orders'
+    assert get_context().active_span is None
+    [segment] = reported()
+    spans = {s['operationName']: s for s in segment['spans']}
+    assert [s['operationName'] for s in segment['spans']] == [
+        'inside',
+        'PostgreSQL/Psycopg/execute',
+        'Redis/GET',
+        '/orders',
+    ]
+    assert spans['inside']['parentSpanId'] == spans['PostgreSQL/Psycopg/execute']['spanId']
+    assert spans['Redis/GET']['parentSpanId'] == spans['/orders']['spanId']
+
+
+def test_a_db_span_inherited_by_its_driver_is_the_outer_span_tagged(reported):
+    """A client library's exit span that asks to be inherited by the driver's component is
+    reused (renamed, tagged) rather than nested, and finishes with its own `with`."""
+    with get_context().new_exit_span('orm/query', 'db:5432', Component.Psycopg, Component.Psycopg) as outer:
+        with db_exit_span(
+            'PostgreSQL/Psycopg/execute', 'db:5432', Component.Psycopg, db_type='PostgreSQL', statement='SELECT 1'
+        ) as inner:
+            assert inner is outer
+        assert get_context().active_span is outer
+    assert get_context().active_span is None
+    [segment] = reported()
+    [span] = segment['spans']
+    assert span['operationName'] == 'PostgreSQL/Psycopg/execute' and span['spanLayer'] == 'Database'
+    assert tags(span) == [('db.type', 'PostgreSQL'), ('db.statement', 'SELECT 1')]
+
+
+@pytest.mark.parametrize('mode', ['error', 'panic'])
+def test_a_failure_inside_the_native_db_helpers_gives_a_noop_span(reported, monkeypatch, mode):
+    monkeypatch.setattr(_common, '_reported', set())
+    handler = _Records()
+    logger.addHandler(handler)
+    try:
+        _core._fail_next(mode)
+        with db_exit_span('x', 'p', 1, db_type='t', statement='SELECT 1') as db:
+            assert db.is_noop and get_context().active_span is db
+        _core._fail_next(mode)
+        with cache_exit_span('Redis/GET', 'r:6379', Component.Redis, cmd='GET') as cache:
+            assert cache.is_noop
+        assert get_context().active_span is None
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r.getMessage() for r in handler.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        'db_exit_span failed; the call goes ahead untraced (reported once)',
+        'cache_exit_span failed; the call goes ahead untraced (reported once)',
+    ]
+    assert reported() == []
 
 
 @pytest.mark.parametrize(

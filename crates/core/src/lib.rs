@@ -3,6 +3,7 @@
 
 pub mod correlation;
 pub mod encoded;
+pub mod exit_tags;
 pub mod http_url;
 pub mod ids;
 pub mod ignore;

@@ -174,6 +174,29 @@ pub(crate) fn open<'py>(context: &Bound<'py, SpanContext>, o: Opening<'_>) -> Py
     } else {
         None
     };
+    open_under(context, parent, o)
+}
+
+/// Opens a span in the active context (`get_context()`) with the innermost running span as
+/// its parent: `get_context().new_exit_span(...)` reading the active stack once, not twice.
+pub(crate) fn open_in_active<'py>(py: Python<'py>, o: Opening<'_>) -> PyResult<Bound<'py, Span>> {
+    match current_parent(py) {
+        (Some(parent), _) => {
+            let context = parent.try_borrow()?.context.clone_ref(py).into_bound(py);
+            open_under(&context, Some(parent), o)
+        }
+        // No span runs: a new context (or one following a finished span), without a parent.
+        (None, _) => open_under(&context_for(py)?.into_bound(py), None, o),
+    }
+}
+
+/// Opens a span in `context` under `parent`, a running span of that context (or none).
+fn open_under<'py>(
+    context: &Bound<'py, SpanContext>,
+    parent: Option<Bound<'py, Span>>,
+    o: Opening<'_>,
+) -> PyResult<Bound<'py, Span>> {
+    let py = context.py();
     let opened = {
         let mut c = context.try_borrow_mut()?;
         let SpanContext { settings, core } = &mut *c;

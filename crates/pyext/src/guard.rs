@@ -120,6 +120,30 @@ pub fn guard<T>(
     }
 }
 
+/// Runs the body of a native plugin helper (`db_exit_span`, `cache_exit_span`): as [`guard`],
+/// but a failure goes where the Python plugin helpers report theirs (`_common.failed`, one
+/// warning per helper and process), since it stands in for one of them.
+pub fn guard_helper<T>(
+    py: Python<'_>,
+    helper: &'static str,
+    fallback: impl FnOnce() -> PyResult<T>,
+    body: impl FnOnce() -> PyResult<T>,
+) -> PyResult<T> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        if FAULT.load(Relaxed) != NO_FAULT {
+            injected_fault()?;
+        }
+        body()
+    }));
+    let error = match outcome {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(error)) => error,
+        Err(payload) => PyRuntimeError::new_err(panic_message(payload.as_ref())),
+    };
+    crate::scope::report(py, helper, error);
+    fallback()
+}
+
 #[cold]
 #[inline(never)]
 fn failed(site: &Site, what: &str) {

@@ -69,6 +69,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(http_client::inside_exit_span, m)?)?;
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(db::tag_exit_span, m)?)?;
+    m.add_function(wrap_pyfunction!(db::db_exit_span, m)?)?;
+    m.add_function(wrap_pyfunction!(db::cache_exit_span, m)?)?;
     m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
     agent::configure_before_start(m.py())?;
     m.add_function(wrap_pyfunction!(logs::install_log_hook, m)?)?;

@@ -37,6 +37,9 @@ pub struct Span {
     /// Exit spans of HTTP clients built on `http.client`: the agent writes this span's
     /// trace headers into each request sent while it is active (`http_client`).
     pub inject_on_send: bool,
+    /// Started by the helper that opened it (`start_ahead`), on behalf of the `with` that
+    /// follows: the next `__enter__` (or `start()`) finds it started and counts nothing.
+    started_ahead: bool,
 }
 
 /// Marker subclass for entry spans.
@@ -58,7 +61,7 @@ fn support(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 
 impl Span {
     pub fn new(state: SpanState, context: Py<SpanContext>) -> Self {
-        Self { state, context, prev: None, token: None, inject_on_send: false }
+        Self { state, context, prev: None, token: None, inject_on_send: false, started_ahead: false }
     }
 }
 
@@ -77,11 +80,15 @@ pub fn create(py: Python<'_>, span: Span) -> PyResult<Bound<'_, Span>> {
     })
 }
 
-/// Starts `span`: the first start stamps the time and pushes it on the active stack.
+/// Starts `span`: the first start stamps the time and pushes it on the active stack. A span
+/// started ahead by its opener takes this start as the one it was started for.
 pub fn start(span: &Bound<'_, Span>) -> PyResult<()> {
     let py = span.py();
-    if !span.try_borrow_mut()?.state.start() {
-        return Ok(());
+    {
+        let mut s = span.try_borrow_mut()?;
+        if std::mem::take(&mut s.started_ahead) || !s.state.start() {
+            return Ok(());
+        }
     }
     let previous = active::get(py).map(Bound::unbind);
     let token = active::push(py, span);
@@ -91,6 +98,15 @@ pub fn start(span: &Bound<'_, Span>) -> PyResult<()> {
     if !s.state.noop {
         s.context.bind(py).try_borrow_mut()?.core.started(&s.state);
     }
+    Ok(())
+}
+
+/// Starts `span` for the `with` (or `__enter__()`) its opener's caller is about to run on it,
+/// so that a helper returns it started (one native call instead of two): that `__enter__`
+/// then only takes note. Only for helpers whose every caller enters what they return.
+pub fn start_ahead(span: &Bound<'_, Span>) -> PyResult<()> {
+    start(span)?;
+    span.try_borrow_mut()?.started_ahead = true;
     Ok(())
 }
 

@@ -9,9 +9,11 @@
     with cache_exit_span(f'Redis/{cmd}', peer, Component.Redis, cmd=cmd, key=key, cache_op='read'):
         return send(...)
 
-The span comes back not started, with everything recorded (an exit span keeps its tags when
-it starts): its layer and tags in one native call (`_core.tag_exit_span`; values that are
-bytes are decoded there). A failure in the helper gives a `NoopSpan` and one log line.
+The span comes back opened, tagged and started by one native call (`_core.db_exit_span`,
+`_core.cache_exit_span`; values that are bytes are decoded there), for the `with` that must
+follow at once: entering it only takes note (call `__enter__()` when not using `with`). The
+plugins of the busiest drivers call those two directly, with positional arguments. A failure
+gives a `NoopSpan` (not started) and one log line.
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from skywalking import Layer, config
-from skywalking._core import get_context, tag_exit_span
+from skywalking._core import cache_exit_span as _cache_exit_span
+from skywalking._core import db_exit_span as _db_exit_span
 from skywalking.plugins._common import as_text, failed, noop_span, truncate
 
 _DATABASE = int(Layer.Database)
-_CACHE = int(Layer.Cache)
 
 
 def sql_text(query: Any, context: Any = None) -> str:
@@ -77,37 +79,21 @@ def db_exit_span(
     statement_max_length: int = 0,
     layer: int = _DATABASE,
 ) -> Any:
-    """A database call's exit span: layer Database (or `layer`), tags ``db.type``,
-    ``db.instance`` (when given), ``db.statement`` (when given; bytes decoded, cut to
-    `statement_max_length` plus ``...`` when that is positive) and ``db.sql.parameters``
-    (only when `plugin_sql_parameters_max_length` > 0 and `params` is not None; see
-    `sql_parameters`)."""
-    try:
-        span = get_context().new_exit_span(op, peer, component)
-        if statement is not None and statement_max_length > 0:
-            statement = truncate(as_text(statement), statement_max_length)
+    """A database call's exit span, started (see the module's documentation): layer Database
+    (or `layer`), tags ``db.type``, ``db.instance`` (when given), ``db.statement`` (when given;
+    bytes decoded, cut to `statement_max_length` plus ``...`` when that is positive) and
+    ``db.sql.parameters`` (only when `plugin_sql_parameters_max_length` > 0 and `params` is
+    not None; see `sql_parameters`)."""
+    parameters = None
+    if params is not None:
         max_length = config.plugin_sql_parameters_max_length
-        if instance is not None and statement is not None:
-            if params is None or not max_length or max_length <= 0:
-                tags: tuple = ('db.type', db_type, 'db.instance', instance, 'db.statement', statement)
-            else:
+        if max_length and max_length > 0:
+            try:
                 parameters = sql_parameters(params, max_length, many)
-                tags = ('db.type', db_type, 'db.instance', instance, 'db.statement', statement,
-                        'db.sql.parameters', parameters)  # fmt: skip
-        else:
-            pairs = ['db.type', db_type]
-            if instance is not None:
-                pairs += ('db.instance', instance)
-            if statement is not None:
-                pairs += ('db.statement', statement)
-            if params is not None and max_length and max_length > 0:
-                pairs += ('db.sql.parameters', sql_parameters(params, max_length, many))
-            tags = tuple(pairs)
-        tag_exit_span(span, layer, tags)
-        return span
-    except Exception:
-        failed('db_exit_span')
-        return noop_span()
+            except Exception:
+                failed('db_exit_span')
+                return noop_span()
+    return _db_exit_span(op, peer, component, db_type, instance, statement, parameters, statement_max_length, layer)
 
 
 def cache_exit_span(
@@ -121,22 +107,11 @@ def cache_exit_span(
     cache_type: str = 'Redis',
     db_instance: Any = None,
 ) -> Any:
-    """A cache call's exit span, layer Cache.
+    """A cache call's exit span, layer Cache, started (see the module's documentation).
 
     Redis style (upstream's redis plugin): ``cache.type``, ``cache.key`` (``''`` without a
     key), ``cache.cmd``, ``cache.op`` (``read``/``write``/``''``). With `db_instance` given,
     the ``db.*`` style upstream's aioredis plugin uses instead: ``db.type`` = `cache_type`,
     ``db.instance``, ``db.statement`` = `cmd`.
     """
-    try:
-        span = get_context().new_exit_span(op, peer, component)
-        if db_instance is not None:
-            tags: tuple = ('db.type', cache_type, 'db.instance', db_instance, 'db.statement', cmd)
-        else:
-            tags = ('cache.type', cache_type, 'cache.key', '' if key is None else key, 'cache.cmd', cmd,
-                    'cache.op', cache_op or '')  # fmt: skip
-        tag_exit_span(span, _CACHE, tags)
-        return span
-    except Exception:
-        failed('cache_exit_span')
-        return noop_span()
+    return _cache_exit_span(op, peer, component, cmd, key, cache_op, cache_type, db_instance)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component, config
+from skywalking._core import db_exit_span as _db_exit_span
 from skywalking.plugins._db import db_exit_span, sql_text
 from skywalking.plugins._patch import patch
 
@@ -51,17 +52,22 @@ def _endpoint(cursor: Any) -> tuple[str, str]:
 
 
 def _span(cursor: Any, method: str, query: Any, params: Any, many: bool = False) -> Any:
+    """The started exit span of one call: `_core.db_exit_span` directly (arguments by
+    position: this runs on every query), through `db_exit_span` when parameters are tagged."""
     peer, database = _endpoint(cursor)
-    return db_exit_span(
-        f'PostgreSQL/Psycopg/{method}',
-        peer,
-        _PSYCOPG,
-        db_type='PostgreSQL',
-        instance=database,
-        statement=sql_text(query, cursor),
-        params=params,
-        many=many,
-    )
+    statement = query if query.__class__ is str else sql_text(query, cursor)
+    if params is not None and _wants_parameters():
+        return db_exit_span(
+            f'PostgreSQL/Psycopg/{method}',
+            peer,
+            _PSYCOPG,
+            db_type='PostgreSQL',
+            instance=database,
+            statement=statement,
+            params=params,
+            many=many,
+        )
+    return _db_exit_span(f'PostgreSQL/Psycopg/{method}', peer, _PSYCOPG, 'PostgreSQL', database, statement)
 
 
 def _wants_parameters() -> bool:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component
-from skywalking.plugins._db import cache_exit_span
+from skywalking._core import cache_exit_span
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://github.com/redis/redis-py']
@@ -70,14 +70,17 @@ def pool_peer(pool: Any) -> str:
 
 
 def _command_span(client: Any, args: tuple) -> Any:
+    """The started exit span of one command (`_core.cache_exit_span`, arguments by position:
+    this runs on every command)."""
     command = args[0] if args else ''
+    pool = client.connection_pool
     return cache_exit_span(
         f'Redis/{command}',
-        pool_peer(client.connection_pool),
+        getattr(pool, '_sw_peer', None) or pool_peer(pool),
         _REDIS,
-        cmd=command,
-        key=args[1] if len(args) > 1 else None,
-        cache_op=cache_op(command),
+        command,
+        args[1] if len(args) > 1 else None,
+        _OPS.get(command) or cache_op(command),
     )
 
 
@@ -100,9 +103,9 @@ def _pipeline_span(pipeline: Any) -> Any:
         'Redis/MULTI' if transaction else 'Redis/PIPELINE',
         pool_peer(pipeline.connection_pool),
         _REDIS,
-        cmd=' '.join(names),
-        key=first[1] if len(first) > 1 else None,
-        cache_op=op,
+        ' '.join(names),
+        first[1] if len(first) > 1 else None,
+        op,
     )
 
 
