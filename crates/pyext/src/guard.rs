@@ -129,6 +129,9 @@ pub fn guard_helper<T>(
     fallback: impl FnOnce() -> PyResult<T>,
     body: impl FnOnce() -> PyResult<T>,
 ) -> PyResult<T> {
+    let Some(_pass) = crate::exit_gate::enter() else {
+        return fallback();
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if FAULT.load(Relaxed) != NO_FAULT {
             injected_fault()?;
