@@ -3,7 +3,10 @@ its entry span: the work calls a local span `work` (@trace) in that thread."""
 
 import asyncio
 import contextvars
+import logging
+import logging.handlers
 import os
+import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +58,16 @@ def sync_to_async():
     asyncio.run(main())
 
 
+def library_thread():
+    # A library's background thread (logging's QueueListener), started and stopped inside
+    # the request: it serves the process, not this request.
+    records = queue.Queue()
+    listener = logging.handlers.QueueListener(records, logging.NullHandler())
+    listener.start()
+    records.put(logging.makeLogRecord({'msg': 'handled in the listener thread'}))
+    listener.stop()
+
+
 WAYS = {
     '/thread': thread,
     '/submit': submit,
@@ -62,6 +75,7 @@ WAYS = {
     '/to_thread': to_thread,
     '/copy_context': copy_context,
     '/sync_to_async': sync_to_async,
+    '/library_thread': library_thread,
 }
 
 
