@@ -49,6 +49,7 @@ Python threads (its reporter is a native thread).
 from __future__ import annotations
 
 import functools
+import threading
 from contextvars import Context
 from types import BuiltinFunctionType
 from typing import Any
@@ -86,6 +87,7 @@ _POOL_MODULES = (
     'sentry_sdk',  # the event transport's background worker (first event)
     'loguru',  # the enqueue=True writer
     'apscheduler',
+    'pika',  # the address resolver's Timer (getaddrinfo in a thread, on every connect)
 )
 
 
@@ -199,6 +201,8 @@ def _wrap_start(start: Any) -> Any:
         snapshot = _capture()
         if snapshot is not None:
             target = getattr(this, '_target', None)
+            if target is None and isinstance(this, threading.Timer):
+                target = this.function  # named and placed by what it runs, not `Timer`
             # A Thread subclass without a target (anyio's WorkerThread) is named by its class.
             module = getattr(target if target is not None else type(this), '__module__', None) or ''
             args = tuple(getattr(this, '_args', ()))
@@ -224,7 +228,6 @@ def _wrap_start(start: Any) -> Any:
 def install() -> None:
     if not config.plugin_threading_propagate_context:
         return
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     patch(threading.Thread, 'start', _wrap_start)

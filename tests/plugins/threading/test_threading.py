@@ -1,4 +1,4 @@
-"""Context follows work into other threads (sw_threading, on by default): `Thread.start`,
+"""Context follows work into other threads (sw_threading, on by default): `Thread.start` (and a `Timer`),
 `ThreadPoolExecutor.submit`, `loop.run_in_executor`, `asyncio.to_thread` and a submitted
 ``copy_context().run``, each started inside a request's entry span, give the worker a segment
 that refs the request's span once; asgiref's `sync_to_async`, which enters the caller's
@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import free_port, http_get
 
 HERE = Path(__file__).parent
-WAYS = ['/thread', '/submit', '/run_in_executor', '/to_thread', '/copy_context']
+WAYS = ['/thread', '/timer', '/submit', '/run_in_executor', '/to_thread', '/copy_context']
 
 
 def expected(way: str, port: int, name: str = 'expected.yml') -> str:

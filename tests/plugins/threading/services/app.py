@@ -27,6 +27,12 @@ def thread():
     worker.join()
 
 
+def timer():
+    worker = threading.Timer(0, work)
+    worker.start()
+    worker.join()
+
+
 def submit():
     POOL.submit(work).result()
 
@@ -70,6 +76,7 @@ def library_thread():
 
 WAYS = {
     '/thread': thread,
+    '/timer': timer,
     '/submit': submit,
     '/run_in_executor': run_in_executor,
     '/to_thread': to_thread,
