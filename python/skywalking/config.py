@@ -563,7 +563,7 @@ plugin_grpc_ignored_methods: str = _option(
 plugin_threading_propagate_context: bool = _option(
     'plugin_threading_propagate_context',
     'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT',
-    False,
+    True,
     '(skywalking-rs addition) Continue the trace, with a CrossThread ref, in threads and executor tasks '
     'started inside a span (`Thread.start`, `ThreadPoolExecutor.submit`, `loop.run_in_executor`, '
     "`asyncio.to_thread`); hand-offs that carry the caller's context themselves (asgiref's `sync_to_async`) "

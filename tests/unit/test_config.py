@@ -95,7 +95,7 @@ UPSTREAM_OPTIONS = [
 ADDED_OPTIONS = [
     ('agent_span_limit', 'SW_AGENT_SPAN_LIMIT', 300),
     ('agent_exit_flush_timeout', 'SW_AGENT_EXIT_FLUSH_TIMEOUT', 5.0),
-    ('plugin_threading_propagate_context', 'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT', False),
+    ('plugin_threading_propagate_context', 'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT', True),
 ]
 ALL_OPTIONS = UPSTREAM_OPTIONS + ADDED_OPTIONS
 

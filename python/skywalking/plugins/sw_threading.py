@@ -7,8 +7,9 @@ Work started while a span is active runs, in its thread, inside a local span
 CrossThread ref: what upstream's ``@runnable`` records, without the decorator. Work
 started outside any span is left as it is (one context-variable read per hand-off), and
 so is a C function or asyncio's ``socket.getaddrinfo`` lookup, which open no span. Not in
-upstream; opt-in with ``plugin_threading_propagate_context=True``
-(``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT=True``).
+upstream; on by default, switched off with ``plugin_threading_propagate_context=False``
+(``SW_PLUGIN_THREADING_PROPAGATE_CONTEXT``) or by disabling the plugin
+(``agent_disable_plugins=sw_threading``).
 
 Work that carries the caller's context variables itself is recognised, so that it is
 linked once, never twice:
@@ -25,18 +26,30 @@ linked once, never twice:
   framework expects it (Django's ASGI handler records the view's exception on its entry
   span). Wrapping it too gave a second segment holding only ``Thread/thread_handler``.
 
-Threads that outlive the span that happened to be active when they started are not
-wrapped: the workers of executors and pools (targets in `concurrent.futures`,
-`multiprocessing`, `asyncio`, anyio's worker threads, which enter the caller's copied
-context for each call themselves), whose tasks are wrapped one by one through ``submit``
-instead, and libraries' background threads whose target is known (gRPC's poller, started
-with the first `grpc.aio` channel). Any other thread started inside a span keeps its
-segment open until it ends. `@runnable` still continues the trace in any thread.
+The worker's segment is named as any other, by the rule upstream and SkyWalking's Java
+agent share: its first entry span, else its first span, ``Thread/<fn>``. A call it makes
+downstream sends ``Thread/<fn>`` as the caller's endpoint, as the Java agent does from a
+continued thread; OAP (9.0+) turns the local span with its CrossThread ref into an endpoint
+of the service reached from the request's endpoint, so the endpoint graph reads
+``/users -> Thread/post -> (provider) /users``. `@runnable` segments are named the same way.
+
+Work started outside any span (a server's per-connection threads, a gunicorn or Celery
+worker's pool, the loop's executor) is never touched. Threads that outlive the span that
+happened to be active when they started are not wrapped either: the workers of executors
+and pools (targets in `concurrent.futures`, `multiprocessing`, `asyncio`, anyio's worker
+threads, which enter the caller's copied context for each call themselves), whose tasks are
+wrapped one by one through ``submit`` instead, and the background threads that libraries
+start lazily, often on a first call made inside a request (``_POOL_MODULES``: gRPC's
+poller, pymongo's monitors, kafka-python's sender, Sentry's transport, logging's
+QueueListener, ...). Any other thread started inside a span keeps its segment open until
+it ends. `@runnable` still continues the trace in any thread. The agent itself starts no
+Python threads (its reporter is a native thread).
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from contextvars import Context
 from types import BuiltinFunctionType
 from typing import Any
@@ -52,8 +65,35 @@ support_matrix = {'threading': {'>=3.10': ['*']}}
 note = 'Continues the trace in threads and executors (not in upstream).'
 hooked_modules = ['threading']
 
-#: Modules whose thread targets are pool workers or library background threads.
-_POOL_MODULES = ('concurrent.futures', 'multiprocessing', 'asyncio', 'grpc', 'anyio')
+#: Packages whose thread targets are pool workers or library background threads, which
+#: libraries start lazily, often on the first call made inside a request: wrapped, such a
+#: thread would hold a segment open (and gather its spans) until the process ends.
+_POOL_MODULES = (
+    'concurrent.futures',  # ThreadPoolExecutor's workers (their tasks are wrapped in submit)
+    'multiprocessing',  # Pool's handler threads, Queue's feeder thread (first put)
+    'asyncio',
+    'anyio',  # worker threads that enter each call's copied context themselves
+    'grpc',  # the grpc.aio poller (first channel)
+    'logging',  # logging.handlers.QueueListener
+    'kafka',  # kafka-python's producer sender, consumer heartbeat
+    'pymongo',  # topology monitors and the pool's maintenance threads (first operation)
+    'redis',  # PubSub.run_in_thread's endless listener
+    'psycopg_pool',  # pool workers and scheduler
+    'celery',
+    'kombu',
+    'billiard',
+    'gunicorn',
+    'uvicorn',
+    'sentry_sdk',  # the event transport's background worker (first event)
+    'loguru',  # the enqueue=True writer
+    'apscheduler',
+    'pika',  # the address resolver's Timer (getaddrinfo in a thread, on every connect)
+)
+
+
+def _in_packages(module: str, packages: tuple[str, ...]) -> bool:
+    """True when `module` is one of `packages` or inside one (`kafka.producer`, not `kafkaesque`)."""
+    return any(module == p or module.startswith(p + '.') for p in packages)
 
 
 def _name(fn: Any) -> str:
@@ -161,13 +201,15 @@ def _wrap_start(start: Any) -> Any:
         snapshot = _capture()
         if snapshot is not None:
             target = getattr(this, '_target', None)
+            if target is None and isinstance(this, threading.Timer):
+                target = this.function  # named and placed by what it runs, not `Timer`
             # A Thread subclass without a target (anyio's WorkerThread) is named by its class.
             module = getattr(target if target is not None else type(this), '__module__', None) or ''
             args = tuple(getattr(this, '_args', ()))
             if _context_run(target) and args:  # Thread(target=ctx.run, args=(fn, ...))
                 this._args = (_continuing(snapshot, args[0]), *args[1:])
             elif (
-                not module.startswith(_POOL_MODULES)
+                not _in_packages(module, _POOL_MODULES)
                 and not _carries_context(target, args)
                 and not isinstance(target, _RunnableWrapper)
             ):
@@ -186,7 +228,6 @@ def _wrap_start(start: Any) -> Any:
 def install() -> None:
     if not config.plugin_threading_propagate_context:
         return
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     patch(threading.Thread, 'start', _wrap_start)

@@ -1,8 +1,10 @@
-"""Context follows work into other threads (sw_threading, with `plugin_threading_propagate_context` on): `Thread.start`,
+"""Context follows work into other threads (sw_threading, on by default): `Thread.start` (and a `Timer`),
 `ThreadPoolExecutor.submit`, `loop.run_in_executor`, `asyncio.to_thread` and a submitted
 ``copy_context().run``, each started inside a request's entry span, give the worker a segment
 that refs the request's span once; asgiref's `sync_to_async`, which enters the caller's
-copied context itself, keeps the work in the request's own segment (no second segment)."""
+copied context itself, keeps the work in the request's own segment (no second segment); a
+library's own background thread started inside a request is left alone. Switched off, no
+worker continues the trace."""
 
 from pathlib import Path
 
@@ -11,9 +13,7 @@ import pytest
 from tests.conftest import free_port, http_get
 
 HERE = Path(__file__).parent
-# Propagation is opt-in until the web scenarios' expected data carry the worker segments it adds.
-ON = {'SW_PLUGIN_THREADING_PROPAGATE_CONTEXT': 'True'}
-WAYS = ['/thread', '/submit', '/run_in_executor', '/to_thread', '/copy_context']
+WAYS = ['/thread', '/timer', '/submit', '/run_in_executor', '/to_thread', '/copy_context']
 
 
 def expected(way: str, port: int, name: str = 'expected.yml') -> str:
@@ -23,7 +23,7 @@ def expected(way: str, port: int, name: str = 'expected.yml') -> str:
 @pytest.mark.parametrize('way', WAYS)
 def test_the_workers_segment_refs_the_starting_span(services, collector, plugin_python, way):
     port = free_port()
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **ON)
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
 
     assert http_get(f'http://127.0.0.1:{port}{way}')[0] == 200
 
@@ -36,11 +36,24 @@ def test_sync_to_async_work_stays_in_the_callers_segment(services, collector, pl
     as well gave a second segment holding only ``Thread/thread_handler``, while ``work`` went
     into the caller's segment through the copied context."""
     port = free_port()
-    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python, **ON)
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
 
     assert http_get(f'http://127.0.0.1:{port}/sync_to_async')[0] == 200
 
     ok, reason = collector.validate(expected('/sync_to_async', port, 'expected_same_segment.yml'))
+    assert ok, f'{reason}\n{services.logs()}'
+    assert 'CrossThread' not in collector.receive_data()
+
+
+def test_a_library_background_thread_is_not_part_of_the_trace(services, collector, plugin_python):
+    """A thread a library starts for itself (here logging's QueueListener) inside a request
+    outlives it in real code: wrapped, it would hold a segment open until the process ends."""
+    port = free_port()
+    services.start('threads', HERE / 'services' / 'app.py', port, python=plugin_python)
+
+    assert http_get(f'http://127.0.0.1:{port}/library_thread')[0] == 200
+
+    ok, reason = collector.validate(expected('/library_thread', port, 'expected_alone.yml'))
     assert ok, f'{reason}\n{services.logs()}'
     assert 'CrossThread' not in collector.receive_data()
 

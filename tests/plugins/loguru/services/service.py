@@ -4,6 +4,7 @@ exception, bound to extra fields, and below the reporter's level. Answers JSON."
 
 import json
 import os
+import queue
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,11 +16,25 @@ def inside() -> None:
     logger.warning('inside {} {}', 'span', 1)
 
 
+# A thread started before any request, so without a span (a thread started inside the
+# request would carry its trace along, sw_threading): it logs when asked to.
+JOBS: queue.Queue = queue.Queue()
+
+
+def plain_worker() -> None:
+    while True:
+        done = JOBS.get()
+        logger.error('outside a span')
+        done.set()
+
+
+threading.Thread(target=plain_worker, name='plain-worker', daemon=True).start()
+
+
 def outside() -> None:
-    # A thread started without a span (no trace context to carry).
-    worker = threading.Thread(target=lambda: logger.error('outside a span'), name='plain-worker')
-    worker.start()
-    worker.join(10)
+    done = threading.Event()
+    JOBS.put(done)
+    done.wait(10)
 
 
 def exception() -> None:

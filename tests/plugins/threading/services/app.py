@@ -3,7 +3,10 @@ its entry span: the work calls a local span `work` (@trace) in that thread."""
 
 import asyncio
 import contextvars
+import logging
+import logging.handlers
 import os
+import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +23,12 @@ def work():
 
 def thread():
     worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+
+
+def timer():
+    worker = threading.Timer(0, work)
     worker.start()
     worker.join()
 
@@ -55,13 +64,25 @@ def sync_to_async():
     asyncio.run(main())
 
 
+def library_thread():
+    # A library's background thread (logging's QueueListener), started and stopped inside
+    # the request: it serves the process, not this request.
+    records = queue.Queue()
+    listener = logging.handlers.QueueListener(records, logging.NullHandler())
+    listener.start()
+    records.put(logging.makeLogRecord({'msg': 'handled in the listener thread'}))
+    listener.stop()
+
+
 WAYS = {
     '/thread': thread,
+    '/timer': timer,
     '/submit': submit,
     '/run_in_executor': run_in_executor,
     '/to_thread': to_thread,
     '/copy_context': copy_context,
     '/sync_to_async': sync_to_async,
+    '/library_thread': library_thread,
 }
 
 
