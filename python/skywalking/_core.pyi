@@ -213,7 +213,11 @@ class EntryScope:
     @property
     def send(self) -> Any:
         """What the ASGI application is to call instead of the server's `send`
-        (`asgi_entry_scope(..., send=)`); None for a scope made without one."""
+        (`asgi_entry_scope(..., send=)`): its bound `_asgi_send`, or the server's own `send`
+        when the span records nothing; None for a scope made without one."""
+    def _asgi_send(self, message: Any) -> Any:
+        """Notes the answer's status in `message`, then returns the server's `send(message)`
+        awaitable."""
     def start(self) -> Span: ...
     def __enter__(self) -> Span: ...
     def __exit__(self, exc_type: Any = None, exc_val: Any = None, exc_tb: Any = None) -> bool: ...
@@ -239,14 +243,6 @@ def asgi_entry_scope(
     params: str | None = None,
     send: Any = None,
 ) -> EntryScope: ...
-
-@final
-class AsgiSend:
-    """The `send` of an ASGI application inside an entry span: notes the answer's status,
-    then returns the server's `send(message)` awaitable."""
-
-    def __call__(self, message: Any) -> Any: ...
-
 def tag_exit_span(span: Span, layer: int, tags: tuple[object, ...]) -> None: ...
 def db_exit_span(
     op: str,

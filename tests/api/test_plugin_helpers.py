@@ -113,6 +113,22 @@ def test_asgi_entry_without_host_header_uses_the_server(reported):
     assert ('http.url', 'http://srv:81/') in tags(segment['spans'][0])
 
 
+@pytest.mark.parametrize(
+    ('client', 'server', 'peer', 'url'),
+    [
+        (['10.3.3.3', 7], ['srv', 82], '10.3.3.3:7', 'http://srv:82/'),  # lists, not tuples
+        (('/run/app.sock', None), ('/run/srv.sock', None), '/run/app.sock', 'http:///run/srv.sock/'),
+    ],
+)
+def test_asgi_entry_reads_client_and_server_in_any_form_servers_send(reported, client, server, peer, url):
+    scope = {'type': 'http', 'method': 'GET', 'path': '/', 'headers': [], 'client': client, 'server': server}
+    with asgi_entry_span(scope, Component.FastAPI):
+        pass
+    [segment] = reported()
+    entry = segment['spans'][0]
+    assert entry['peer'] == peer and ('http.url', url) in tags(entry)
+
+
 def _asgi_scope(kind: str = 'http', **extra) -> dict:
     scope = {'type': kind, 'path': '/a', 'headers': [(b'host', b'h:1')], 'client': ('10.0.0.9', 5)}
     if kind == 'http':

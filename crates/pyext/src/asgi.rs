@@ -8,7 +8,6 @@
 //! one pass over the pairs, without copying the others.
 
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-use std::sync::Arc;
 
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -102,17 +101,35 @@ fn scope_text(scope: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> PyResult<
     }
 }
 
+/// The parts one after the other, in one allocation: a request pays for `format!`'s
+/// machinery on every call otherwise.
+fn joined(parts: &[&str]) -> String {
+    let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
 /// `host:port` of an ASGI `(host, port)` pair (`client`, `server`); the host alone when
 /// the port is `None` (a Unix socket).
 fn address(pair: &Bound<'_, PyAny>) -> Option<String> {
     if pair.is_none() {
         return None;
     }
-    let host = pair.get_item(0).ok()?;
+    // A tuple (what servers send) is read without the generic item protocol.
+    let (host, port) = match pair.downcast::<PyTuple>() {
+        Ok(tuple) if tuple.len() == 2 => (tuple.get_item(0).ok()?, tuple.get_item(1).ok()),
+        _ => (pair.get_item(0).ok()?, pair.get_item(1).ok()),
+    };
     let host = host.str().ok()?;
     let host = host.to_str().ok()?;
-    match pair.get_item(1) {
-        Ok(port) if !port.is_none() => Some(format!("{host}:{}", port.str().ok()?.to_str().ok()?)),
+    match port {
+        // An int port is formatted here rather than through `str()`.
+        Some(port) if !port.is_none() => match port.extract::<i64>() {
+            Ok(number) => Some(joined(&[host, ":", &number.to_string()])),
+            Err(_) => Some(joined(&[host, ":", port.str().ok()?.to_str().ok()?])),
+        },
         _ => Some(host.to_owned()),
     }
 }
@@ -149,56 +166,34 @@ impl Request {
         let scheme = scope_text(scope, intern!(py, "scheme"))?
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| if self.websocket { "ws" } else { "http" }.to_owned());
+        let server;
         let host = match &self.headers.host {
-            Some(host) if !host.is_empty() => host.clone(),
-            _ => scope.get_item(intern!(py, "server"))?.and_then(|s| address(&s)).unwrap_or_default(),
-        };
-        Ok(format!("{scheme}://{host}{}", self.path))
-    }
-}
-
-/// The answer's status as the application sends it: 500 until it says otherwise (an
-/// application that raised sent nothing), 200 once a websocket is accepted or closed
-/// (upstream's FastAPI rule), or a websocket denial response's status.
-pub type Status = Arc<AtomicI64>;
-
-/// The `send` an ASGI application gets inside an entry span: it notes the status of what
-/// passes through and hands every message to the server's `send`, returning its awaitable
-/// (so awaiting it is awaiting the server's, without a Python frame in between).
-#[pyclass(module = "skywalking._core", frozen)]
-pub struct AsgiSend {
-    send: Py<PyAny>,
-    status: Status,
-    websocket: bool,
-}
-
-impl AsgiSend {
-    pub fn new(send: Py<PyAny>, status: Status, websocket: bool) -> Self {
-        Self { send, status, websocket }
-    }
-
-    fn note(&self, message: &Bound<'_, PyAny>) -> PyResult<()> {
-        let py = message.py();
-        let Ok(message) = message.downcast::<PyDict>() else { return Ok(()) };
-        let Some(kind) = message.get_item(intern!(py, "type"))? else { return Ok(()) };
-        let kind = kind.downcast::<PyString>()?;
-        let kind = kind.to_str()?;
-        if kind == "http.response.start" || kind == "websocket.http.response.start" {
-            if let Some(status) = message.get_item(intern!(py, "status"))? {
-                self.status.store(status.extract::<i64>()?, Relaxed);
+            Some(host) if !host.is_empty() => host.as_str(),
+            _ => {
+                server = scope.get_item(intern!(py, "server"))?.and_then(|s| address(&s)).unwrap_or_default();
+                server.as_str()
             }
-        } else if self.websocket && (kind == "websocket.accept" || kind == "websocket.close") {
-            self.status.store(200, Relaxed);
-        }
-        Ok(())
+        };
+        Ok(joined(&[&scheme, "://", host, &self.path]))
     }
 }
 
-#[pymethods]
-impl AsgiSend {
-    fn __call__(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        // A message the agent cannot read is the application's business, not an error here.
-        let _ = self.note(message);
-        self.send.call1(py, (message,))
+/// Notes in `status` what an ASGI `message` the application sends says of the answer:
+/// 500 until it says otherwise (an application that raised sent nothing), the status of
+/// `http.response.start` (or of a websocket denial response), 200 once a websocket is
+/// accepted or closed (upstream's FastAPI rule). A message it cannot read is left alone.
+pub fn note_status(message: &Bound<'_, PyAny>, status: &AtomicI64, websocket: bool) -> PyResult<()> {
+    let py = message.py();
+    let Ok(message) = message.downcast::<PyDict>() else { return Ok(()) };
+    let Some(kind) = message.get_item(intern!(py, "type"))? else { return Ok(()) };
+    let kind = kind.downcast::<PyString>()?;
+    let kind = kind.to_str()?;
+    if kind == "http.response.start" || kind == "websocket.http.response.start" {
+        if let Some(code) = message.get_item(intern!(py, "status"))? {
+            status.store(code.extract::<i64>()?, Relaxed);
+        }
+    } else if websocket && (kind == "websocket.accept" || kind == "websocket.close") {
+        status.store(200, Relaxed);
     }
+    Ok(())
 }

@@ -82,6 +82,5 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scope::EntryScope>()?;
     m.add_function(wrap_pyfunction!(scope::wsgi_entry_scope, m)?)?;
     m.add_function(wrap_pyfunction!(scope::asgi_entry_scope, m)?)?;
-    m.add_class::<asgi::AsgiSend>()?;
     Ok(())
 }

@@ -15,9 +15,8 @@ use sw_core::segment::set_tag;
 use sw_proto::v3::SpanLayer;
 
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
-use std::sync::Arc;
 
-use crate::asgi::{self, AsgiSend};
+use crate::asgi;
 use crate::context;
 use crate::guard::{guard, site, Arg, Take};
 use crate::span::{self, Span};
@@ -54,11 +53,19 @@ pub struct EntryScope {
     peer: Option<String>,
     tags: Vec<(String, String)>,
     wsgi: Option<Wsgi>,
-    /// The status an ASGI `send` wrapper notes, recorded when the scope is left.
-    status: Option<asgi::Status>,
-    /// What the application is to call instead of the server's `send`: the wrapper, or the
-    /// server's own `send` when no span could be opened.
+    /// The server's `send` of an ASGI request, and what the application sent through
+    /// `_asgi_send` of the answer's status, recorded when the scope is left.
+    asgi: Option<AsgiAnswer>,
+    /// The server's own `send`, handed to the application as it is when no span could be
+    /// opened.
     send: Option<Py<PyAny>>,
+}
+
+/// What an ASGI entry scope notes of the messages the application sends.
+struct AsgiAnswer {
+    send: Py<PyAny>,
+    status: AtomicI64,
+    websocket: bool,
 }
 
 impl EntryScope {
@@ -135,16 +142,38 @@ impl EntryScope {
             || {
                 let (span, component, peer) = (span.take("span")?, component.take("component")?, peer.take("peer")?);
                 let (tags, layer) = (tags.take("tags")?, layer.take("layer")?);
-                Ok(Self { span, component, layer, peer, tags, wsgi: None, status: None, send: None })
+                Ok(Self { span, component, layer, peer, tags, wsgi: None, asgi: None, send: None })
             },
         )
     }
 
-    /// The `send` to hand the ASGI application (`asgi_entry_scope(..., send=)`); `None`
-    /// for scopes made without one.
+    /// The `send` to hand the ASGI application (`asgi_entry_scope(..., send=)`): the bound
+    /// `_asgi_send` of this scope, or the server's own `send` when no span could be opened;
+    /// `None` for scopes made without one.
     #[getter]
-    fn send(&self, py: Python<'_>) -> Option<Py<PyAny>> {
-        self.send.as_ref().map(|send| send.clone_ref(py))
+    fn send(slf: &Bound<'_, Self>) -> PyResult<Option<Py<PyAny>>> {
+        let py = slf.py();
+        let this = slf.try_borrow()?;
+        if this.asgi.is_some() {
+            // A bound native method: the application's calls are vectorcalls, no tuple each.
+            return Ok(Some(slf.getattr(intern!(py, "_asgi_send"))?.unbind()));
+        }
+        Ok(this.send.as_ref().map(|send| send.clone_ref(py)))
+    }
+
+    /// The server's `send(message)`, after noting what `message` says of the answer's status
+    /// (see `asgi::note_status`); returns the server's awaitable, so that awaiting it is
+    /// awaiting the server's without a Python frame in between.
+    fn _asgi_send(&self, py: Python<'_>, message: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let Some(answer) = &self.asgi else {
+            return match &self.send {
+                Some(send) => send.call1(py, (message,)),
+                None => Err(pyo3::exceptions::PyTypeError::new_err("this entry scope has no ASGI send")),
+            };
+        };
+        // A message the agent cannot read is the application's business, not an error here.
+        let _ = asgi::note_status(message, &answer.status, answer.websocket);
+        answer.send.call1(py, (message,))
     }
 
     /// The span (not started until the scope is entered).
@@ -174,9 +203,10 @@ impl EntryScope {
         exc_tb: Option<&Bound<'_, PyAny>>,
     ) -> bool {
         let span = self.span.bind(py);
-        if let Some(status) = &self.status {
+        if let Some(answer) = &self.asgi {
             // Before the span stops, and before an exception's log, as a plugin would.
-            if let Err(error) = span.try_borrow_mut().map(|mut s| s.state.tag_http_status(status.load(Relaxed))) {
+            let status = answer.status.load(Relaxed);
+            if let Err(error) = span.try_borrow_mut().map(|mut s| s.state.tag_http_status(status)) {
                 report(py, "Finishing an entry span", error.into());
             }
         }
@@ -210,7 +240,7 @@ impl EntryScope {
 /// A scope around a `NoopSpan`: what a helper returns when it cannot open a span.
 pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
     let span = context::noop_span(py, Kind::Entry, String::new())?.unbind();
-    Ok(EntryScope { span, component: 0, layer: 0, peer: None, tags: Vec::new(), wsgi: None, status: None, send: None })
+    Ok(EntryScope { span, component: 0, layer: 0, peer: None, tags: Vec::new(), wsgi: None, asgi: None, send: None })
 }
 
 /// `_core.wsgi_entry_scope(environ, component, method=None, op=None, inherit=None, url=None,
@@ -259,7 +289,7 @@ pub fn wsgi_entry_scope(
             peer: None,
             tags,
             wsgi,
-            status: None,
+            asgi: None,
             send: None,
         })
     })();
@@ -283,7 +313,7 @@ pub fn wsgi_entry_scope(
 /// `<scheme>://<host><path>` (the Host header, else the scope's `server`); `peer` the
 /// scope's `client` as `host:port` (none without one). With `send` (the server's), the
 /// scope's `send` attribute is what the application is to call instead: it notes the
-/// answer's status (see `asgi::AsgiSend`), which leaving the scope records (500 when the
+/// answer's status (see `EntryScope._asgi_send`), which leaving the scope records (500 when the
 /// application sent none). Never raises.
 #[pyfunction]
 #[pyo3(signature = (scope, component, method = None, op = None, inherit = None, url = None, peer = None, params = None, send = None))]
@@ -323,12 +353,11 @@ pub fn asgi_entry_scope(
         if let Some(params) = params.filter(|p| !p.is_empty()) {
             tags.push(("http.params".to_owned(), params));
         }
-        let (status, send) = match send {
-            Some(send) => {
-                let status: asgi::Status = Arc::new(AtomicI64::new(500));
-                let wrapper = AsgiSend::new(send, status.clone(), request.websocket);
-                (Some(status), Some(Py::new(py, wrapper)?.into_any()))
-            }
+        // A no-op span (an ignored method, an unsampled trace) records no status: the
+        // application gets the server's `send` itself.
+        let (asgi, send) = match send {
+            Some(send) if span.bind(py).try_borrow()?.state.noop => (None, Some(send)),
+            Some(send) => (Some(AsgiAnswer { send, status: AtomicI64::new(500), websocket: request.websocket }), None),
             None => (None, None),
         };
         Ok(EntryScope {
@@ -338,7 +367,7 @@ pub fn asgi_entry_scope(
             peer: peer.or(request.client),
             tags,
             wsgi: None,
-            status,
+            asgi,
             send,
         })
     })();
