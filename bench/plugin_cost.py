@@ -24,14 +24,10 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
-import os
-import re
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import run
+from instructions import callgrind
 
 DRIVER = run.BENCH / 'workloads' / 'plugin_cost_driver.py'
 CALLS = 10  # as the driver's
@@ -90,30 +86,8 @@ def prepare() -> None:
 
 def instructions(kind: str, target: str, n: int, backend: str) -> int:
     """Application-thread instructions of one driver run."""
-    venv = 'pc-upstream' if kind == 'upstream' else 'pc-rs'
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [
-                'valgrind',
-                '--tool=callgrind',
-                '--separate-threads=yes',
-                f'--callgrind-out-file={tmp}/cg.out',
-                str(run.venv_python(venv)),
-                str(DRIVER),
-                target,
-                str(n),
-                kind,
-                backend,
-            ],
-            env={**os.environ, 'PYTHONHASHSEED': '0'},
-            capture_output=True,
-            text=True,
-            cwd=DRIVER.parent,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f'{target} {kind} n={n} failed:\n{done.stderr[-3000:]}')
-        text = (Path(tmp) / 'cg.out-01').read_text()
-    return int(re.search(r'^totals: (\d+)', text, re.MULTILINE).group(1))
+    python = str(run.venv_python('pc-upstream' if kind == 'upstream' else 'pc-rs'))
+    return callgrind([python, str(DRIVER), target, str(n), kind, backend], DRIVER.parent)[0]
 
 
 def per_iteration(kind: str, target: str, backend: str) -> float:
@@ -170,7 +144,7 @@ def main() -> None:
         entry = {kind: results.get(('entry-only', kind)) for kind in kinds}
         if all(value is not None for value in entry.values()):
             up, rs = entry.get('upstream', 0) - entry['none'], entry.get('rs', 0) - entry['none']
-            print(f'\nentry span alone (taken out of the exit rows): apache-skywalking {cell(up)}, skywalking-rs {cell(rs)}')
+            print(f'\nentry span alone (taken out of the exit rows): upstream {cell(up)}, skywalking-rs {cell(rs)}')
 
 
 if __name__ == '__main__':
