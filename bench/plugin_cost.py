@@ -106,17 +106,18 @@ def main() -> None:
     targets = [t for t in TARGETS if t[0] in wanted]
     names = [name for name, _, _ in targets]
     if any(span == 'exit' for _, span, _ in targets):
-        names.append('entry-only')
+        names.insert(0, 'entry-only')
     backend = f'127.0.0.1:{run.free_port()}'  # nothing listens: the reporters' work is not counted anyway
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        jobs = {(name, kind): pool.submit(per_iteration, kind, name, backend) for name in names for kind in kinds}
+        jobs = {pool.submit(per_iteration, kind, name, backend): (name, kind) for name in names for kind in kinds}
         results: dict[tuple[str, str], float | None] = {}
-        for key, job in jobs.items():
+        for job in concurrent.futures.as_completed(jobs):
             try:
-                results[key] = job.result()
+                results[jobs[job]] = job.result()
             except RuntimeError as error:
                 print(error, file=sys.stderr)
-                results[key] = None
+                results[jobs[job]] = None
+            print(f'{jobs[job]}: {results[jobs[job]]}', file=sys.stderr, flush=True)  # progress
 
     def overhead(name: str, span: str, kind: str) -> float | None:
         mine, base = results.get((name, kind)), results.get((name, 'none'))
