@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
+import subprocess
 import sys
 
 import run
@@ -107,9 +108,18 @@ def main() -> None:
     names = [name for name, _, _ in targets]
     if any(span == 'exit' for _, span, _ in targets):
         names.insert(0, 'entry-only')
-    backend = f'127.0.0.1:{run.free_port()}'  # nothing listens: the reporters' work is not counted anyway
+    port = run.free_port()
+    sink = subprocess.Popen(
+        [str(run.venv_python('pc-upstream')), str(run.BENCH / 'servers' / 'sw_sink.py'), str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    sink.stdout.readline()  # ready
+    backend = f'127.0.0.1:{port}'
+    # The slow upstream runs last, so that a cut-short run still has the other two.
+    order = sorted(kinds, key=lambda kind: kind == 'upstream')
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        jobs = {pool.submit(per_iteration, kind, name, backend): (name, kind) for name in names for kind in kinds}
+        jobs = {pool.submit(per_iteration, kind, name, backend): (name, kind) for kind in order for name in names}
         results: dict[tuple[str, str], float | None] = {}
         for job in concurrent.futures.as_completed(jobs):
             try:
@@ -118,6 +128,8 @@ def main() -> None:
                 print(error, file=sys.stderr)
                 results[jobs[job]] = None
             print(f'{jobs[job]}: {results[jobs[job]]}', file=sys.stderr, flush=True)  # progress
+
+    sink.terminate()
 
     def overhead(name: str, span: str, kind: str) -> float | None:
         mine, base = results.get((name, kind)), results.get((name, 'none'))
