@@ -116,10 +116,11 @@ def main() -> None:
     )
     sink.stdout.readline()  # ready
     backend = f'127.0.0.1:{port}'
-    # The slow upstream runs last, so that a cut-short run still has the other two.
-    order = sorted(kinds, key=lambda kind: kind == 'upstream')
+    # Target by target, the slow upstream runs last: a cut-short run still has whole rows.
+    order = [(name, kind) for name in names for kind in kinds if kind != 'upstream']
+    order += [(name, kind) for name in names for kind in kinds if kind == 'upstream']
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        jobs = {pool.submit(per_iteration, kind, name, backend): (name, kind) for kind in order for name in names}
+        jobs = {pool.submit(per_iteration, kind, name, backend): (name, kind) for name, kind in order}
         results: dict[tuple[str, str], float | None] = {}
         for job in concurrent.futures.as_completed(jobs):
             try:
