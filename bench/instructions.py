@@ -39,29 +39,19 @@ CASES = {
 KINDS = ('none', 'upstream', 'rs')
 
 
-def instructions(kind: str, n: int, backend: str, target: str) -> tuple[int, int]:
-    """(application thread, all other threads) instructions of one run."""
+def callgrind(argv: list[str], cwd: Path) -> tuple[int, int]:
+    """(application thread, all other threads) instructions of `argv` run under callgrind."""
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                'valgrind',
-                '--tool=callgrind',
-                '--separate-threads=yes',
-                f'--callgrind-out-file={tmp}/cg.out',
-                str(run.venv_python(run.VENV_OF[kind])),
-                str(DRIVER),
-                backend,
-                str(n),
-                kind,
-                target,
-            ],
+        done = subprocess.run(
+            ['valgrind', '--tool=callgrind', '--separate-threads=yes', f'--callgrind-out-file={tmp}/cg.out', *argv],
             # String hashes (and so dict probes) must not differ between the N1 and N2 runs.
             env={**os.environ, 'PYTHONHASHSEED': '0'},
             capture_output=True,
             text=True,
-            cwd=DRIVER.parent,
-            check=True,
+            cwd=cwd,
         )
+        if done.returncode != 0:
+            raise RuntimeError(f'{argv[1:]} failed:\n{done.stderr[-3000:]}')
         # One file per thread: cg.out-01 is the main (application) thread.
         totals = {
             path.name: int(re.search(r'^totals: (\d+)', path.read_text(), re.MULTILINE).group(1))
@@ -69,6 +59,12 @@ def instructions(kind: str, n: int, backend: str, target: str) -> tuple[int, int
         }
     main = totals.pop('cg.out-01')
     return main, sum(totals.values())
+
+
+def instructions(kind: str, n: int, backend: str, target: str) -> tuple[int, int]:
+    """(application thread, all other threads) instructions of one run."""
+    python = str(run.venv_python(run.VENV_OF[kind]))
+    return callgrind([python, str(DRIVER), backend, str(n), kind, target], DRIVER.parent)
 
 
 def main() -> None:

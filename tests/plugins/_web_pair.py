@@ -11,12 +11,18 @@ answering 502 ``{"provider_status": <its status>}``), and ``expected/<name>.yml`
 test module::
 
     test_consumer_calls_provider = consumer_calls_provider(HERE, 'bottle.yml')
+
+A framework served in several ways (Django: WSGI and ASGI) names them in ``servers``: the test
+then runs once per server, with ``SERVER=<server>`` in its services' environment.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import free_port, http_get
 from tests.plugins._scenario import (
@@ -48,9 +54,29 @@ def start_pair(folder: Path, services, plugin_python, consumer_env: dict, env: d
     return provider_port, consumer_port
 
 
-def consumer_calls_provider(folder: Path, name: str, query: str = '', consumer_env: dict | None = None, **env):
-    def test_consumer_calls_provider(services, collector, plugin_python):
-        provider_port, consumer_port = start_pair(folder, services, plugin_python, consumer_env or {}, env)
+def as_test(run: Callable[..., None], servers: Sequence[str]):
+    """`run(services, collector, plugin_python, env)` as a test function: once with no extra
+    environment, or once per server in `servers` with ``SERVER=<server>``."""
+    if not servers:
+
+        def test(services, collector, plugin_python):
+            run(services, collector, plugin_python, {})
+
+        return test
+
+    @pytest.mark.parametrize('server', list(servers))
+    def test_per_server(services, collector, plugin_python, server):
+        run(services, collector, plugin_python, {'SERVER': server})
+
+    return test_per_server
+
+
+def consumer_calls_provider(
+    folder: Path, name: str, query: str = '', consumer_env: dict | None = None, servers: Sequence[str] = (), **env
+):
+    def run(services, collector, plugin_python, server_env):
+        both = {**env, **server_env}
+        provider_port, consumer_port = start_pair(folder, services, plugin_python, consumer_env or {}, both)
 
         status, body = http_get(f'http://127.0.0.1:{consumer_port}/users{"?" + query if query else ""}')
 
@@ -59,7 +85,7 @@ def consumer_calls_provider(folder: Path, name: str, query: str = '', consumer_e
         ok, reason = collector.validate(expected(folder, name, provider=provider_port, consumer=consumer_port))
         assert ok, f'{reason}\n{services.logs()}'
 
-    return test_consumer_calls_provider
+    return as_test(run, servers)
 
 
 def handler_raises(folder: Path, name: str, traceback: bool = True, **env):
@@ -82,10 +108,49 @@ def handler_raises(folder: Path, name: str, traceback: bool = True, **env):
     return test_handler_that_raises_is_an_error_span
 
 
-def not_found(folder: Path, component: int, **env):
-    def test_not_found_is_an_error_span(services, collector, plugin_python):
+def handled_error(
+    folder: Path,
+    name: str,
+    consumer_env: dict | None = None,
+    servers: Sequence[str] = (),
+    reraised_to_server: bool = False,
+    **env,
+):
+    """The provider's ``/error`` raises and the framework's own 500 handling answers it. The
+    provider's answer carries ``{"handled": true, "span": <the active span's operation>,
+    "segment": <its segment id>}`` seen from inside that handler: it must have run inside the
+    request's entry span, in the request's one segment, which is an error span with the
+    traceback as its log. With `reraised_to_server`, the server logged the application's own
+    exception (the agent re-raised it unchanged)."""
+
+    def run(services, collector, plugin_python, server_env):
+        both = {**env, **server_env}
+        provider_port, consumer_port = start_pair(folder, services, plugin_python, consumer_env or {}, both)
+
+        status, body = http_get(f'http://127.0.0.1:{consumer_port}/error')
+
+        assert status == 502, services.logs()
+        answer = json.loads(body)
+        assert answer['provider_status'] == 500
+        assert answer['provider']['handled'] is True
+        assert answer['provider']['span'] == '/error'
+        ok, reason = collector.validate(expected(folder, name, provider=provider_port, consumer=consumer_port))
+        assert ok, f'{reason}\n{services.logs()}'
+        provider_segments = segments(collector, 'provider')
+        assert [segment['segmentId'] for segment in provider_segments] == [answer['provider']['segment']]
+        traceback = provider_segments[0]['spans'][0]['logs'][0]['logEvent'][0]['value']
+        assert 'ValueError: the handler failed on purpose' in traceback
+        if reraised_to_server:
+            assert 'ValueError: the handler failed on purpose' in services.logs()
+
+    return as_test(run, servers)
+
+
+def not_found(folder: Path, component: int, servers: Sequence[str] = (), **env):
+    def run(services, collector, plugin_python, server_env):
         port = free_port()
-        services.start('provider', folder / 'services' / 'provider.py', port, python=plugin_python, **env)
+        provider = folder / 'services' / 'provider.py'
+        services.start('provider', provider, port, python=plugin_python, **env, **server_env)
 
         assert http_get(f'http://127.0.0.1:{port}/missing')[0] == 404
 
@@ -99,14 +164,15 @@ def not_found(folder: Path, component: int, **env):
         )
         assert tags(spans[0])['http.status_code'] == '404'
 
-    return test_not_found_is_an_error_span
+    return as_test(run, servers)
 
 
-def ignored_method(folder: Path, **env):
-    def test_ignored_method_is_not_traced(services, collector, plugin_python):
+def ignored_method(folder: Path, servers: Sequence[str] = (), **env):
+    def run(services, collector, plugin_python, server_env):
         port = free_port()
         provider = folder / 'services' / 'provider.py'
-        services.start('provider', provider, port, python=plugin_python, SW_PLUGIN_HTTP_IGNORE_METHOD='POST', **env)
+        ignore = {'SW_PLUGIN_HTTP_IGNORE_METHOD': 'POST'}
+        services.start('provider', provider, port, python=plugin_python, **ignore, **env, **server_env)
 
         assert http_get(f'http://127.0.0.1:{port}/users', method='POST')[0] == 200
         assert http_get(f'http://127.0.0.1:{port}/users')[0] == 200
@@ -114,7 +180,7 @@ def ignored_method(folder: Path, **env):
         settle(collector, 'provider', lambda found: len(found) >= 1)
         assert [tags(span)['http.method'] for span in entry_spans(collector, 'provider')] == ['GET'], services.logs()
 
-    return test_ignored_method_is_not_traced
+    return as_test(run, servers)
 
 
 def concurrent(folder: Path, count: int = 50, **env):

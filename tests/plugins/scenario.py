@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import Collector, Services, free_port, http_get
@@ -89,6 +91,56 @@ def sql_scenario(collector: Collector, tmp_path_factory, python: str, name: str,
         CLOSED_PORT=str(free_port()),
         SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='16',
     )
+
+
+def stand_in_scenario(
+    collector: Collector,
+    tmp_path_factory,
+    python: str,
+    name: str,
+    here: Path,
+    port_variable: str,
+    port: int,
+    **env: str,
+) -> Scenario:
+    """A scenario service (``here/services/service.py``, named ``<name>-service``) talking to a
+    protocol-level stand-in server on `port`: the service reads the port from the environment
+    variable `port_variable`, and the expected data name it by the same word."""
+    running = Scenario(
+        collector,
+        tmp_path_factory.mktemp(name),
+        python,
+        f'{name}-service',
+        here / 'services' / 'service.py',
+        **{port_variable: str(port)},
+        **env,
+    )
+    running.substitutions[port_variable] = str(port)
+    return running
+
+
+def stand_in_fixtures(server: Callable[[], Any], name: str, here: Path, port_variable: str, **env: str):
+    """The module-scoped fixtures ``stand_in`` (a `server()`, stopped at the end) and
+    ``scenario`` (`stand_in_scenario` against it) of a stand-in scenario; in its test module::
+
+        stand_in, scenario = stand_in_fixtures(MongoStandIn, 'pymongo', HERE, 'MONGO_PORT')
+    """
+
+    @pytest.fixture(scope='module')
+    def stand_in():
+        running = server()
+        yield running
+        running.stop()
+
+    @pytest.fixture(scope='module')
+    def scenario(collector, tmp_path_factory, plugin_python, stand_in):
+        running = stand_in_scenario(
+            collector, tmp_path_factory, plugin_python, name, here, port_variable, stand_in.port, **env
+        )
+        yield running
+        running.stop()
+
+    return stand_in, scenario
 
 
 def down_expected(service: str, url: str, exit_span: dict | None = None, status: int = 503) -> str:

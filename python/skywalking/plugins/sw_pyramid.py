@@ -5,6 +5,7 @@ and status 500, and re-raised unchanged."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from skywalking import Component
@@ -20,6 +21,17 @@ version_rule = {'name': 'pyramid', 'rules': ['>=1.10']}
 
 _GENERAL = int(Component.General)
 _PYRAMID = int(component)
+# The characters that WebOb's `Request.path` (urllib's quote with its PATH_SAFE) leaves as
+# they are: a path of only these is its own `request.path`, which costs ~20,000 instructions
+# a request to compute (bench/plugin_cost.py).
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~/!$&'()*+,;=:@-]*")
+
+
+def _path(request, environ: dict) -> str:
+    raw = environ.get('SCRIPT_NAME', '') + environ.get('PATH_INFO', '')
+    if _UNQUOTED.fullmatch(raw):
+        return raw
+    return request.path
 
 
 def _wrap_invoke_request(invoke_request):
@@ -29,7 +41,7 @@ def _wrap_invoke_request(invoke_request):
             environ,
             _PYRAMID,
             method=request.method,
-            op=request.path,
+            op=_path(request, environ),
             inherit=_GENERAL,
             url=wsgi_request_url,
         )

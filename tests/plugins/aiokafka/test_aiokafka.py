@@ -5,30 +5,15 @@ group with ``subscribe()``. Both run under `sw-python run` (gRPC to the local co
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import free_port, http_get
-from tests.plugins.scenario import check, down_expected, kafka_round_trip
+from tests.plugins._kafka import broker_down, round_trip
 
 HERE = Path(__file__).parent
-SERVICES = HERE / 'services'
+MODES = ('iterate', 'poll', 'subscribe')
 
-
-@pytest.mark.parametrize('mode', ['iterate', 'poll', 'subscribe'])
-def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, plugin_python, kafka_broker, mode):
-    # A subscribed consumer reads as the iterate one: the same spans.
-    expected = f'{"iterate" if mode == "subscribe" else mode}.yml'
-    kafka_round_trip(services, collector, plugin_python, kafka_broker, HERE, 'mq_aiokafka', mode, expected)
-
-
-def test_a_broker_that_is_down_fails_the_start_unchanged(services, collector, plugin_python, kafka_broker):
-    topic, down, port = f'mq_aiokafka_{uuid.uuid4().hex[:12]}', free_port(), free_port()
-    env = {'BROKER': kafka_broker.address, 'TOPIC': topic, 'DOWN_PORT': str(down)}
-    services.start('producer', SERVICES / 'producer.py', port, python=plugin_python, **env)
-    # aiokafka's own exception reached the application, unchanged; nothing was sent, so
-    # there is no exit span (start() is not a send).
-    assert http_get(f'http://127.0.0.1:{port}/down') == (503, b'KafkaConnectionError')
-    check(collector, services, down_expected('producer', f'http://127.0.0.1:{port}/down'))
+# A subscribed consumer reads as the iterate one: the same spans.
+test_a_sent_record_continues_the_trace_in_the_consumer = round_trip(HERE, 'mq_aiokafka', MODES, subscribe_as='iterate')
+# aiokafka's own exception reached the application, unchanged; nothing was sent, so there is
+# no exit span (start() is not a send).
+test_a_broker_that_is_down_fails_the_start_unchanged = broker_down(HERE, 'mq_aiokafka', b'KafkaConnectionError')

@@ -7,36 +7,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.plugins.elasticsearch.es_server import ElasticsearchStandIn
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import stand_in_fixtures
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
 
 
-@pytest.fixture(scope='module')
-def stand_in():
-    server = ElasticsearchStandIn()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope='module')
-def scenario(collector, tmp_path_factory, plugin_python, stand_in):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('elasticsearch'),
-        plugin_python,
-        'elasticsearch-service',
-        HERE / 'services' / 'service.py',
-        ES_PORT=str(stand_in.port),
-        SW_PLUGIN_ELASTICSEARCH_TRACE_DSL='True',
-    )
-    running.substitutions['ES_PORT'] = str(stand_in.port)
-    yield running
-    running.stop()
+stand_in, scenario = stand_in_fixtures(
+    ElasticsearchStandIn, 'elasticsearch', HERE, 'ES_PORT', SW_PLUGIN_ELASTICSEARCH_TRACE_DSL='True'
+)
 
 
 def test_index_and_get(scenario, stand_in):

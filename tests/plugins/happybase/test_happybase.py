@@ -7,35 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.plugins.happybase.thrift_server import HBaseThriftStandIn
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import stand_in_fixtures
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
 
 
-@pytest.fixture(scope='module')
-def stand_in():
-    server = HBaseThriftStandIn()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope='module')
-def scenario(collector, tmp_path_factory, plugin_python, stand_in):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('happybase'),
-        plugin_python,
-        'happybase-service',
-        HERE / 'services' / 'service.py',
-        THRIFT_PORT=str(stand_in.port),
-    )
-    running.substitutions['THRIFT_PORT'] = str(stand_in.port)
-    yield running
-    running.stop()
+stand_in, scenario = stand_in_fixtures(HBaseThriftStandIn, 'happybase', HERE, 'THRIFT_PORT')
 
 
 def test_table_calls(scenario, stand_in):

@@ -6,10 +6,12 @@ application exception. Each call's name is recorded."""
 
 from __future__ import annotations
 
-import socketserver
+import socket
 import struct
 import threading
 from typing import Any
+
+from tests.plugins._stand_in import TcpStandIn
 
 CALL, REPLY, EXCEPTION = 1, 2, 3
 STOP, BOOL, BYTE, DOUBLE, I16, I32, I64, STRING, STRUCT, MAP, SET, LIST = 0, 2, 3, 4, 6, 8, 10, 11, 12, 13, 14, 15
@@ -88,32 +90,18 @@ def row_results(rows: list[tuple[bytes, dict[bytes, bytes]]]) -> bytes:
     return out
 
 
-class HBaseThriftStandIn:
+class HBaseThriftStandIn(TcpStandIn):
     def __init__(self) -> None:
         self.calls: list[str] = []
         self.tables: dict[bytes, dict[bytes, dict[bytes, bytes]]] = {}
         self.families: dict[bytes, list[bytes]] = {}
         self.lock = threading.Lock()
-        stand_in = self
+        super().__init__()
 
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                reader = Reader(self.request)
-                try:
-                    while True:
-                        self.request.sendall(stand_in.call(reader))
-                except (ConnectionError, OSError):
-                    return
-
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def serve(self, sock: socket.socket) -> None:
+        reader = Reader(sock)
+        while True:
+            sock.sendall(self.call(reader))
 
     def call(self, reader: Reader) -> bytes:
         header = reader.i32()

@@ -5,33 +5,16 @@ group with ``subscribe()``. Both run under `sw-python run` (gRPC to the local co
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import free_port, http_get
-from tests.plugins.scenario import check, down_expected, kafka_round_trip
+from tests.plugins._kafka import broker_down, round_trip
 
 HERE = Path(__file__).parent
-SERVICES = HERE / 'services'
+MODES = ('iterate', 'poll', 'subscribe')
 
-
-@pytest.mark.parametrize('mode', ['iterate', 'poll', 'subscribe'])
-def test_a_sent_record_continues_the_trace_in_the_consumer(services, collector, plugin_python, kafka_broker, mode):
-    # A subscribed consumer reads as the iterate one: the same spans.
-    expected = f'{"iterate" if mode == "subscribe" else mode}.yml'
-    kafka_round_trip(services, collector, plugin_python, kafka_broker, HERE, 'mq_kafka', mode, expected)
-
-
-def test_a_broker_that_is_down_gives_an_error_exit_span(services, collector, plugin_python, kafka_broker):
-    topic, down = f'mq_kafka_{uuid.uuid4().hex[:12]}', free_port()
-    port = free_port()
-    services.start('producer', SERVICES / 'producer.py', port, python=plugin_python, BROKER=kafka_broker.address,
-                   TOPIC=topic, DOWN_PORT=str(down))  # fmt: skip
-    # kafka-python's own exception reached the application, unchanged.
-    assert http_get(f'http://127.0.0.1:{port}/down') == (503, b'KafkaTimeoutError')
-    peer = f'127.0.0.1:{down}'
-    exit_span = {'op': f'Kafka/{topic}/Producer', 'component': 40, 'peer': peer, 'error': True,
-                 'tags': [('mq.broker', peer), ('mq.topic', topic)]}  # fmt: skip
-    check(collector, services, down_expected('producer', f'http://127.0.0.1:{port}/down', exit_span))
+# A subscribed consumer reads as the iterate one: the same spans.
+test_a_sent_record_continues_the_trace_in_the_consumer = round_trip(HERE, 'mq_kafka', MODES, subscribe_as='iterate')
+# kafka-python's own exception reached the application, unchanged.
+test_a_broker_that_is_down_gives_an_error_exit_span = broker_down(
+    HERE, 'mq_kafka', b'KafkaTimeoutError', 'Kafka/{topic}/Producer', error=True
+)

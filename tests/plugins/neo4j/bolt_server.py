@@ -7,10 +7,11 @@ bad query (FAILURE, then IGNORED until RESET). Each query it runs is recorded.""
 from __future__ import annotations
 
 import socket
-import socketserver
 import struct
 import threading
 from typing import Any
+
+from tests.plugins._stand_in import TcpStandIn
 
 HELLO, GOODBYE, RESET, RUN, BEGIN = 0x01, 0x02, 0x0F, 0x10, 0x11
 COMMIT, ROLLBACK, DISCARD, PULL = 0x12, 0x13, 0x2F, 0x3F
@@ -108,25 +109,11 @@ class Unpacker:
         raise ValueError(f'unknown PackStream marker {marker:#x}')
 
 
-class BoltStandIn:
+class BoltStandIn(TcpStandIn):
     def __init__(self) -> None:
         self.queries: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
-        stand_in = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                stand_in.serve(self.request)
-
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__()
 
     def serve(self, sock: socket.socket) -> None:
         handshake = _read(sock, 20)

@@ -10,33 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.neo4j.bolt_server import BoltStandIn
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import stand_in_fixtures
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
 
 
-@pytest.fixture(scope='module')
-def stand_in():
-    server = BoltStandIn()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope='module')
-def scenario(collector, tmp_path_factory, plugin_python, stand_in):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('neo4j'),
-        plugin_python,
-        'neo4j-service',
-        HERE / 'services' / 'service.py',
-        BOLT_PORT=str(stand_in.port),
-        SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='32',
-    )
-    running.substitutions['BOLT_PORT'] = str(stand_in.port)
-    yield running
-    running.stop()
+stand_in, scenario = stand_in_fixtures(
+    BoltStandIn, 'neo4j', HERE, 'BOLT_PORT', SW_PLUGIN_SQL_PARAMETERS_MAX_LENGTH='32'
+)
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,12 @@ documents in memory, and fails unknown commands with CommandNotFound."""
 
 from __future__ import annotations
 
-import socketserver
+import socket
 import struct
 import threading
 from typing import Any
+
+from tests.plugins._stand_in import TcpStandIn
 
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 
@@ -115,36 +117,22 @@ HELLO = {
 }
 
 
-class MongoStandIn:
+class MongoStandIn(TcpStandIn):
     def __init__(self) -> None:
         self.commands: list[str] = []
         self.collections: dict[str, list[dict]] = {}
         self.lock = threading.Lock()
-        stand_in = self
+        super().__init__()
 
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                try:
-                    while True:
-                        header = _read(self.request, 16)
-                        length, request_id, _, opcode = struct.unpack('<iiii', header)
-                        body = _read(self.request, length - 16)
-                        reply = stand_in.reply(request_id, opcode, body)
-                        if reply is None:
-                            return
-                        self.request.sendall(reply)
-                except (ConnectionError, OSError):
-                    return
-
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def serve(self, sock: socket.socket) -> None:
+        while True:
+            header = _read(sock, 16)
+            length, request_id, _, opcode = struct.unpack('<iiii', header)
+            body = _read(sock, length - 16)
+            reply = self.reply(request_id, opcode, body)
+            if reply is None:
+                return
+            sock.sendall(reply)
 
     def reply(self, request_id: int, opcode: int, body: bytes) -> bytes | None:
         if opcode == OP_QUERY:  # the handshake of older clients: flags, name, skip, limit, query

@@ -11,32 +11,13 @@ import pytest
 from packaging.version import Version
 
 from tests.plugins.pymongo.mongo_server import MongoStandIn
-from tests.plugins.scenario import Scenario
+from tests.plugins.scenario import stand_in_fixtures
 
 HERE = Path(__file__).parent
 EXPECTED = HERE / 'expected'
 
 
-@pytest.fixture(scope='module')
-def stand_in():
-    server = MongoStandIn()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope='module')
-def scenario(collector, tmp_path_factory, plugin_python, stand_in):
-    running = Scenario(
-        collector,
-        tmp_path_factory.mktemp('pymongo'),
-        plugin_python,
-        'pymongo-service',
-        HERE / 'services' / 'service.py',
-        MONGO_PORT=str(stand_in.port),
-    )
-    running.substitutions['MONGO_PORT'] = str(stand_in.port)
-    yield running
-    running.stop()
+stand_in, scenario = stand_in_fixtures(MongoStandIn, 'pymongo', HERE, 'MONGO_PORT')
 
 
 def test_crud(scenario, stand_in):
