@@ -266,6 +266,12 @@ pub fn configure_before_start(py: Python<'_>) -> PyResult<()> {
 #[pyfunction]
 #[pyo3(signature = (timeout = 5.0))]
 pub fn stop(py: Python<'_>, timeout: f64) -> bool {
+    // The bulk is sent first while other threads still run, as at SIGTERM: at exit, a daemon
+    // thread that has answered its request but not yet closed its span gets the GIL meanwhile
+    // and queues the segment, instead of finding the reporter already gone.
+    let started = std::time::Instant::now();
+    flush(py, timeout);
+    let timeout = (timeout - started.elapsed().as_secs_f64()).max(0.1);
     let (reporter, profiler) = {
         let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
         (agent.reporter.take(), agent.settings.profiler.clone())
