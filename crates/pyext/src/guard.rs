@@ -98,26 +98,7 @@ pub fn guard<T>(
     fallback: impl FnOnce() -> PyResult<T>,
     body: impl FnOnce() -> PyResult<T>,
 ) -> PyResult<T> {
-    let Some(_pass) = crate::exit_gate::enter() else {
-        return fallback();
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        if FAULT.load(Relaxed) != NO_FAULT {
-            injected_fault()?;
-        }
-        body()
-    }));
-    match outcome {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => {
-            failed(site, &error.to_string());
-            fallback()
-        }
-        Err(payload) => {
-            failed(site, &panic_message(payload.as_ref()));
-            fallback()
-        }
-    }
+    run_caught(fallback, body, |failure| failed(site, &failure.describe()))
 }
 
 /// Runs the body of a native plugin helper (`db_exit_span`, `cache_exit_span`): as [`guard`],
@@ -129,6 +110,40 @@ pub fn guard_helper<T>(
     fallback: impl FnOnce() -> PyResult<T>,
     body: impl FnOnce() -> PyResult<T>,
 ) -> PyResult<T> {
+    run_caught(fallback, body, |failure| crate::scope::report(py, helper, failure.into_error()))
+}
+
+/// How a guarded body failed.
+enum Failure {
+    Error(PyErr),
+    Panic(String),
+}
+
+impl Failure {
+    fn describe(&self) -> String {
+        match self {
+            Self::Error(error) => error.to_string(),
+            Self::Panic(message) => message.clone(),
+        }
+    }
+
+    fn into_error(self) -> PyErr {
+        match self {
+            Self::Error(error) => error,
+            Self::Panic(message) => PyRuntimeError::new_err(message),
+        }
+    }
+}
+
+/// What [`guard`] and [`guard_helper`] share; they differ only in where a failure is told
+/// (`report`). The exit gate's pass is held until the end, report and fallback included,
+/// since both may run Python code (logging).
+#[inline(always)]
+fn run_caught<T>(
+    fallback: impl FnOnce() -> PyResult<T>,
+    body: impl FnOnce() -> PyResult<T>,
+    report: impl FnOnce(Failure),
+) -> PyResult<T> {
     let Some(_pass) = crate::exit_gate::enter() else {
         return fallback();
     };
@@ -138,12 +153,12 @@ pub fn guard_helper<T>(
         }
         body()
     }));
-    let error = match outcome {
+    let failure = match outcome {
         Ok(Ok(value)) => return Ok(value),
-        Ok(Err(error)) => error,
-        Err(payload) => PyRuntimeError::new_err(panic_message(payload.as_ref())),
+        Ok(Err(error)) => Failure::Error(error),
+        Err(payload) => Failure::Panic(panic_message(payload.as_ref())),
     };
-    crate::scope::report(py, helper, error);
+    report(failure);
     fallback()
 }
 
