@@ -6,6 +6,11 @@ internals; here the agent adds a sink through loguru's public `logger.add`, at
 thread that logs it, so the active span is the caller's). Each record is reported with
 its message, tags ``level``, ``logger`` (``loguru``), ``thread`` and, with an exception,
 ``exception`` (the traceback, at most ``agent_cause_exception_depth`` entries).
+
+Applications usually start with ``logger.remove()`` (or ``logger.configure(handlers=...)``,
+which calls it) to drop loguru's default handler before adding their own; that removes every
+handler, the agent's sink too. ``Logger.remove`` is therefore wrapped: after a remove-all, the
+sink is added again, so reporting goes on as with upstream's patched ``Logger._log``.
 """
 
 from __future__ import annotations
@@ -24,11 +29,18 @@ _handler_id: int | None = None
 
 
 def install() -> None:
-    global _handler_id
     if not config.agent_log_reporter_active or _handler_id is not None:
         return
-    from loguru import logger
+    from loguru import _logger, logger
 
+    from skywalking.plugins._patch import patch
+
+    _add_sink(logger)
+    patch(_logger.Logger, 'remove', _keeping_the_sink)
+
+
+def _add_sink(logger) -> None:
+    global _handler_id
     from skywalking import _core
     from skywalking.log import format_exception, reporter_level
 
@@ -53,8 +65,23 @@ def install() -> None:
     _handler_id = logger.add(sink, level=reporter_level(), format='{message}', catch=True)
 
 
+def _keeping_the_sink(remove):
+    def wrapper(self, handler_id=None):
+        result = remove(self, handler_id)
+        if handler_id is None and _handler_id is not None:
+            try:
+                _add_sink(self)
+            except Exception as error:  # the application's remove() already succeeded
+                from skywalking.plugins._common import failed
+
+                failed('sw_loguru', error)
+        return result
+
+    return wrapper
+
+
 def uninstall() -> None:
-    """Removes the agent's sink."""
+    """Removes the agent's sink (the loader restores `Logger.remove`)."""
     global _handler_id
     if _handler_id is None:
         return
@@ -63,5 +90,5 @@ def uninstall() -> None:
     try:
         logger.remove(_handler_id)
     except ValueError:
-        pass  # the application removed every handler (`logger.remove()`)
+        pass  # already gone
     _handler_id = None

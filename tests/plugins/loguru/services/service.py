@@ -5,10 +5,16 @@ exception, bound to extra fields, and below the reporter's level. Answers JSON."
 import json
 import os
 import queue
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from loguru import logger
+
+# As applications usually start: loguru's default handler replaced by their own. Both calls
+# remove every handler, the agent's sink included, which the agent must add back.
+logger.remove()
+logger.configure(handlers=[{'sink': sys.stderr, 'level': 'DEBUG'}])
 
 
 def inside() -> None:
