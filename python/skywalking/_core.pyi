@@ -243,6 +243,18 @@ def asgi_entry_scope(
     params: str | None = None,
     send: Any = None,
 ) -> EntryScope: ...
+def http_entry_scope(
+    component: int,
+    method: str,
+    path: str,
+    sw8: str | None = None,
+    correlation: str | None = None,
+    peer: str | None = None,
+    url: str | None = None,
+    op: str | None = None,
+    inherit: int | None = None,
+    params: str | None = None,
+) -> EntryScope: ...
 def tag_exit_span(span: Span, layer: int, tags: tuple[object, ...]) -> None: ...
 def db_exit_span(
     op: str,

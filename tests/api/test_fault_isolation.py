@@ -239,6 +239,10 @@ HELPER_BAD_CALLS = textwrap.dedent(
         'cache_exit_span helper': [
             lambda span: _core.cache_exit_span('Redis/GET', ('r', 6379), 7, 'GET'),
         ],
+        'http_entry_span helper': [
+            lambda span: _core.http_entry_scope('tornado', 'GET', '/'),
+            lambda span: _core.http_entry_scope(3012, 'GET', '/', b'1-x', None, 8080),
+        ],
     }
     """
 )
@@ -390,6 +394,6 @@ def test_every_request_path_entry_has_a_wrongly_typed_call_here():
     """A new `_core` function or method fails this until it is sorted into one of the lists
     (and, if it converts arguments, given a wrongly typed call above)."""
     covered = set(_keys(BAD_CALLS)) | {'wsgi_entry_scope', 'asgi_entry_scope', 'NoopSpan', 'EntryScope'}
-    covered |= {'db_exit_span', 'cache_exit_span'}  # HELPER_BAD_CALLS
+    covered |= {'db_exit_span', 'cache_exit_span', 'http_entry_scope'}  # HELPER_BAD_CALLS
     sorted_out = covered | TAKE_ANY_OBJECT | RAISE_TO_THEIR_HELPER | NOT_ON_THE_REQUEST_PATH
     assert _entries() - sorted_out == set()

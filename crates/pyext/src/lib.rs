@@ -82,5 +82,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scope::EntryScope>()?;
     m.add_function(wrap_pyfunction!(scope::wsgi_entry_scope, m)?)?;
     m.add_function(wrap_pyfunction!(scope::asgi_entry_scope, m)?)?;
+    m.add_function(wrap_pyfunction!(scope::http_entry_scope, m)?)?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyString};
 use sw_core::segment::set_tag;
@@ -18,7 +19,7 @@ use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
 use crate::asgi;
 use crate::context;
-use crate::guard::{guard, site, Arg, Take};
+use crate::guard::{guard, guard_helper, site, Arg, Take};
 use crate::span::{self, Span};
 use crate::wsgi;
 use sw_core::span_kind::Kind;
@@ -265,7 +266,7 @@ pub fn wsgi_entry_scope(
     url: Option<Py<PyAny>>,
     params: Option<Arg<String>>,
 ) -> PyResult<EntryScope> {
-    let opened = (|| -> PyResult<EntryScope> {
+    let opened = || -> PyResult<EntryScope> {
         let environ = environ.downcast::<PyDict>()?;
         let (component, method, op) = (component.take("component")?, method.take("method")?, op.take("op")?);
         let (inherit, params) = (inherit.take("inherit")?, params.take("params")?);
@@ -292,14 +293,8 @@ pub fn wsgi_entry_scope(
             asgi: None,
             send: None,
         })
-    })();
-    match opened {
-        Ok(scope) => Ok(scope),
-        Err(error) => {
-            report(py, "wsgi_entry_span", error);
-            noop_scope(py)
-        }
-    }
+    };
+    guard_helper(py, "wsgi_entry_span", || noop_scope(py), opened)
 }
 
 /// `_core.asgi_entry_scope(scope, component, method=None, op=None, inherit=None, url=None,
@@ -332,7 +327,7 @@ pub fn asgi_entry_scope(
 ) -> PyResult<EntryScope> {
     // Without a span the application still needs the server's `send`.
     let plain_send = send.as_ref().map(|send| send.clone_ref(py));
-    let opened = (|| -> PyResult<EntryScope> {
+    let opened = || -> PyResult<EntryScope> {
         let scope = scope.downcast::<PyDict>()?;
         let (component, method, op) = (component.take("component")?, method.take("method")?, op.take("op")?);
         let (inherit, url, peer) = (inherit.take("inherit")?, url.take("url")?, peer.take("peer")?);
@@ -370,16 +365,73 @@ pub fn asgi_entry_scope(
             asgi,
             send,
         })
-    })();
-    match opened {
-        Ok(scope) => Ok(scope),
-        Err(error) => {
-            report(py, "asgi_entry_span", error);
-            let mut scope = noop_scope(py)?;
-            scope.send = plain_send;
-            Ok(scope)
+    };
+    let without_span = || {
+        let mut scope = noop_scope(py)?;
+        scope.send = plain_send;
+        Ok(scope)
+    };
+    guard_helper(py, "asgi_entry_span", without_span, opened)
+}
+
+/// `_core.http_entry_scope(component, method, path, sw8=None, correlation=None, peer=None,
+/// url=None, op=None, inherit=None, params=None)`: the entry span of a request a framework
+/// describes field by field (`_web.http_entry_span`, and the plugins that read the trace
+/// headers themselves), in an `EntryScope`, in one native call: the active context, the
+/// span (a method in `plugin_http_ignore_method` gives a no-op span) and its tags
+/// `http.method`, `http.url` (`path` when not given) and `http.params` when not empty.
+/// `op` defaults to `path`. Never raises.
+#[pyfunction]
+#[pyo3(signature = (
+    component, method, path, sw8 = None, correlation = None, peer = None, url = None, op = None,
+    inherit = None, params = None
+))]
+#[allow(clippy::too_many_arguments)]
+pub fn http_entry_scope(
+    py: Python<'_>,
+    component: Arg<i32>,
+    method: Arg<String>,
+    path: Arg<String>,
+    sw8: Option<Arg<PyBackedStr>>,
+    correlation: Option<Arg<PyBackedStr>>,
+    peer: Option<Arg<String>>,
+    url: Option<Arg<String>>,
+    op: Option<Arg<String>>,
+    inherit: Option<Arg<i32>>,
+    params: Option<Arg<String>>,
+) -> PyResult<EntryScope> {
+    let opened = || -> PyResult<EntryScope> {
+        let (component, method, path) = (component.take("component")?, method.take("method")?, path.take("path")?);
+        let (sw8, correlation) = (sw8.take("sw8")?, correlation.take("correlation")?);
+        let (peer, url, op) = (peer.take("peer")?, url.take("url")?, op.take("op")?);
+        let (inherit, params) = (inherit.take("inherit")?, params.take("params")?);
+        let context = context::context_for(py)?.into_bound(py);
+        let headers = (sw8.as_deref(), correlation.as_deref());
+        let (op, url) = match (op, url) {
+            (Some(op), Some(url)) => (op, url),
+            (Some(op), None) => (op, path),
+            (None, Some(url)) => (path, url),
+            (None, None) => (path.clone(), path),
+        };
+        let span = context::entry_span(&context, op, None, inherit, headers, Some(&method))?.unbind();
+        let mut tags = Vec::with_capacity(3);
+        tags.push(("http.method".to_owned(), method));
+        tags.push(("http.url".to_owned(), url));
+        if let Some(params) = params.filter(|p| !p.is_empty()) {
+            tags.push(("http.params".to_owned(), params));
         }
-    }
+        Ok(EntryScope {
+            span,
+            component,
+            layer: SpanLayer::Http as i32,
+            peer,
+            tags,
+            wsgi: None,
+            asgi: None,
+            send: None,
+        })
+    };
+    guard_helper(py, "http_entry_span", || noop_scope(py), opened)
 }
 
 fn environ_text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> PyResult<Option<String>> {

@@ -11,7 +11,7 @@ from typing import Any
 from skywalking import Component, config
 from skywalking.plugins._http import http_exit_span
 from skywalking.plugins._patch import patch
-from skywalking.plugins._web import http_entry_span, record_exception
+from skywalking.plugins._web import http_entry_scope, record_exception
 
 link_vector = ['https://docs.aiohttp.org']
 component = Component.AioHttp
@@ -99,13 +99,15 @@ def _peer(request: Any) -> str:
 def _wrap_handle_request(handle_request):
     async def _sw_handle_request(this, request, *args, **kwargs):
         path = request.path
-        scope = http_entry_span(
+        headers = request.headers  # a CIMultiDictProxy: `get` is native and case-insensitive
+        scope = http_entry_scope(
             _AIOHTTP,
-            method=request.method,
-            path=path,
-            headers=request.headers,
-            peer=_peer(request),
-            url=f'{request.scheme}://{request.host}{path}',
+            request.method,
+            path,
+            headers.get('sw8'),
+            headers.get('sw8-correlation'),
+            _peer(request),
+            f'{request.scheme}://{request.host}{path}',
         )
         with scope as span:
             answer = await handle_request(this, request, *args, **kwargs)
