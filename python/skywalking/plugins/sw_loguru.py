@@ -1,16 +1,14 @@
-"""loguru records for the log reporter, as upstream's `sw_loguru`.
-
-Upstream replaces loguru's private `Logger._log` and rebuilds each record from loguru's
-internals; here the agent adds a sink through loguru's public `logger.add`, at
-``agent_log_reporter_level``, which sees every record loguru emits at that level (in the
-thread that logs it, so the active span is the caller's). Each record is reported with
-its message, tags ``level``, ``logger`` (``loguru``), ``thread`` and, with an exception,
-``exception`` (the traceback, at most ``agent_cause_exception_depth`` entries).
+"""loguru records for the log reporter, as upstream's `sw_loguru`: a sink added through
+loguru's public `logger.add`, at ``agent_log_reporter_level``, which sees every record loguru
+emits at that level (in the thread that logs it, so the active span is the caller's). Each
+record is reported with its message, tags ``level``, ``logger`` (``loguru``), ``thread`` and,
+with an exception, ``exception`` (the traceback, at most ``agent_cause_exception_depth``
+entries).
 
 Applications usually start with ``logger.remove()`` (or ``logger.configure(handlers=...)``,
 which calls it) to drop loguru's default handler before adding their own; that removes every
-handler, the agent's sink too. ``Logger.remove`` is therefore wrapped: after a remove-all, the
-sink is added again, so reporting goes on as with upstream's patched ``Logger._log``.
+handler, the agent's sink too, and upstream reports nothing from then on. ``Logger.remove`` is
+therefore wrapped: after a remove-all, the sink is added again.
 """
 
 from __future__ import annotations
