@@ -1,8 +1,9 @@
 """One process of bench/instructions.py: N requests of W1 (or W2 with a downstream URL), or W7
-with target `w7`, or W6 with target `w6=HTTP_URL,GRPC_HOST:PORT`, or N W3 spans (target `w3`), or N requests of the web framework targets (`flask-wsgi`: W1's app
-called through WSGI with W4's environ; `django-wsgi`: W4; `django-asgi`: W4's Django through
-its ASGI handler, an async view; `fastapi`: W5), with an agent started as in the benchmark,
-then a pause so the reporter's sending is counted too."""
+with target `w7`, or W6 with target `w6=HTTP_URL,GRPC_HOST:PORT`, or N W3 spans (target
+`w3`), or N requests of the web framework targets (`flask-wsgi`: W1's app called through
+WSGI with W4's environ; `django-wsgi`: W4; `django-asgi`: W4's Django through its ASGI
+handler, an async view; `fastapi`: W5), with an agent started as in the benchmark, then a
+pause so the reporter's sending is counted too."""
 
 from __future__ import annotations
 

@@ -20,6 +20,10 @@ hooked_modules = ['httpx']
 _HTTPX = int(component)
 
 
+#: The trace headers' names as httpx keeps them (lower-case ASCII bytes).
+_KEYS = {'sw8': b'sw8', 'sw8-correlation': b'sw8-correlation'}
+
+
 def _put_header(headers, name: str, value: str) -> None:
     """``headers[name] = value`` for an `httpx.Headers`, appended to its list of
     ``(raw key, lower-case key, value)`` byte triples (httpx 0.18 to today) when the request
@@ -27,9 +31,12 @@ def _put_header(headers, name: str, value: str) -> None:
     three microseconds a header, more than the rest of the plugin's work."""
     items = getattr(headers, '_list', None)
     if type(items) is list:
-        key = name.encode('ascii')  # the trace headers' names are lower-case ASCII
         try:
-            if all(item[1] != key for item in items):
+            key = _KEYS.get(name) or name.encode('ascii')
+            for item in items:  # a plain loop: a generator in all() cost four times as much
+                if item[1] == key:
+                    break
+            else:
                 items.append((key, key, value.encode('latin-1')))
                 return
         except (TypeError, IndexError, UnicodeEncodeError):
@@ -37,10 +44,35 @@ def _put_header(headers, name: str, value: str) -> None:
     headers[name] = value
 
 
+#: ``str(url)`` by the URL's parts: httpx builds the text in Python from its parts at each
+#: ``str()`` (a few thousand instructions a request), while a client mostly calls the same
+#: few URLs. Keyed by a plain tuple of the parts (`URL._uri_reference`, a named tuple in every
+#: httpx version), so that equal keys mean equal text; emptied when full.
+_URLS: dict[tuple, str] = {}
+_URLS_MAX = 256
+
+
+def _url_text(url) -> str:
+    parts = getattr(url, '_uri_reference', None)
+    if not isinstance(parts, tuple):
+        return str(url)
+    key = tuple(parts)
+    try:
+        text = _URLS.get(key)
+    except TypeError:  # a part that cannot be hashed
+        return str(url)
+    if text is None:
+        text = str(url)
+        if len(_URLS) >= _URLS_MAX:
+            _URLS.clear()
+        _URLS[key] = text
+    return text
+
+
 def _wrap_send(send):
     def _sw_send(this, request, *args, **kwargs):
         with http_exit_span(
-            str(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
+            _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
         ) as span:
             response = send(this, request, *args, **kwargs)
             span.tag_http_status(response.status_code)
@@ -52,7 +84,7 @@ def _wrap_send(send):
 def _wrap_async_send(send):
     async def _sw_async_send(this, request, *args, **kwargs):
         with http_exit_span(
-            str(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
+            _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
         ) as span:
             response = await send(this, request, *args, **kwargs)
             span.tag_http_status(response.status_code)
