@@ -3,6 +3,11 @@ the request's headers (httpx does not send through `http.client`).
 
 A ``send`` covers its redirects (httpx copies the trace headers into each redirected
 request): one span per call, with the final response's status.
+
+Every header of a request costs httpx work in Python at each response too: its cookie
+handling hands the request to the standard cookie jar as a `urllib.request.Request` built
+from all its headers, decoded (`Cookies.extract_cookies`). The jar reads none of them, and
+the trace headers are the longest, so they are left out of that copy (and put back).
 """
 
 from __future__ import annotations
@@ -69,12 +74,36 @@ def _url_text(url) -> str:
     return text
 
 
+#: The trace headers' keys in httpx's header list.
+_OURS = (b'sw8', b'sw8-correlation')
+
+
+def _wrap_extract_cookies(extract):
+    def _sw_extract_cookies(this, response):
+        try:
+            items = response.request.headers._list
+            traced = type(items) is list and items[-1][1] in _OURS  # appended last by _put_header
+        except Exception:
+            traced = False
+        if not traced:
+            return extract(this, response)
+        hidden = []
+        while items and items[-1][1] in _OURS:
+            hidden.append(items.pop())
+        try:
+            return extract(this, response)
+        finally:
+            items.extend(reversed(hidden))
+
+    return _sw_extract_cookies
+
+
 def _wrap_send(send):
-    def _sw_send(this, request, *args, **kwargs):
+    def _sw_send(this, request, **kwargs):
         with http_exit_span(
             _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
         ) as span:
-            response = send(this, request, *args, **kwargs)
+            response = send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
             return response
 
@@ -82,11 +111,11 @@ def _wrap_send(send):
 
 
 def _wrap_async_send(send):
-    async def _sw_async_send(this, request, *args, **kwargs):
+    async def _sw_async_send(this, request, **kwargs):  # send's options are keyword-only
         with http_exit_span(
             _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
         ) as span:
-            response = await send(this, request, *args, **kwargs)
+            response = await send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
             return response
 
@@ -94,7 +123,8 @@ def _wrap_async_send(send):
 
 
 def install() -> None:
-    from httpx import AsyncClient, Client
+    from httpx import AsyncClient, Client, Cookies
 
     patch(Client, 'send', _wrap_send)
     patch(AsyncClient, 'send', _wrap_async_send)
+    patch(Cookies, 'extract_cookies', _wrap_extract_cookies)

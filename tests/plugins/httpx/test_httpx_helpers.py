@@ -1,6 +1,7 @@
 """sw_httpx's shortcuts around httpx's own API, checked against that API in the scenario's
-httpx version: the remembered URL text is ``str(request.url)`` for every URL, and the
-trace headers appended to the header list read back as ``headers[name] = value`` would."""
+httpx version: the remembered URL text is ``str(request.url)`` for every URL, the trace
+headers appended to the header list read back as ``headers[name] = value`` would, and
+cookie extraction runs without them and finds them back in place afterwards."""
 
 import subprocess
 import textwrap
@@ -41,6 +42,33 @@ CHECK = textwrap.dedent(
     assert request.headers.raw[-2:] == [(b'sw8', b'one'), (b'sw8-correlation', b'two')]
     sw_httpx._put_header(request.headers, 'sw8', 'three')  # already there: replaced, once
     assert request.headers.get_list('sw8') == ['three'], request.headers
+
+    seen = []
+
+    def extract(this, response):
+        seen.append([key for key, _ in response.request.headers.raw])
+        if len(seen) == 2:
+            raise RuntimeError('jar failed')
+        return httpx.Cookies.extract_cookies(this, response)  # not patched in this process
+
+    wrapped = sw_httpx._wrap_extract_cookies(extract)
+    headers = list(request.headers.raw)
+    others = [key for key, _ in headers if key not in (b'sw8', b'sw8-correlation')]
+    assert len(others) == len(headers) - 2
+    response = httpx.Response(200, headers={'Set-Cookie': 'k=v; Path=/'}, request=request)
+    cookies = httpx.Cookies()
+    wrapped(cookies, response)
+    assert seen[-1] == others, seen
+    assert list(request.headers.raw) == headers, request.headers.raw
+    assert cookies.get('k') == 'v', cookies
+    try:
+        wrapped(cookies, response)
+    except RuntimeError:
+        pass
+    assert seen[-1] == others and list(request.headers.raw) == headers, request.headers.raw
+    plain = httpx.Request('GET', 'http://h/', headers={'X-A': '1'})
+    wrapped(cookies, httpx.Response(200, request=plain))
+    assert seen[-1] == others and len(seen) == 3
     print('ok')
     """
 )
