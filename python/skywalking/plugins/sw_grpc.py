@@ -18,6 +18,7 @@ covers starting the call, as upstream's does.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from skywalking import Component, Layer, config
@@ -32,6 +33,7 @@ note = ''
 hooked_modules = ['grpc']
 
 _GRPC = int(component)
+_VALUE = itemgetter(1)
 _RPC = int(Layer.RPCFramework)
 GRPC_METHOD = 'grpc.method'
 GRPC_URL = 'grpc.url'
@@ -72,7 +74,7 @@ def _exit_span(method: str, target: str, tags: tuple | None = None) -> tuple[Any
         else:
             span = get_context().new_exit_span(method, target, _GRPC)
             tag_exit_span(span, _RPC, tags or (GRPC_METHOD, method, GRPC_URL, target))
-        return span, [pair for pair in span.inject_headers() if pair[1]]
+        return span, list(filter(_VALUE, span.inject_headers()))
     except Exception:
         failed('sw_grpc client')
         return noop_span(), []

@@ -12,6 +12,8 @@ the trace headers are the longest, so they are left out of that copy (and put ba
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from skywalking import Component
 from skywalking.plugins._http import http_exit_span
 from skywalking.plugins._patch import patch
@@ -27,21 +29,20 @@ _HTTPX = int(component)
 
 #: The trace headers' names as httpx keeps them (lower-case ASCII bytes).
 _KEYS = {'sw8': b'sw8', 'sw8-correlation': b'sw8-correlation'}
+_LOWER_KEY = itemgetter(1)
 
 
 def _put_header(headers, name: str, value: str) -> None:
     """``headers[name] = value`` for an `httpx.Headers`, appended to its list of
     ``(raw key, lower-case key, value)`` byte triples (httpx 0.18 to today) when the request
     has no header of that name: ``__setitem__`` normalises, encodes and scans, about
-    three microseconds a header, more than the rest of the plugin's work."""
+    three microseconds a header, more than the rest of the plugin's work. The scan for an
+    existing one runs in C (``map`` of ``itemgetter``), not a line of Python per header."""
     items = getattr(headers, '_list', None)
     if type(items) is list:
         try:
             key = _KEYS.get(name) or name.encode('ascii')
-            for item in items:  # a plain loop: a generator in all() cost four times as much
-                if item[1] == key:
-                    break
-            else:
+            if key not in map(_LOWER_KEY, items):
                 items.append((key, key, value.encode('latin-1')))
                 return
         except (TypeError, IndexError, UnicodeEncodeError):
@@ -66,7 +67,7 @@ def _url_text(url) -> str:
         text = _URLS.get(key)
     except TypeError:  # a part that cannot be hashed
         return str(url)
-    if text is None:
+    if text is None:  # a URL not seen yet (a miss costs no exception)
         text = str(url)
         if len(_URLS) >= _URLS_MAX:
             _URLS.clear()
