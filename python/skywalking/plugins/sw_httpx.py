@@ -6,8 +6,9 @@ request): one span per call, with the final response's status.
 
 Every header of a request costs httpx work in Python at each response too: its cookie
 handling hands the request to the standard cookie jar as a `urllib.request.Request` built
-from all its headers, decoded (`Cookies.extract_cookies`). The jar reads none of them, and
-the trace headers are the longest, so they are left out of that copy (and put back).
+from all its headers, decoded (`Cookies.extract_cookies`). The jar reads at most `Host` of
+them, and the trace headers are the longest, so they are left out of that copy (and put
+back).
 """
 
 from __future__ import annotations
