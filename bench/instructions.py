@@ -1,4 +1,4 @@
-"""Instructions per W1/W2/W7 request (and per W3 span) over no agent, by valgrind's callgrind: a measure of the
+"""Instructions per W1/W2/W6/W7 request (and per W3 span) over no agent, by valgrind's callgrind: a measure of the
 agents' overhead that does not move with the machine's load (CPU-time runs do, a lot, on a
 shared machine). Each figure is (instructions with N2 requests - with N1) / (N2 - N1), so
 start-up cancels out. The application thread (the request path) and the other threads (the
@@ -30,6 +30,9 @@ CASES = {
     'w2': (300, 900, 'downstream'),
     'w3': (2000, 6000, 'w3'),
     'w7': (300, 900, 'w7'),
+    # A W6 request runs ~6.3 million instructions (httpx, anyio, grpcio), 20 times W2's: fewer
+    # requests, so that a run stays within a few minutes under callgrind.
+    'w6': (50, 150, 'w6'),
     # The web framework workloads, each app called as its server calls it (WSGI or ASGI).
     'flask-wsgi': (300, 900, 'flask-wsgi'),
     'django-wsgi': (300, 900, 'django-wsgi'),
@@ -75,6 +78,7 @@ def main() -> None:
     cases = {name: CASES[name] for name in args.workloads.split(',')}
     kinds = tuple(args.kinds.split(','))
     grpc_port, http_port, down_port = run.free_port(), run.free_port(), run.free_port()
+    grpc_down_port = run.free_port()
     collector = subprocess.Popen(
         [
             str(run.COLLECTOR),
@@ -91,15 +95,27 @@ def main() -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # W6's gRPC downstream (a plain grpc.server; the baseline venv has grpcio, no agent).
+    grpc_downstream = subprocess.Popen(
+        [str(run.venv_python('baseline')), str(run.BENCH / 'servers' / 'grpc_downstream.py'), str(grpc_down_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         time.sleep(1)
+        if 'w6' in cases and grpc_downstream.stdout.readline().strip() != 'ready':
+            raise SystemExit("W6's gRPC downstream did not start")
         print(
             '| workload | threads | no agent | apache-skywalking | skywalking-rs | overhead apache-skywalking | '
             'overhead skywalking-rs | ratio |'
         )
         print('|---|---|---:|---:|---:|---:|---:|---:|')
         for name, (n1, n2, target) in cases.items():
-            url = {'downstream': f'http://127.0.0.1:{down_port}/'}.get(target, target)
+            url = {
+                'downstream': f'http://127.0.0.1:{down_port}/',
+                'w6': f'w6=http://127.0.0.1:{down_port}/downstream,127.0.0.1:{grpc_down_port}',
+            }.get(target, target)
             app, rest = {}, {}
             for kind in kinds:
                 a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)
@@ -119,6 +135,7 @@ def main() -> None:
     finally:
         collector.terminate()
         downstream.terminate()
+        grpc_downstream.terminate()
 
 
 if __name__ == '__main__':

@@ -12,14 +12,14 @@ import asyncio
 from harness import Contender, measure, parse_args
 
 
-def make_app(downstream: str, grpc_target: str):
+def make_app(downstream: str, grpc_target: str, timeout: float = 10):
     # Imported after the contender started, so that every instrumentation sees them.
     import flask
     import grpc
     import httpx
 
     loop = asyncio.new_event_loop()
-    client = httpx.AsyncClient(timeout=10)
+    client = httpx.AsyncClient(timeout=timeout)
     channel = grpc.insecure_channel(grpc_target)
     call = channel.unary_unary('/bench.Downstream/Call')
     app = flask.Flask('bench')
@@ -28,7 +28,7 @@ def make_app(downstream: str, grpc_target: str):
     def hello():
         response = loop.run_until_complete(client.get(downstream))
         response.raise_for_status()
-        if call(b'x', timeout=10) != b'ok':
+        if call(b'x', timeout=timeout) != b'ok':
             raise RuntimeError('unexpected gRPC answer')
         return 'hello'
 

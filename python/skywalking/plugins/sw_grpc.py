@@ -18,6 +18,7 @@ covers starting the call, as upstream's does.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from skywalking import Component, Layer, config
@@ -32,6 +33,7 @@ note = ''
 hooked_modules = ['grpc']
 
 _GRPC = int(component)
+_VALUE = itemgetter(1)
 _RPC = int(Layer.RPCFramework)
 GRPC_METHOD = 'grpc.method'
 GRPC_URL = 'grpc.url'
@@ -62,15 +64,17 @@ def _tag_status(span: Any, code: Any) -> None:
 # --- client --------------------------------------------------------------------------------
 
 
-def _exit_span(method: str, target: str) -> tuple[Any, list[tuple[str, str]]]:
-    """The exit span of a call (not started) and the metadata pairs it sends."""
+def _exit_span(method: str, target: str, tags: tuple | None = None) -> tuple[Any, list[tuple[str, str]]]:
+    """The exit span of a call (not started) and the metadata pairs it sends: ``sw8``, and
+    ``sw8-correlation`` when there is a correlation (an empty one is not sent, as over HTTP:
+    each pair costs grpcio its conversion to the core's metadata)."""
     try:
-        if _ignored(method):
+        if config.plugin_grpc_ignored_methods and config.ignore_grpc_method_check(method):
             span = noop_span()
         else:
             span = get_context().new_exit_span(method, target, _GRPC)
-            tag_exit_span(span, _RPC, (GRPC_METHOD, method, GRPC_URL, target))
-        return span, span.inject_headers()
+            tag_exit_span(span, _RPC, tags or (GRPC_METHOD, method, GRPC_URL, target))
+        return span, list(filter(_VALUE, span.inject_headers()))
     except Exception:
         failed('sw_grpc client')
         return noop_span(), []
@@ -82,6 +86,14 @@ def _with_metadata(metadata: Any, pairs: list[tuple[str, str]]) -> list:
     names = {name for name, _ in pairs}
     kept = [item for item in metadata if str(item[0]).lower() not in names]
     return kept + pairs
+
+
+def _rpc_error() -> type:
+    """`grpc.RpcError`, looked up only when a call raised (an ``import`` statement on every
+    call costs a module lookup and a check that the module is not initialising)."""
+    import grpc
+
+    return grpc.RpcError
 
 
 def _record_outcome(span: Any, outcome: Any) -> None:
@@ -104,22 +116,21 @@ class _Traced:
     ``intercept_channel`` machinery (call details, outcome objects, a continuation per call)
     cost more per unary call than all of the agent's own work on it (W6)."""
 
-    __slots__ = ('_inner', '_method', '_target')
+    __slots__ = ('_inner', '_method', '_tags', '_target')
 
     def __init__(self, inner: Any, method: Any, target: str):
         self._inner = inner
         self._method = method.decode() if isinstance(method, bytes) else str(method)
         self._target = target
+        self._tags = (GRPC_METHOD, self._method, GRPC_URL, target)
 
     def _blocking(self, call: Any, request: Any, timeout, metadata, credentials, wait_for_ready, compression):
         """A blocking call: the span covers it whole and records a failed call's status."""
-        import grpc
-
-        span, pairs = _exit_span(self._method, self._target)
+        span, pairs = _exit_span(self._method, self._target, self._tags)
         span.start()
         try:
             result = call(request, timeout, _with_metadata(metadata, pairs), credentials, wait_for_ready, compression)
-        except grpc.RpcError as error:
+        except _rpc_error() as error:
             code = error.code() if hasattr(error, 'code') else None
             if code is not None:
                 _tag_status(span, code)
@@ -134,7 +145,7 @@ class _Traced:
 
     def _started(self, call: Any, request: Any, timeout, metadata, credentials, wait_for_ready, compression):
         """A future or a streamed call: the span covers starting it, as upstream's."""
-        span, pairs = _exit_span(self._method, self._target)
+        span, pairs = _exit_span(self._method, self._target, self._tags)
         with span:
             outcome = call(request, timeout, _with_metadata(metadata, pairs), credentials, wait_for_ready, compression)
             _record_outcome(span, outcome)

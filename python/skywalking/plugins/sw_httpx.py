@@ -3,9 +3,17 @@ the request's headers (httpx does not send through `http.client`).
 
 A ``send`` covers its redirects (httpx copies the trace headers into each redirected
 request): one span per call, with the final response's status.
+
+Every header of a request costs httpx work in Python at each response too: its cookie
+handling hands the request to the standard cookie jar as a `urllib.request.Request` built
+from all its headers, decoded (`Cookies.extract_cookies`). The jar reads at most `Host` of
+them, and the trace headers are the longest, so they are left out of that copy (and put
+back).
 """
 
 from __future__ import annotations
+
+from operator import itemgetter
 
 from skywalking import Component
 from skywalking.plugins._http import http_exit_span
@@ -20,16 +28,22 @@ hooked_modules = ['httpx']
 _HTTPX = int(component)
 
 
+#: The trace headers' names as httpx keeps them (lower-case ASCII bytes).
+_KEYS = {'sw8': b'sw8', 'sw8-correlation': b'sw8-correlation'}
+_LOWER_KEY = itemgetter(1)
+
+
 def _put_header(headers, name: str, value: str) -> None:
     """``headers[name] = value`` for an `httpx.Headers`, appended to its list of
     ``(raw key, lower-case key, value)`` byte triples (httpx 0.18 to today) when the request
     has no header of that name: ``__setitem__`` normalises, encodes and scans, about
-    three microseconds a header, more than the rest of the plugin's work."""
+    three microseconds a header, more than the rest of the plugin's work. The scan for an
+    existing one runs in C (``map`` of ``itemgetter``), not a line of Python per header."""
     items = getattr(headers, '_list', None)
     if type(items) is list:
-        key = name.encode('ascii')  # the trace headers' names are lower-case ASCII
         try:
-            if all(item[1] != key for item in items):
+            key = _KEYS.get(name) or name.encode('ascii')
+            if key not in map(_LOWER_KEY, items):
                 items.append((key, key, value.encode('latin-1')))
                 return
         except (TypeError, IndexError, UnicodeEncodeError):
@@ -37,12 +51,61 @@ def _put_header(headers, name: str, value: str) -> None:
     headers[name] = value
 
 
+#: ``str(url)`` by the URL's parts: httpx builds the text in Python from its parts at each
+#: ``str()`` (a few thousand instructions a request), while a client mostly calls the same
+#: few URLs. Keyed by a plain tuple of the parts (`URL._uri_reference`, a named tuple in every
+#: httpx version), so that equal keys mean equal text; emptied when full.
+_URLS: dict[tuple, str] = {}
+_URLS_MAX = 256
+
+
+def _url_text(url) -> str:
+    parts = getattr(url, '_uri_reference', None)
+    if not isinstance(parts, tuple):
+        return str(url)
+    key = tuple(parts)
+    try:
+        text = _URLS.get(key)
+    except TypeError:  # a part that cannot be hashed
+        return str(url)
+    if text is None:  # a URL not seen yet (a miss costs no exception)
+        text = str(url)
+        if len(_URLS) >= _URLS_MAX:
+            _URLS.clear()
+        _URLS[key] = text
+    return text
+
+
+#: The trace headers' keys in httpx's header list.
+_OURS = (b'sw8', b'sw8-correlation')
+
+
+def _wrap_extract_cookies(extract):
+    def _sw_extract_cookies(this, response):
+        try:
+            items = response.request.headers._list
+            traced = type(items) is list and items[-1][1] in _OURS  # appended last by _put_header
+        except Exception:
+            traced = False
+        if not traced:
+            return extract(this, response)
+        hidden = []
+        while items and items[-1][1] in _OURS:
+            hidden.append(items.pop())
+        try:
+            return extract(this, response)
+        finally:
+            items.extend(reversed(hidden))
+
+    return _sw_extract_cookies
+
+
 def _wrap_send(send):
-    def _sw_send(this, request, *args, **kwargs):
+    def _sw_send(this, request, **kwargs):
         with http_exit_span(
-            str(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
+            _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
         ) as span:
-            response = send(this, request, *args, **kwargs)
+            response = send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
             return response
 
@@ -50,11 +113,11 @@ def _wrap_send(send):
 
 
 def _wrap_async_send(send):
-    async def _sw_async_send(this, request, *args, **kwargs):
+    async def _sw_async_send(this, request, **kwargs):  # send's options are keyword-only
         with http_exit_span(
-            str(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
+            _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
         ) as span:
-            response = await send(this, request, *args, **kwargs)
+            response = await send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
             return response
 
@@ -62,7 +125,8 @@ def _wrap_async_send(send):
 
 
 def install() -> None:
-    from httpx import AsyncClient, Client
+    from httpx import AsyncClient, Client, Cookies
 
     patch(Client, 'send', _wrap_send)
     patch(AsyncClient, 'send', _wrap_async_send)
+    patch(Cookies, 'extract_cookies', _wrap_extract_cookies)
