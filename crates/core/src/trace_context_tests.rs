@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use prost::Message;
-use sw_proto::v3::{SegmentObject, SpanObject};
+use sw_proto::v3::SegmentObject;
 
 use super::*;
 use crate::sw8::{decode_header, Incoming};
@@ -373,7 +373,7 @@ fn create_time_is_the_first_span_start_or_the_first_question() {
     let mut asked = TraceContext::new(Limits::upstream());
     let first = asked.create_time();
     assert!(first > 0);
-    let mut later = SpanState::new(Kind::Local, SpanObject { start_time: first + 10, ..SpanObject::default() });
+    let mut later = SpanState::new(Kind::Local, SpanData { start_time: first + 10, ..SpanData::default() });
     asked.started(&later);
     assert_eq!(asked.create_time(), first);
     later.finished = true;
