@@ -28,7 +28,9 @@ const ID_FIELD: usize = 34;
 pub struct SegmentParts<'a> {
     pub trace_id: &'a str,
     pub segment_id: &'a str,
-    pub spans: &'a [SpanData],
+    /// The spans finished before the last, already encoded as `spans` fields
+    /// ([`put_archived_span`]), in finish order.
+    pub spans: &'a [u8],
     /// One more span after `spans` (the one whose end finished the segment).
     pub last: Option<&'a SpanData>,
     pub service: &'a str,
@@ -41,11 +43,14 @@ pub struct SegmentParts<'a> {
 pub fn encode_segment(parts: &SegmentParts<'_>, buf: &mut Vec<u8>) {
     // Sized by an estimate, not by `encoded_len`: prost measures every span again as it
     // writes its length prefix, and measuring twice costs more than a rare regrowth.
-    let count = parts.spans.len() + usize::from(parts.last.is_some());
-    buf.reserve(2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * count);
+    let last = if parts.last.is_some() { 256 } else { 0 };
+    buf.reserve(2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + parts.spans.len() + last);
     crate::span_encoding::string(TRACE_ID, parts.trace_id, buf);
     crate::span_encoding::string(TRACE_SEGMENT_ID, parts.segment_id, buf);
-    for span in parts.spans.iter().chain(parts.last) {
+    // The ids come first but may change until the segment ends (a joined trace), so the
+    // spans finished earlier were encoded apart and are copied in here.
+    buf.extend_from_slice(parts.spans);
+    if let Some(span) = parts.last {
         crate::span_encoding::put_span_field(SPANS, span, buf);
     }
     crate::span_encoding::string(SERVICE, parts.service, buf);
@@ -54,6 +59,12 @@ pub fn encode_segment(parts: &SegmentParts<'_>, buf: &mut Vec<u8>) {
         encode_key(IS_SIZE_LIMITED, WireType::Varint, buf);
         buf.put_u8(1);
     }
+}
+
+/// Appends `span` to `buf` as one `spans` field of a `SegmentObject`: a span finished
+/// before its segment, for [`SegmentParts::spans`].
+pub fn put_archived_span(span: &SpanData, buf: &mut Vec<u8>) {
+    crate::span_encoding::put_span_field(SPANS, span, buf);
 }
 
 /// Appends the bytes of `segment`, a segment made elsewhere than on the request path, to
@@ -123,12 +134,16 @@ mod tests {
         }
     }
 
-    fn parts<'a>(
-        spans: &'a [SpanData],
-        last: Option<&'a SpanData>,
-        limited: bool,
-        instance: &'a str,
-    ) -> SegmentParts<'a> {
+    /// `spans` as [`Segment`](crate::segment::Segment) keeps them once finished.
+    fn archived(spans: &[SpanData]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for span in spans {
+            put_archived_span(span, &mut buf);
+        }
+        buf
+    }
+
+    fn parts<'a>(spans: &'a [u8], last: Option<&'a SpanData>, limited: bool, instance: &'a str) -> SegmentParts<'a> {
         SegmentParts {
             trace_id: TRACE,
             segment_id: SEGMENT,
@@ -140,12 +155,12 @@ mod tests {
         }
     }
 
-    /// The same segment as prost's message.
-    fn proto(parts: &SegmentParts<'_>) -> SegmentObject {
+    /// The same segment as prost's message, with `spans` before the last.
+    fn proto(parts: &SegmentParts<'_>, spans: &[SpanData]) -> SegmentObject {
         SegmentObject {
             trace_id: parts.trace_id.into(),
             trace_segment_id: parts.segment_id.into(),
-            spans: parts.spans.iter().chain(parts.last).map(SpanData::to_proto).collect(),
+            spans: spans.iter().chain(parts.last).map(SpanData::to_proto).collect(),
             service: parts.service.into(),
             service_instance: parts.service_instance.into(),
             is_size_limited: parts.is_size_limited,
@@ -161,12 +176,16 @@ mod tests {
     #[test]
     fn bytes_are_what_prost_writes_for_the_same_message() {
         let (spans, root) = (spans(), root());
-        for (limited, instance) in [(false, "inst"), (true, "inst"), (false, ""), (true, &*"i".repeat(300))] {
-            for last in [None, Some(&root)] {
-                let parts = parts(&spans, last, limited, instance);
-                let bytes = encoded(&parts);
-                assert_eq!(bytes, proto(&parts).encode_to_vec());
-                assert_eq!(SegmentObject::decode(bytes.as_slice()).unwrap(), proto(&parts));
+        for earlier in [&spans[..], &spans[..1], &[]] {
+            let bytes = archived(earlier);
+            for (limited, instance) in [(false, "inst"), (true, "inst"), (false, ""), (true, &*"i".repeat(300))] {
+                for last in [None, Some(&root)] {
+                    let parts = parts(&bytes, last, limited, instance);
+                    let want = proto(&parts, earlier);
+                    let bytes = encoded(&parts);
+                    assert_eq!(bytes, want.encode_to_vec());
+                    assert_eq!(SegmentObject::decode(bytes.as_slice()).unwrap(), want);
+                }
             }
         }
     }
@@ -174,14 +193,16 @@ mod tests {
     #[test]
     fn appends_after_what_the_buffer_holds() {
         let (spans, root) = (spans(), root());
-        let parts = parts(&spans, Some(&root), false, "inst");
+        let bytes = archived(&spans);
+        let parts = parts(&bytes, Some(&root), false, "inst");
+        let want = proto(&parts, &spans).encode_to_vec();
         let mut buf = b"head".to_vec();
         encode_segment(&parts, &mut buf);
         assert_eq!(&buf[..4], b"head");
-        assert_eq!(&buf[4..], proto(&parts).encode_to_vec().as_slice());
+        assert_eq!(&buf[4..], want.as_slice());
         let mut buf = b"head".to_vec();
-        encode_message(&proto(&parts), &mut buf);
-        assert_eq!(&buf[4..], proto(&parts).encode_to_vec().as_slice());
+        encode_message(&proto(&parts, &spans), &mut buf);
+        assert_eq!(&buf[4..], want.as_slice());
     }
 
     fn encoded_message(segment: &SegmentObject) -> Vec<u8> {
@@ -192,8 +213,8 @@ mod tests {
 
     #[test]
     fn segment_id_is_found_in_the_bytes() {
-        let (spans, root) = (spans(), root());
-        assert_eq!(segment_id_of(&encoded(&parts(&spans, Some(&root), false, "inst"))), SEGMENT);
+        let (bytes, root) = (archived(&spans()), root());
+        assert_eq!(segment_id_of(&encoded(&parts(&bytes, Some(&root), false, "inst"))), SEGMENT);
         assert_eq!(segment_id_of(&encoded_message(&SegmentObject { trace_id: "t".into(), ..Default::default() })), "");
         let long = "x".repeat(200);
         let odd = SegmentObject { trace_segment_id: long.clone(), ..Default::default() };

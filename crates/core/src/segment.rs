@@ -1,14 +1,15 @@
 //! A segment under construction: span ids, the span limit, related traces, and the
 //! finished spans in finish order (children before parents, as upstream sends them).
 //!
-//! A live span is stored in its wire form's shape ([`SpanData`]) so finishing it is a
-//! move, not a conversion.
+//! A live span is stored in its wire form's shape ([`SpanData`]); when it finishes before
+//! its segment, it is encoded there and then (its data stays with its owner, who may still
+//! read it), so that nothing is moved, copied or kept per finished span but its bytes.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference};
 
-use crate::encoded::{encode_segment, SegmentParts};
+use crate::encoded::{encode_segment, put_archived_span, SegmentParts};
 use crate::ids::{new_id_pair, Id};
 use crate::span_data::{SpanData, Tag, TagKey};
 use crate::sw8::Sw8;
@@ -55,7 +56,9 @@ pub struct Segment {
     more_traces: Vec<String>,
     next_span_id: i32,
     span_limit: usize,
-    finished: Vec<SpanData>,
+    /// The spans finished so far, encoded (`SegmentObject.spans` fields), in finish order.
+    finished: Vec<u8>,
+    finished_count: usize,
     /// Spans were dropped (span limit) or the report queue was full.
     pub size_limited: bool,
 }
@@ -72,6 +75,7 @@ impl Segment {
             next_span_id: 0,
             span_limit,
             finished: Vec::new(),
+            finished_count: 0,
             size_limited: false,
         }
     }
@@ -125,15 +129,20 @@ impl Segment {
         (self.trace_id, self.segment_id)
     }
 
-    /// Records a finished span.
-    pub fn archive(&mut self, span: SpanData) {
-        self.finished.push(span);
+    /// Records a finished span (encoded now: see the module's documentation).
+    pub fn archive(&mut self, span: &SpanData) {
+        if self.finished.capacity() == 0 {
+            // A span with a few tags takes 100-200 bytes: one allocation for most segments.
+            self.finished.reserve(512);
+        }
+        put_archived_span(span, &mut self.finished);
+        self.finished_count += 1;
     }
 
     /// Number of spans finished so far.
     #[must_use]
     pub fn finished_len(&self) -> usize {
-        self.finished.len()
+        self.finished_count
     }
 
     /// Appends the segment in wire form to `buf` (see [`crate::encoded`] for why here),
@@ -255,8 +264,8 @@ mod tests {
         let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
         let root = segment.next_span_id().unwrap();
         let child = segment.next_span_id().unwrap();
-        segment.archive(SpanData { span_id: child, parent_span_id: root, ..Default::default() });
-        segment.archive(SpanData { span_id: root, parent_span_id: -1, ..Default::default() });
+        segment.archive(&SpanData { span_id: child, parent_span_id: root, ..Default::default() });
+        segment.archive(&SpanData { span_id: root, parent_span_id: -1, ..Default::default() });
         let id = segment.segment_id().to_owned();
         let decoded = decode(&segment, None);
         assert_eq!(decoded.trace_segment_id, id);
@@ -270,7 +279,7 @@ mod tests {
         let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
         let root = segment.next_span_id().unwrap();
         let child = segment.next_span_id().unwrap();
-        segment.archive(SpanData { span_id: child, parent_span_id: root, ..Default::default() });
+        segment.archive(&SpanData { span_id: child, parent_span_id: root, ..Default::default() });
         let last = SpanData { span_id: root, parent_span_id: -1, operation_name: "/root".into(), ..Default::default() };
         let decoded = decode(&segment, Some(&last));
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);

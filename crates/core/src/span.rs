@@ -16,8 +16,9 @@ use crate::tags;
 /// A span's state: what it records and where it is in its life.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanState {
-    /// The span in wire form; moved into the segment when the span finishes (a summary
-    /// stays, see [`crate::trace_context::TraceContext::finish`]).
+    /// The span in its wire form's shape; encoded into its segment when it finishes, and
+    /// kept whole here for whoever reads it after (see
+    /// [`crate::trace_context::TraceContext::finish`]).
     pub data: SpanData,
     pub kind: Kind,
     /// `start()` calls minus `stop()` calls; the span finishes when it returns to 0.

@@ -370,10 +370,10 @@ impl TraceContext {
         }
     }
 
-    /// A span of this context finished. While other spans of the segment run, its data
-    /// moves into the segment, leaving a summary behind (name, ids, times, kind, error
-    /// flag: what callers read after a span ends). When it was the last, `done` gets the
-    /// segment and the span (which stays whole with its owner) to hand them over, once.
+    /// A span of this context finished. While other spans of the segment run, it is
+    /// encoded into the segment; its data stays whole with its owner, who may still read it
+    /// (name, ids, times, tags). When it was the last, `done` gets the segment and the span
+    /// to hand them over, once.
     pub fn finish(&mut self, span: &mut SpanState, done: impl FnOnce(&Segment, &SpanData)) -> Finished {
         if span.noop || self.segment.is_none() {
             // Nothing can carry this span: it records nothing, or its segment was done.
@@ -382,8 +382,7 @@ impl TraceContext {
         span.data.span_type = span.kind.wire() as i32;
         self.nspans = self.nspans.saturating_sub(1);
         if self.nspans > 0 {
-            let archived = take_keeping_summary(&mut span.data);
-            self.segment_mut().archive(archived);
+            self.segment_mut().archive(&span.data);
             return Finished::Archived;
         }
         let Some(segment) = self.segment.take() else { return Finished::Dropped };
@@ -505,19 +504,6 @@ impl TraceContext {
         });
         Ok((value, self.correlation.to_header()))
     }
-}
-
-/// Moves `data` out, leaving behind what callers commonly read after a span ends.
-fn take_keeping_summary(data: &mut SpanData) -> SpanData {
-    let archived = std::mem::take(data);
-    data.operation_name.clone_from(&archived.operation_name);
-    data.span_id = archived.span_id;
-    data.parent_span_id = archived.parent_span_id;
-    data.start_time = archived.start_time;
-    data.end_time = archived.end_time;
-    data.is_error = archived.is_error;
-    data.span_type = archived.span_type;
-    archived
 }
 
 #[cfg(test)]
