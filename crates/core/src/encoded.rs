@@ -9,7 +9,10 @@
 
 use prost::bytes::BufMut;
 use prost::encoding::{decode_varint, encode_key, WireType};
-use sw_proto::v3::{SegmentObject, SpanObject};
+use prost::Message;
+use sw_proto::v3::SegmentObject;
+
+use crate::span_data::SpanData;
 
 /// Field numbers of `SegmentObject` (`proto/language-agent/Tracing.proto`).
 const TRACE_ID: u32 = 1;
@@ -25,9 +28,11 @@ const ID_FIELD: usize = 34;
 pub struct SegmentParts<'a> {
     pub trace_id: &'a str,
     pub segment_id: &'a str,
-    pub spans: &'a [SpanObject],
+    /// The spans finished before the last, already encoded as `spans` fields
+    /// ([`put_archived_span`]), in finish order.
+    pub spans: &'a [u8],
     /// One more span after `spans` (the one whose end finished the segment).
-    pub last: Option<&'a SpanObject>,
+    pub last: Option<&'a SpanData>,
     pub service: &'a str,
     pub service_instance: &'a str,
     pub is_size_limited: bool,
@@ -38,11 +43,14 @@ pub struct SegmentParts<'a> {
 pub fn encode_segment(parts: &SegmentParts<'_>, buf: &mut Vec<u8>) {
     // Sized by an estimate, not by `encoded_len`: prost measures every span again as it
     // writes its length prefix, and measuring twice costs more than a rare regrowth.
-    let count = parts.spans.len() + usize::from(parts.last.is_some());
-    buf.reserve(2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + 256 * count);
+    let last = if parts.last.is_some() { 256 } else { 0 };
+    buf.reserve(2 * ID_FIELD + parts.service.len() + parts.service_instance.len() + parts.spans.len() + last);
     crate::span_encoding::string(TRACE_ID, parts.trace_id, buf);
     crate::span_encoding::string(TRACE_SEGMENT_ID, parts.segment_id, buf);
-    for span in parts.spans.iter().chain(parts.last) {
+    // The ids come first but may change until the segment ends (a joined trace), so the
+    // spans finished earlier were encoded apart and are copied in here.
+    buf.extend_from_slice(parts.spans);
+    if let Some(span) = parts.last {
         crate::span_encoding::put_span_field(SPANS, span, buf);
     }
     crate::span_encoding::string(SERVICE, parts.service, buf);
@@ -53,18 +61,16 @@ pub fn encode_segment(parts: &SegmentParts<'_>, buf: &mut Vec<u8>) {
     }
 }
 
-/// Appends the bytes of `segment` to `buf`: what [`encode_segment`] writes for its parts.
+/// Appends `span` to `buf` as one `spans` field of a `SegmentObject`: a span finished
+/// before its segment, for [`SegmentParts::spans`].
+pub fn put_archived_span(span: &SpanData, buf: &mut Vec<u8>) {
+    crate::span_encoding::put_span_field(SPANS, span, buf);
+}
+
+/// Appends the bytes of `segment`, a segment made elsewhere than on the request path, to
+/// `buf` (prost's encoding, which [`encode_segment`] matches byte for byte).
 pub fn encode_message(segment: &SegmentObject, buf: &mut Vec<u8>) {
-    let parts = SegmentParts {
-        trace_id: &segment.trace_id,
-        segment_id: &segment.trace_segment_id,
-        spans: &segment.spans,
-        last: None,
-        service: &segment.service,
-        service_instance: &segment.service_instance,
-        is_size_limited: segment.is_size_limited,
-    };
-    encode_segment(&parts, buf);
+    segment.encode_raw(buf);
 }
 
 /// The segment id in the bytes of an encoded `SegmentObject` (the Kafka record key), or ""
@@ -92,64 +98,127 @@ pub fn segment_id_of(mut bytes: &[u8]) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use prost::Message;
-    use sw_proto::v3::KeyStringValuePair;
+    use std::borrow::Cow;
 
-    fn sample(limited: bool, instance: &str) -> SegmentObject {
-        SegmentObject {
-            trace_id: "0123456789abcdef0123456789abcdef".into(),
-            trace_segment_id: "fedcba9876543210fedcba9876543210".into(),
-            spans: vec![
-                SpanObject { span_id: 1, parent_span_id: 0, operation_name: "child".into(), ..Default::default() },
-                SpanObject {
-                    span_id: 0,
-                    parent_span_id: -1,
-                    operation_name: "/users/é".into(),
-                    tags: vec![KeyStringValuePair { key: "http.method".into(), value: "GET".into() }],
-                    ..Default::default()
-                },
-            ],
-            service: "svc".into(),
-            service_instance: instance.into(),
+    use super::*;
+    use crate::span_data::Tag;
+
+    const TRACE: &str = "0123456789abcdef0123456789abcdef";
+    const SEGMENT: &str = "fedcba9876543210fedcba9876543210";
+
+    fn spans() -> Vec<SpanData> {
+        vec![
+            SpanData { span_id: 1, parent_span_id: 0, operation_name: "child".into(), ..Default::default() },
+            SpanData {
+                span_id: 2,
+                parent_span_id: 0,
+                tags: vec![
+                    Tag { key: Cow::Borrowed(crate::tags::CACHE_TYPE), value: "Redis".into() },
+                    Tag { key: Cow::Owned("custom".into()), value: "v".into() },
+                ],
+                ..Default::default()
+            },
+            // Spans whose length prefix takes one, two and three bytes.
+            SpanData { operation_name: "m".repeat(200), ..Default::default() },
+            SpanData { peer: "p".repeat(20_000), ..Default::default() },
+        ]
+    }
+
+    fn root() -> SpanData {
+        SpanData {
+            span_id: 0,
+            parent_span_id: -1,
+            operation_name: "/users/é".into(),
+            tags: vec![Tag { key: Cow::Borrowed(crate::tags::HTTP_METHOD), value: "GET".into() }],
+            ..Default::default()
+        }
+    }
+
+    /// `spans` as [`Segment`](crate::segment::Segment) keeps them once finished.
+    fn archived(spans: &[SpanData]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        for span in spans {
+            put_archived_span(span, &mut buf);
+        }
+        buf
+    }
+
+    fn parts<'a>(spans: &'a [u8], last: Option<&'a SpanData>, limited: bool, instance: &'a str) -> SegmentParts<'a> {
+        SegmentParts {
+            trace_id: TRACE,
+            segment_id: SEGMENT,
+            spans,
+            last,
+            service: "svc",
+            service_instance: instance,
             is_size_limited: limited,
         }
     }
 
-    fn encoded(segment: &SegmentObject) -> Vec<u8> {
+    /// The same segment as prost's message, with `spans` before the last.
+    fn proto(parts: &SegmentParts<'_>, spans: &[SpanData]) -> SegmentObject {
+        SegmentObject {
+            trace_id: parts.trace_id.into(),
+            trace_segment_id: parts.segment_id.into(),
+            spans: spans.iter().chain(parts.last).map(SpanData::to_proto).collect(),
+            service: parts.service.into(),
+            service_instance: parts.service_instance.into(),
+            is_size_limited: parts.is_size_limited,
+        }
+    }
+
+    fn encoded(parts: &SegmentParts<'_>) -> Vec<u8> {
+        let mut buf = Vec::new();
+        encode_segment(parts, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn bytes_are_what_prost_writes_for_the_same_message() {
+        let (spans, root) = (spans(), root());
+        for earlier in [&spans[..], &spans[..1], &[]] {
+            let bytes = archived(earlier);
+            for (limited, instance) in [(false, "inst"), (true, "inst"), (false, ""), (true, &*"i".repeat(300))] {
+                for last in [None, Some(&root)] {
+                    let parts = parts(&bytes, last, limited, instance);
+                    let want = proto(&parts, earlier);
+                    let bytes = encoded(&parts);
+                    assert_eq!(bytes, want.encode_to_vec());
+                    assert_eq!(SegmentObject::decode(bytes.as_slice()).unwrap(), want);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn appends_after_what_the_buffer_holds() {
+        let (spans, root) = (spans(), root());
+        let bytes = archived(&spans);
+        let parts = parts(&bytes, Some(&root), false, "inst");
+        let want = proto(&parts, &spans).encode_to_vec();
+        let mut buf = b"head".to_vec();
+        encode_segment(&parts, &mut buf);
+        assert_eq!(&buf[..4], b"head");
+        assert_eq!(&buf[4..], want.as_slice());
+        let mut buf = b"head".to_vec();
+        encode_message(&proto(&parts, &spans), &mut buf);
+        assert_eq!(&buf[4..], want.as_slice());
+    }
+
+    fn encoded_message(segment: &SegmentObject) -> Vec<u8> {
         let mut buf = Vec::new();
         encode_message(segment, &mut buf);
         buf
     }
 
     #[test]
-    fn bytes_are_what_prost_writes_for_the_same_message() {
-        for (limited, instance) in [(false, "inst"), (true, "inst"), (false, ""), (true, &*"i".repeat(300))] {
-            let mut proto = sample(limited, instance);
-            // Spans whose length prefix takes one, two and three bytes.
-            proto.spans.push(SpanObject { operation_name: "m".repeat(200), ..Default::default() });
-            proto.spans.push(SpanObject { peer: "p".repeat(20_000), ..Default::default() });
-            let bytes = encoded(&proto);
-            assert_eq!(bytes, proto.encode_to_vec());
-            assert_eq!(SegmentObject::decode(bytes.as_slice()).unwrap(), proto);
-        }
-    }
-
-    #[test]
-    fn appends_after_what_the_buffer_holds() {
-        let mut buf = b"head".to_vec();
-        encode_message(&sample(false, "inst"), &mut buf);
-        assert_eq!(&buf[..4], b"head");
-        assert_eq!(&buf[4..], sample(false, "inst").encode_to_vec().as_slice());
-    }
-
-    #[test]
     fn segment_id_is_found_in_the_bytes() {
-        assert_eq!(segment_id_of(&encoded(&sample(false, "inst"))), "fedcba9876543210fedcba9876543210");
-        assert_eq!(segment_id_of(&encoded(&SegmentObject { trace_id: "t".into(), ..Default::default() })), "");
+        let (bytes, root) = (archived(&spans()), root());
+        assert_eq!(segment_id_of(&encoded(&parts(&bytes, Some(&root), false, "inst"))), SEGMENT);
+        assert_eq!(segment_id_of(&encoded_message(&SegmentObject { trace_id: "t".into(), ..Default::default() })), "");
         let long = "x".repeat(200);
         let odd = SegmentObject { trace_segment_id: long.clone(), ..Default::default() };
-        assert_eq!(segment_id_of(&encoded(&odd)), long);
+        assert_eq!(segment_id_of(&encoded_message(&odd)), long);
     }
 
     #[test]

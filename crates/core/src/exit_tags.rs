@@ -62,7 +62,7 @@ pub fn record(span: &mut SpanState, layer: i32, tags: [ExitTag; 4]) {
     }
     for (key, value) in tags {
         if let Some(value) = value {
-            set_tag(data, key.to_owned(), value, tags::overridable(key));
+            set_tag(data, key, value, tags::overridable(key));
         }
     }
 }
@@ -84,17 +84,18 @@ pub fn truncate(mut text: String, max_chars: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use sw_proto::v3::{SpanLayer, SpanObject};
+    use sw_proto::v3::SpanLayer;
 
     use super::*;
+    use crate::span_data::SpanData;
     use crate::span_kind::Kind;
 
     fn pairs(span: &SpanState) -> Vec<(&str, &str)> {
-        span.data.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect()
+        span.data.tag_pairs()
     }
 
     fn exit_span() -> SpanState {
-        SpanState::new(Kind::Exit, SpanObject::default())
+        SpanState::new(Kind::Exit, SpanData::default())
     }
 
     #[test]

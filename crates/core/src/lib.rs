@@ -11,6 +11,7 @@ pub mod meter;
 pub mod sampler;
 pub mod segment;
 pub mod span;
+pub mod span_data;
 mod span_encoding;
 pub mod span_kind;
 pub mod sw8;

@@ -1,15 +1,17 @@
 //! A segment under construction: span ids, the span limit, related traces, and the
 //! finished spans in finish order (children before parents, as upstream sends them).
 //!
-//! A live span is stored directly as its wire form ([`SpanObject`]) so finishing it is a
-//! move, not a conversion.
+//! A live span is stored in its wire form's shape ([`SpanData`]); when it finishes before
+//! its segment, it is encoded there and then (its data stays with its owner, who may still
+//! read it), so that nothing is moved, copied or kept per finished span but its bytes.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference, SpanObject};
+use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference};
 
-use crate::encoded::{encode_segment, SegmentParts};
+use crate::encoded::{encode_segment, put_archived_span, SegmentParts};
 use crate::ids::{new_id_pair, Id};
+use crate::span_data::{SpanData, Tag, TagKey};
 use crate::sw8::Sw8;
 
 /// A span limit for tests. The agent's (`agent_span_limit`, 300 as in SkyWalking's Java
@@ -54,7 +56,9 @@ pub struct Segment {
     more_traces: Vec<String>,
     next_span_id: i32,
     span_limit: usize,
-    finished: Vec<SpanObject>,
+    /// The spans finished so far, encoded (`SegmentObject.spans` fields), in finish order.
+    finished: Vec<u8>,
+    finished_count: usize,
     /// Spans were dropped (span limit) or the report queue was full.
     pub size_limited: bool,
 }
@@ -71,6 +75,7 @@ impl Segment {
             next_span_id: 0,
             span_limit,
             finished: Vec::new(),
+            finished_count: 0,
             size_limited: false,
         }
     }
@@ -124,22 +129,27 @@ impl Segment {
         (self.trace_id, self.segment_id)
     }
 
-    /// Records a finished span.
-    pub fn archive(&mut self, span: SpanObject) {
-        self.finished.push(span);
+    /// Records a finished span (encoded now: see the module's documentation).
+    pub fn archive(&mut self, span: &SpanData) {
+        if self.finished.capacity() == 0 {
+            // A span with a few tags takes 100-200 bytes: one allocation for most segments.
+            self.finished.reserve(512);
+        }
+        put_archived_span(span, &mut self.finished);
+        self.finished_count += 1;
     }
 
     /// Number of spans finished so far.
     #[must_use]
     pub fn finished_len(&self) -> usize {
-        self.finished.len()
+        self.finished_count
     }
 
     /// Appends the segment in wire form to `buf` (see [`crate::encoded`] for why here),
     /// with `last`, the span whose end finishes it, after the archived spans: that span
     /// need not be moved into the segment (and copied back for the caller, who may still
     /// read it).
-    pub fn encode(&self, last: Option<&SpanObject>, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
+    pub fn encode(&self, last: Option<&SpanData>, service: &str, service_instance: &str, buf: &mut Vec<u8>) {
         let parts = SegmentParts {
             trace_id: self.trace_id(),
             segment_id: self.segment_id(),
@@ -154,19 +164,21 @@ impl Segment {
 }
 
 /// Sets a tag: an overridable tag replaces an earlier one with the same key, a
-/// non-overridable one (`db.sql.parameters`) is appended.
-pub fn set_tag(span: &mut SpanObject, key: String, value: String, overridable: bool) {
+/// non-overridable one (`db.sql.parameters`) is appended. A key that is a constant of
+/// [`crate::tags`] is best given as one (borrowed, not allocated).
+pub fn set_tag(span: &mut SpanData, key: impl Into<TagKey>, value: String, overridable: bool) {
+    let key = key.into();
     if overridable {
         if let Some(existing) = span.tags.iter_mut().find(|t| t.key == key) {
             existing.value = value;
             return;
         }
     }
-    span.tags.push(KeyStringValuePair { key, value });
+    span.tags.push(Tag { key, value });
 }
 
 /// Appends a span log made of key/value pairs.
-pub fn add_log(span: &mut SpanObject, time_ms: i64, data: Vec<(String, String)>) {
+pub fn add_log(span: &mut SpanData, time_ms: i64, data: Vec<(String, String)>) {
     span.logs.push(Log {
         time: time_ms,
         data: data.into_iter().map(|(key, value)| KeyStringValuePair { key, value }).collect(),
@@ -189,7 +201,7 @@ pub fn cross_process_ref(sw8: Sw8) -> SegmentReference {
 }
 
 /// Adds `reference` unless an identical one is already there (upstream de-duplicates).
-pub fn add_ref(span: &mut SpanObject, reference: SegmentReference) {
+pub fn add_ref(span: &mut SpanData, reference: SegmentReference) {
     if !span.refs.contains(&reference) {
         span.refs.push(reference);
     }
@@ -201,7 +213,7 @@ mod tests {
     use prost::Message;
     use sw_proto::v3::SegmentObject;
 
-    fn decode(segment: &Segment, last: Option<&SpanObject>) -> SegmentObject {
+    fn decode(segment: &Segment, last: Option<&SpanData>) -> SegmentObject {
         let mut buf = Vec::new();
         segment.encode(last, "svc", "inst", &mut buf);
         SegmentObject::decode(buf.as_slice()).unwrap()
@@ -234,12 +246,13 @@ mod tests {
 
     #[test]
     fn tags_override_unless_repeatable() {
-        let mut span = SpanObject::default();
-        set_tag(&mut span, "http.status_code".into(), "200".into(), true);
-        set_tag(&mut span, "http.status_code".into(), "500".into(), true);
-        set_tag(&mut span, "db.sql.parameters".into(), "[1]".into(), false);
-        set_tag(&mut span, "db.sql.parameters".into(), "[2]".into(), false);
-        let pairs: Vec<_> = span.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
+        let mut span = SpanData::default();
+        // A borrowed key and an owned one with the same text are the same key.
+        set_tag(&mut span, crate::tags::HTTP_STATUS_CODE, "200".into(), true);
+        set_tag(&mut span, "http.status_code".to_owned(), "500".into(), true);
+        set_tag(&mut span, "db.sql.parameters", "[1]".into(), false);
+        set_tag(&mut span, "db.sql.parameters".to_owned(), "[2]".into(), false);
+        let pairs = span.tag_pairs();
         assert_eq!(
             pairs,
             vec![("http.status_code", "500"), ("db.sql.parameters", "[1]"), ("db.sql.parameters", "[2]")]
@@ -251,8 +264,8 @@ mod tests {
         let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
         let root = segment.next_span_id().unwrap();
         let child = segment.next_span_id().unwrap();
-        segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
-        segment.archive(SpanObject { span_id: root, parent_span_id: -1, ..Default::default() });
+        segment.archive(&SpanData { span_id: child, parent_span_id: root, ..Default::default() });
+        segment.archive(&SpanData { span_id: root, parent_span_id: -1, ..Default::default() });
         let id = segment.segment_id().to_owned();
         let decoded = decode(&segment, None);
         assert_eq!(decoded.trace_segment_id, id);
@@ -266,18 +279,17 @@ mod tests {
         let mut segment = Segment::new(DEFAULT_SPAN_LIMIT);
         let root = segment.next_span_id().unwrap();
         let child = segment.next_span_id().unwrap();
-        segment.archive(SpanObject { span_id: child, parent_span_id: root, ..Default::default() });
-        let last =
-            SpanObject { span_id: root, parent_span_id: -1, operation_name: "/root".into(), ..Default::default() };
+        segment.archive(&SpanData { span_id: child, parent_span_id: root, ..Default::default() });
+        let last = SpanData { span_id: root, parent_span_id: -1, operation_name: "/root".into(), ..Default::default() };
         let decoded = decode(&segment, Some(&last));
         assert_eq!(decoded.spans.iter().map(|s| s.span_id).collect::<Vec<_>>(), vec![1, 0]);
-        assert_eq!(decoded.spans[1], last);
+        assert_eq!(decoded.spans[1], last.to_proto());
         assert_eq!(segment.finished_len(), 1);
     }
 
     #[test]
     fn duplicate_refs_are_recorded_once() {
-        let mut span = SpanObject::default();
+        let mut span = SpanData::default();
         let reference = SegmentReference { trace_id: "t".into(), ..Default::default() };
         add_ref(&mut span, reference.clone());
         add_ref(&mut span, reference);

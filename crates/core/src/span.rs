@@ -3,21 +3,23 @@
 //! library) finishes once; an entry span forgets component, layer, tags and logs on every
 //! start (plugins set them inside the `with`); a no-op span records nothing.
 //!
-//! The span's data is kept in wire form ([`SpanObject`]) while it runs, so that finishing
-//! it is a move into its segment, not a conversion.
+//! The span's data is kept in its wire form's shape ([`SpanData`]) while it runs, so that
+//! finishing it is a move into its segment, not a conversion.
 
-use sw_proto::v3::{SpanLayer, SpanObject};
+use sw_proto::v3::SpanLayer;
 
 use crate::segment::{add_log, now_ms, set_tag};
+use crate::span_data::{SpanData, TagKey};
 use crate::span_kind::Kind;
 use crate::tags;
 
 /// A span's state: what it records and where it is in its life.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanState {
-    /// The span in wire form; moved into the segment when the span finishes (a summary
-    /// stays, see [`crate::trace_context::TraceContext::finish`]).
-    pub data: SpanObject,
+    /// The span in its wire form's shape; encoded into its segment when it finishes, and
+    /// kept whole here for whoever reads it after (see
+    /// [`crate::trace_context::TraceContext::finish`]).
+    pub data: SpanData,
     pub kind: Kind,
     /// `start()` calls minus `stop()` calls; the span finishes when it returns to 0.
     pub depth: u32,
@@ -31,7 +33,7 @@ pub struct SpanState {
 impl SpanState {
     /// A span that records.
     #[must_use]
-    pub fn new(kind: Kind, data: SpanObject) -> Self {
+    pub fn new(kind: Kind, data: SpanData) -> Self {
         Self { data, kind, depth: 0, inherit: None, noop: false, finished: false }
     }
 
@@ -39,7 +41,7 @@ impl SpanState {
     /// nothing under an ignored or unsampled span is traced either.
     #[must_use]
     pub fn noop(kind: Kind, op: String) -> Self {
-        let data = SpanObject { operation_name: op, span_id: -1, parent_span_id: -1, ..SpanObject::default() };
+        let data = SpanData { operation_name: op, span_id: -1, parent_span_id: -1, ..SpanData::default() };
         Self { data, kind, depth: 0, inherit: None, noop: true, finished: false }
     }
 
@@ -93,7 +95,7 @@ impl SpanState {
     }
 
     /// Records a tag (see [`set_tag`] for overriding); nothing on a no-op span.
-    pub fn tag(&mut self, key: String, value: String, overridable: bool) {
+    pub fn tag(&mut self, key: impl Into<TagKey>, value: String, overridable: bool) {
         if !self.noop {
             set_tag(&mut self.data, key, value, overridable);
         }
@@ -107,7 +109,7 @@ impl SpanState {
         if status >= 400 {
             self.data.is_error = true;
         }
-        set_tag(&mut self.data, tags::HTTP_STATUS_CODE.to_owned(), itoa::Buffer::new().format(status).to_owned(), true);
+        set_tag(&mut self.data, tags::HTTP_STATUS_CODE, itoa::Buffer::new().format(status).to_owned(), true);
     }
 }
 
@@ -116,12 +118,12 @@ mod tests {
     use super::*;
 
     fn tags(span: &SpanState) -> Vec<(&str, &str)> {
-        span.data.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect()
+        span.data.tag_pairs()
     }
 
     #[test]
     fn a_reused_span_finishes_on_its_last_stop_only() {
-        let mut span = SpanState::new(Kind::Local, SpanObject::default());
+        let mut span = SpanState::new(Kind::Local, SpanData::default());
         assert!(span.start());
         let started = span.data.start_time;
         assert!(started > 0);
@@ -138,17 +140,17 @@ mod tests {
 
     #[test]
     fn an_entry_span_forgets_component_layer_tags_and_logs_on_every_start() {
-        let mut span = SpanState::new(Kind::Entry, SpanObject::default());
+        let mut span = SpanState::new(Kind::Entry, SpanData::default());
         span.start();
         span.data.component_id = 7001;
         span.data.span_layer = SpanLayer::Http as i32;
-        span.tag("k".into(), "v".into(), true);
+        span.tag("k", "v".into(), true);
         span.record_error("boom".into(), false);
         span.start();
         assert_eq!((span.data.component_id, span.data.span_layer), (0, 0));
         assert!(span.data.tags.is_empty() && span.data.logs.is_empty());
         // An exit span keeps them.
-        let mut exit = SpanState::new(Kind::Exit, SpanObject::default());
+        let mut exit = SpanState::new(Kind::Exit, SpanData::default());
         exit.start();
         exit.data.component_id = 7002;
         exit.start();
@@ -157,7 +159,7 @@ mod tests {
 
     #[test]
     fn errors_replace_or_append_the_traceback_log() {
-        let mut span = SpanState::new(Kind::Local, SpanObject::default());
+        let mut span = SpanState::new(Kind::Local, SpanData::default());
         span.record_error("first".into(), false);
         span.record_error("second".into(), false);
         assert_eq!(span.data.logs.len(), 2);
@@ -169,7 +171,7 @@ mod tests {
 
     #[test]
     fn http_status_tags_and_flags_errors_from_400() {
-        let mut span = SpanState::new(Kind::Entry, SpanObject::default());
+        let mut span = SpanState::new(Kind::Entry, SpanData::default());
         span.tag_http_status(302);
         assert!(!span.data.is_error);
         span.tag_http_status(404);
@@ -181,7 +183,7 @@ mod tests {
     fn a_noop_span_records_nothing() {
         let mut span = SpanState::noop(Kind::Exit, "/x".into());
         assert!(span.start());
-        span.tag("k".into(), "v".into(), true);
+        span.tag("k", "v".into(), true);
         span.tag_http_status(500);
         span.record_error("boom".into(), true);
         assert!(span.stop());

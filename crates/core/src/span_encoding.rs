@@ -1,21 +1,22 @@
-//! `SpanObject` written by hand, byte for byte as prost writes it, for the one message the
-//! agent encodes on every request's path. prost measures each nested message before
+//! A span ([`SpanData`]) written by hand, byte for byte as prost writes the same
+//! `SpanData`, for the one message the agent encodes on every request's path. prost measures each nested message before
 //! writing it (every field visited twice) and writes through generic buffer calls; here
 //! the scalar fields, strings and tags go straight into the `Vec`, and a message's length
 //! prefix is fixed up after its body is written. References and logs, rare, go to prost.
 
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, message, WireType};
-use sw_proto::v3::{KeyStringValuePair, SpanObject};
+
+use crate::span_data::{SpanData, Tag};
 
 /// Writes `span` as field `tag` of the enclosing message (a length-delimited field).
-pub fn put_span_field(tag: u32, span: &SpanObject, buf: &mut Vec<u8>) {
+pub fn put_span_field(tag: u32, span: &SpanData, buf: &mut Vec<u8>) {
     key(tag, WireType::LengthDelimited, buf);
     let at = open_length(buf);
     put_span(span, buf);
     close_length(at, buf);
 }
 
-fn put_span(span: &SpanObject, buf: &mut Vec<u8>) {
+fn put_span(span: &SpanData, buf: &mut Vec<u8>) {
     int(1, i64::from(span.span_id), buf);
     int(2, i64::from(span.parent_span_id), buf);
     int(3, span.start_time, buf);
@@ -38,7 +39,7 @@ fn put_span(span: &SpanObject, buf: &mut Vec<u8>) {
     int(14, i64::from(span.skip_analysis), buf);
 }
 
-fn put_pair(tag: u32, pair: &KeyStringValuePair, buf: &mut Vec<u8>) {
+fn put_pair(tag: u32, pair: &Tag, buf: &mut Vec<u8>) {
     // Both fields are strings, so the length is known before writing (no prefix to fix up).
     key(tag, WireType::LengthDelimited, buf);
     varint((string_len(&pair.key) + string_len(&pair.value)) as u64, buf);
@@ -123,33 +124,39 @@ fn close_length(at: usize, buf: &mut Vec<u8>) {
     }
 }
 
-/// What prost writes for the same field, for the tests.
+/// What prost writes for the same span as a `SpanData` field, for the tests.
 #[cfg(test)]
-fn prost_span_field(tag: u32, span: &SpanObject) -> Vec<u8> {
+fn prost_span_field(tag: u32, span: &SpanData) -> Vec<u8> {
     let mut buf = Vec::new();
-    message::encode(tag, span, &mut buf);
+    message::encode(tag, &span.to_proto(), &mut buf);
     buf
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use sw_proto::v3::{Log, SegmentReference};
+    use std::borrow::Cow;
 
-    fn mine(span: &SpanObject) -> Vec<u8> {
+    use super::*;
+    use sw_proto::v3::{KeyStringValuePair, Log, SegmentReference};
+
+    fn mine(span: &SpanData) -> Vec<u8> {
         let mut buf = vec![0xaa]; // something before, as in a real segment
         put_span_field(3, span, &mut buf);
         buf.remove(0);
         buf
     }
 
-    fn pair(key: &str, value: &str) -> KeyStringValuePair {
+    fn pair(key: &str, value: &str) -> Tag {
+        Tag { key: Cow::Owned(key.into()), value: value.into() }
+    }
+
+    fn log_pair(key: &str, value: &str) -> KeyStringValuePair {
         KeyStringValuePair { key: key.into(), value: value.into() }
     }
 
     #[test]
     fn same_bytes_as_prost() {
-        let full = SpanObject {
+        let full = SpanData {
             span_id: 3,
             parent_span_id: -1,
             start_time: 1_764_200_000_123,
@@ -166,23 +173,30 @@ mod tests {
             span_layer: 3,
             component_id: 7002,
             is_error: true,
-            tags: vec![pair("http.method", "GET"), pair("", ""), pair("k", "")],
-            logs: vec![Log { time: 5, data: vec![pair("Traceback", "boom")] }],
+            tags: vec![
+                pair("http.method", "GET"),
+                pair("", ""),
+                pair("k", ""),
+                // Keys borrowed from the constants, as the agent records most tags.
+                Tag { key: Cow::Borrowed(crate::tags::DB_STATEMENT), value: "SELECT 1".into() },
+                Tag { key: Cow::Borrowed(crate::tags::CACHE_KEY), value: String::new() },
+            ],
+            logs: vec![Log { time: 5, data: vec![log_pair("Traceback", "boom")] }],
             skip_analysis: true,
         };
         let cases = [
-            SpanObject::default(),
-            SpanObject { span_id: -1, parent_span_id: i32::MIN, start_time: -7, ..Default::default() },
-            SpanObject { span_id: i32::MAX, end_time: i64::MAX, component_id: -3, ..Default::default() },
+            SpanData::default(),
+            SpanData { span_id: -1, parent_span_id: i32::MIN, start_time: -7, ..Default::default() },
+            SpanData { span_id: i32::MAX, end_time: i64::MAX, component_id: -3, ..Default::default() },
             full.clone(),
             // Length prefixes of one, two and three bytes, for the span and for a tag.
-            SpanObject { operation_name: "x".repeat(100), ..Default::default() },
-            SpanObject { operation_name: "x".repeat(126), ..Default::default() },
-            SpanObject { operation_name: "x".repeat(300), ..Default::default() },
-            SpanObject { peer: "p".repeat(20_000), tags: vec![pair("big", &"v".repeat(17_000))], ..full },
+            SpanData { operation_name: "x".repeat(100), ..Default::default() },
+            SpanData { operation_name: "x".repeat(126), ..Default::default() },
+            SpanData { operation_name: "x".repeat(300), ..Default::default() },
+            SpanData { peer: "p".repeat(20_000), tags: vec![pair("big", &"v".repeat(17_000))], ..full },
             // Tag bodies just below and above the one- and two-byte length limits.
-            SpanObject { tags: vec![pair(&"k".repeat(123), ""), pair(&"k".repeat(124), "")], ..Default::default() },
-            SpanObject {
+            SpanData { tags: vec![pair(&"k".repeat(123), ""), pair(&"k".repeat(124), "")], ..Default::default() },
+            SpanData {
                 tags: vec![pair("k", &"v".repeat(16_378)), pair("k", &"v".repeat(16_379))],
                 ..Default::default()
             },

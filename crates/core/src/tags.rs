@@ -1,5 +1,9 @@
 //! Tag keys, as upstream's `skywalking.trace.tags` names them (the backend keys on them).
 
+use std::borrow::Cow;
+
+use crate::span_data::TagKey;
+
 pub const HTTP_METHOD: &str = "http.method";
 pub const HTTP_URL: &str = "http.url";
 pub const HTTP_STATUS_CODE: &str = "http.status_code";
@@ -26,4 +30,52 @@ pub const GRPC_STATUS_CODE: &str = "grpc.status_code";
 #[must_use]
 pub fn overridable(key: &str) -> bool {
     key != DB_SQL_PARAMETERS
+}
+
+/// Every key above, for [`key`].
+const KNOWN: [&str; 20] = [
+    HTTP_METHOD,
+    HTTP_URL,
+    HTTP_STATUS_CODE,
+    HTTP_STATUS_MSG,
+    HTTP_PARAMS,
+    DB_TYPE,
+    DB_INSTANCE,
+    DB_STATEMENT,
+    DB_SQL_PARAMETERS,
+    CACHE_TYPE,
+    CACHE_OP,
+    CACHE_CMD,
+    CACHE_KEY,
+    MQ_BROKER,
+    MQ_TOPIC,
+    MQ_QUEUE,
+    CELERY_PARAMETERS,
+    GRPC_METHOD,
+    GRPC_URL,
+    GRPC_STATUS_CODE,
+];
+
+/// A tag key given as text (by Python code): one of the constants above, borrowed, when it
+/// is one (no allocation, none to free), else the text copied.
+#[must_use]
+pub fn key(text: &str) -> TagKey {
+    match KNOWN.iter().find(|known| **known == text) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_keys_are_borrowed_others_copied() {
+        for known in &KNOWN {
+            assert!(matches!(key(known), Cow::Borrowed(k) if k == *known), "{known}");
+        }
+        assert!(matches!(key("http.methods"), Cow::Owned(k) if k == "http.methods"));
+        assert!(matches!(key(""), Cow::Owned(k) if k.is_empty()));
+    }
 }

@@ -19,12 +19,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use sw_proto::v3::{RefType, SegmentReference, SpanObject};
+use sw_proto::v3::{RefType, SegmentReference};
 
 use crate::correlation::Correlation;
 use crate::ids::Id;
 use crate::segment::{add_ref, cross_process_ref, now_ms, Segment, TraceId};
 use crate::span::SpanState;
+use crate::span_data::SpanData;
 use crate::span_kind::Kind;
 use crate::sw8::{self, Sw8, Sw8Ref};
 
@@ -335,14 +336,14 @@ impl TraceContext {
             return Opened::Noop { span: SpanState::noop(o.kind, o.op), reason: NoopReason::SpanLimit };
         };
         self.note_primary(&o.op, o.kind == Kind::Entry);
-        let mut data = SpanObject {
+        let mut data = SpanData {
             span_id,
             parent_span_id,
             operation_name: o.op,
             peer: o.peer,
             span_type: o.kind.wire() as i32,
             component_id: o.component.unwrap_or_default(),
-            ..SpanObject::default()
+            ..SpanData::default()
         };
         if let Some(reference) = self.pending_ref.take() {
             self.segment_mut().relate(&reference.trace_id);
@@ -369,11 +370,11 @@ impl TraceContext {
         }
     }
 
-    /// A span of this context finished. While other spans of the segment run, its data
-    /// moves into the segment, leaving a summary behind (name, ids, times, kind, error
-    /// flag: what callers read after a span ends). When it was the last, `done` gets the
-    /// segment and the span (which stays whole with its owner) to hand them over, once.
-    pub fn finish(&mut self, span: &mut SpanState, done: impl FnOnce(&Segment, &SpanObject)) -> Finished {
+    /// A span of this context finished. While other spans of the segment run, it is
+    /// encoded into the segment; its data stays whole with its owner, who may still read it
+    /// (name, ids, times, tags). When it was the last, `done` gets the segment and the span
+    /// to hand them over, once.
+    pub fn finish(&mut self, span: &mut SpanState, done: impl FnOnce(&Segment, &SpanData)) -> Finished {
         if span.noop || self.segment.is_none() {
             // Nothing can carry this span: it records nothing, or its segment was done.
             return Finished::Dropped;
@@ -381,8 +382,7 @@ impl TraceContext {
         span.data.span_type = span.kind.wire() as i32;
         self.nspans = self.nspans.saturating_sub(1);
         if self.nspans > 0 {
-            let archived = take_keeping_summary(&mut span.data);
-            self.segment_mut().archive(archived);
+            self.segment_mut().archive(&span.data);
             return Finished::Archived;
         }
         let Some(segment) = self.segment.take() else { return Finished::Dropped };
@@ -394,7 +394,7 @@ impl TraceContext {
     /// Joins the caller's trace on `data`, the entry span that received its headers: the
     /// segment adopts its trace id, the context takes its correlation (replacing what it
     /// had, when the caller sent any) and the span records a CrossProcess reference.
-    pub fn join(&mut self, data: &mut SpanObject, caller: Sw8, correlation: &str) {
+    pub fn join(&mut self, data: &mut SpanData, caller: Sw8, correlation: &str) {
         self.segment_mut().relate(&caller.trace_id);
         if !correlation.is_empty() {
             self.correlation = Correlation::from_header(
@@ -504,19 +504,6 @@ impl TraceContext {
         });
         Ok((value, self.correlation.to_header()))
     }
-}
-
-/// Moves `data` out, leaving behind what callers commonly read after a span ends.
-fn take_keeping_summary(data: &mut SpanObject) -> SpanObject {
-    let archived = std::mem::take(data);
-    data.operation_name.clone_from(&archived.operation_name);
-    data.span_id = archived.span_id;
-    data.parent_span_id = archived.parent_span_id;
-    data.start_time = archived.start_time;
-    data.end_time = archived.end_time;
-    data.is_error = archived.is_error;
-    data.span_type = archived.span_type;
-    archived
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 
 use prost::Message;
-use sw_proto::v3::{SegmentObject, SpanObject};
+use sw_proto::v3::SegmentObject;
 
 use super::*;
 use crate::sw8::{decode_header, Incoming};
@@ -219,16 +219,22 @@ fn the_segment_is_done_when_its_last_started_span_stops() {
     start(&mut context, &mut child);
     start(&mut context, &mut task);
     assert!(stop(&mut context, &mut child).is_none());
+    root.tag(crate::tags::HTTP_URL, "http://h/r".into(), true);
     // The parent stops while a task it started still runs: not done yet.
     assert!(stop(&mut context, &mut root).is_none());
     // What a caller reads after a span ended stays with it after it is archived.
     assert_eq!((root.data.operation_name.as_str(), root.data.span_id, root.data.parent_span_id), ("/r", 0, -1));
+    assert_eq!(root.data.tag_pairs(), [("http.url", "http://h/r")]);
     assert!(root.data.end_time >= root.data.start_time && root.data.start_time > 0);
     // Opened under the task, started only after the segment was done.
     let mut late = new_span(&mut context, Some(&mut task), Opening::plain(Kind::Local, "late".into()));
     let segment = stop(&mut context, &mut task).expect("the last span finishes the segment");
     assert_eq!(ops(&segment), ["child", "/r", "task"]);
     assert_eq!(segment.spans[1].span_type, Kind::Entry.wire() as i32);
+    assert_eq!(
+        (segment.spans[1].tags[0].key.as_str(), segment.spans[1].tags[0].value.as_str()),
+        ("http.url", "http://h/r")
+    );
     assert_eq!(segment.trace_segment_id, context.ids().1);
     // The ids stay readable after the segment went.
     assert_eq!(context.segment_info().0, segment.trace_segment_id);
@@ -373,7 +379,7 @@ fn create_time_is_the_first_span_start_or_the_first_question() {
     let mut asked = TraceContext::new(Limits::upstream());
     let first = asked.create_time();
     assert!(first > 0);
-    let mut later = SpanState::new(Kind::Local, SpanObject { start_time: first + 10, ..SpanObject::default() });
+    let mut later = SpanState::new(Kind::Local, SpanData { start_time: first + 10, ..SpanData::default() });
     asked.started(&later);
     assert_eq!(asked.create_time(), first);
     later.finished = true;

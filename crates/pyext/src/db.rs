@@ -147,7 +147,7 @@ pub fn tag_exit_span(span: &Bound<'_, PyAny>, layer: i32, tags: &Bound<'_, PyTup
     let mut pairs = Vec::with_capacity(tags.len() / 2);
     let mut items = tags.iter();
     while let (Some(key), Some(value)) = (items.next(), items.next()) {
-        pairs.push((key.downcast::<PyString>()?.to_str()?.to_owned(), text(&value)?));
+        pairs.push((sw_core::tags::key(key.downcast::<PyString>()?.to_str()?), text(&value)?));
     }
     let mut span = span.try_borrow_mut()?;
     span.state.data.span_layer = layer;

@@ -80,8 +80,8 @@ pub fn open_exit_span<'py>(
                 let mut s = span.try_borrow_mut()?;
                 if !s.state.noop {
                     s.state.data.span_layer = SpanLayer::Http as i32;
-                    s.state.tag(tags::HTTP_METHOD.to_owned(), method, true);
-                    s.state.tag(tags::HTTP_URL.to_owned(), url, true);
+                    s.state.tag(tags::HTTP_METHOD, method, true);
+                    s.state.tag(tags::HTTP_URL, url, true);
                 }
                 drop(s);
                 span

@@ -117,7 +117,7 @@ impl EntryScope {
     fn tag(&self, span: &Bound<'_, Span>, key: &str, value: String) -> PyResult<()> {
         let mut s = span.try_borrow_mut()?;
         if !s.state.noop {
-            set_tag(&mut s.state.data, key.to_owned(), value, true);
+            set_tag(&mut s.state.data, sw_core::tags::key(key), value, true);
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyList, PyString};
 use pyo3::{create_exception, intern};
 use sw_core::span::SpanState;
+use sw_core::span_data::TagKey;
 use sw_core::span_kind::Kind;
 use sw_core::sw8;
 use sw_core::trace_context::NotAnExitSpan;
@@ -261,7 +262,7 @@ impl Span {
                 if slf.try_borrow()?.state.noop {
                     return Ok(());
                 }
-                let key = text(key)?;
+                let key = tag_key(key)?;
                 let value = if value.is_none() { String::new() } else { text(value)? };
                 slf.try_borrow_mut()?.state.tag(key, value, overridable);
                 Ok(())
@@ -486,7 +487,7 @@ impl Span {
     /// Tags as a list of (key, value) pairs in insertion order.
     #[getter]
     fn tags(&self) -> Vec<(String, String)> {
-        self.state.data.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
+        self.state.data.tags.iter().map(|t| (t.key.clone().into_owned(), t.value.clone())).collect()
     }
     /// Logs as a list of (time_ms, {key: value}).
     #[getter]
@@ -546,6 +547,14 @@ pub(crate) fn text(value: &Bound<'_, PyAny>) -> PyResult<String> {
     }
 }
 
+/// A tag key given by Python: a known key (`sw_core::tags`) borrowed, any other copied.
+fn tag_key(key: &Bound<'_, PyAny>) -> PyResult<TagKey> {
+    match key.downcast::<PyString>() {
+        Ok(s) => Ok(sw_core::tags::key(s.to_str()?)),
+        Err(_) => Ok(TagKey::Owned(key.str()?.to_str()?.to_owned())),
+    }
+}
+
 /// The outgoing `sw8` and `sw8-correlation` values of a span: `Err` for a span that is not
 /// an exit span (which the API answers with `IllegalStateError`).
 pub(crate) fn headers(span: &Bound<'_, Span>) -> PyResult<Result<(String, String), NotAnExitSpan>> {
@@ -560,7 +569,7 @@ fn record_tag(span: &Bound<'_, Span>, tag: &Bound<'_, PyAny>) -> PyResult<()> {
     if span.try_borrow()?.state.noop {
         return Ok(());
     }
-    let key = text(&tag.getattr(intern!(py, "key"))?)?;
+    let key = tag_key(&tag.getattr(intern!(py, "key"))?)?;
     let value = match tag.downcast::<TagBase>() {
         // Every `skywalking.trace.tags.Tag`: the value without an attribute lookup.
         Ok(native) => native.try_borrow()?.val.clone(),

@@ -111,10 +111,10 @@ fn tag_request(span: &Bound<'_, Span>, environ: &Bound<'_, PyDict>, method: &str
             s.data.peer = peer;
         }
     }
-    s.tag(tags::HTTP_METHOD.to_owned(), method.to_owned(), true);
+    s.tag(tags::HTTP_METHOD, method.to_owned(), true);
     match url_without_query(environ) {
         Some(url) => {
-            s.tag(tags::HTTP_URL.to_owned(), url, true);
+            s.tag(tags::HTTP_URL, url, true);
             Ok(true)
         }
         None => Ok(false),
