@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Layer
-from skywalking._core import SpanContext, get_context
+from skywalking._core import SpanContext, get_context, tag_exit_span
 from skywalking.plugins._common import (
     EntryScope,
     Getter,
@@ -64,9 +64,15 @@ def mq_producer_span(
     `headers` (or through `setter`) now, when either is given."""
     try:
         span = get_context().new_exit_span(op, peer, component)
-        span.layer = _MQ
-        for key, value in _mq_tags(broker, topic, queue):
-            span.set_tag(key, value)
+        # layer and tags in one native call: (key, value, key, value, ...)
+        tags: tuple = ()
+        if broker is not None:
+            tags = ('mq.broker', str(broker))
+        if topic is not None:
+            tags += ('mq.topic', str(topic))
+        if queue is not None:
+            tags += ('mq.queue', str(queue))
+        tag_exit_span(span, _MQ, tags)
         if headers is not None or setter is not None:
             inject(span, headers, setter, encoding)
         return span

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component, config
-from skywalking.plugins._db import db_exit_span
+from skywalking._core import db_exit_span as _db_exit_span
+from skywalking.plugins._common import has_signature
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://github.com/elastic/elasticsearch-py']
@@ -29,9 +30,7 @@ def _span(method: Any, path: Any, peer: str, body: Any) -> Any:
     statement = None
     if config.plugin_elasticsearch_trace_dsl:
         statement = '' if body is None else body if isinstance(body, (str, bytes)) else str(body)
-    return db_exit_span(
-        f'Elasticsearch/{method}{path}', peer, _ELASTICSEARCH, db_type='Elasticsearch', statement=statement
-    )
+    return _db_exit_span(f'Elasticsearch/{method}{path}', peer, _ELASTICSEARCH, 'Elasticsearch', None, statement)
 
 
 def _hosts_peer(hosts: Any) -> str:
@@ -42,6 +41,21 @@ def _hosts_peer(hosts: Any) -> str:
         return ''
 
 
+def _transport_peer(transport: Any) -> str:
+    """`_hosts_peer` of a 7.x transport, kept on it while its ``hosts`` is the same list of
+    the same length (`Transport.add_connection` appends to it)."""
+    hosts = transport.hosts
+    kept = transport.__dict__.get('_sw_peer')
+    if kept is not None and kept[0] is hosts and kept[1] == len(hosts):
+        return kept[2]
+    peer = _hosts_peer(hosts)
+    try:
+        transport.__dict__['_sw_peer'] = (hosts, len(hosts), peer)
+    except TypeError:  # no len(): not kept
+        pass
+    return peer
+
+
 def _nodes_peer(client: Any) -> str:
     """8.x and later: the nodes of the client's node pool."""
     try:
@@ -50,13 +64,26 @@ def _nodes_peer(client: Any) -> str:
         return ''
 
 
+#: 7.x's `Transport.perform_request`, wrapped with the same parameters when it has these (see
+#: `has_signature`): the wrapper runs on every request.
+_TRANSPORT_REQUEST = '(self, method, url, headers=None, params=None, body=None)'
+
+
 def _wrap_transport_request(perform_request):
-    def _sw_perform_request(this, method, url, *args, **kwargs):
+    if has_signature(perform_request, _TRANSPORT_REQUEST):
+
+        def _sw_perform_request(this, method, url, headers=None, params=None, body=None):
+            with _span(method, url, _transport_peer(this), body):
+                return perform_request(this, method, url, headers, params, body)
+
+        return _sw_perform_request
+
+    def _sw_perform_request_any(this, method, url, *args, **kwargs):
         body = kwargs['body'] if 'body' in kwargs else (args[2] if len(args) > 2 else None)
-        with _span(method, url, _hosts_peer(this.hosts), body):
+        with _span(method, url, _transport_peer(this), body):
             return perform_request(this, method, url, *args, **kwargs)
 
-    return _sw_perform_request
+    return _sw_perform_request_any
 
 
 def _wrap_client_request(perform_request):

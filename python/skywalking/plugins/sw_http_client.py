@@ -12,11 +12,12 @@ Not in upstream, which leaves such calls untraced.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from skywalking import Component
 from skywalking._core import inside_exit_span
-from skywalking.plugins._common import failed
+from skywalking.plugins._common import failed, has_signature
 from skywalking.plugins._http import INNER, http_exit_span
 from skywalking.plugins._patch import patch
 
@@ -57,35 +58,70 @@ def _finish(connection: Any, error: BaseException | None = None, status: int | N
         failed('sw_http_client')
 
 
+def _start(connection: Any, method: Any, url: Any) -> None:
+    try:
+        span = http_exit_span(_url(connection, url), method, _GENERAL)
+    except Exception:
+        failed('sw_http_client')
+        return
+    if span is not INNER:
+        span.start()
+        connection.__dict__[_SPAN] = span
+
+
+# The wrappers below run on every request that `http.client` sends, under every HTTP client
+# library (inside their exit spans too): where the standard library's signatures are the
+# known ones, they take the same parameters rather than ``*args, **kwargs`` (see
+# `has_signature`), the generic ones being for any other.
+_PUTREQUEST = '(self, method, url, skip_host=False, skip_accept_encoding=False)'
+_REQUEST = '(self, method, url, body=None, headers={}, *, encode_chunked=False)'
+
+
 def _wrap_putrequest(putrequest):
-    def _sw_putrequest(this, method, url, *args, **kwargs):
-        if _SPAN in this.__dict__:
-            _finish(this)  # a request that never read its response
-        result = putrequest(this, method, url, *args, **kwargs)
-        if inside_exit_span():
-            return result  # another client's call (urllib3, requests): its span, its headers
-        try:
-            span = http_exit_span(_url(this, url), method, _GENERAL)
-        except Exception:
-            failed('sw_http_client')
+    if has_signature(putrequest, _PUTREQUEST):
+
+        def _sw_putrequest(this, method, url, skip_host=False, skip_accept_encoding=False):
+            if _SPAN in this.__dict__:
+                _finish(this)  # a request that never read its response
+            result = putrequest(this, method, url, skip_host, skip_accept_encoding)
+            if not inside_exit_span():  # else another client's call (urllib3, requests): its span, its headers
+                _start(this, method, url)
             return result
-        if span is not INNER:
-            span.start()
-            this.__dict__[_SPAN] = span
+
+        return _sw_putrequest
+
+    def _sw_putrequest_any(this, method, url, *args, **kwargs):
+        if _SPAN in this.__dict__:
+            _finish(this)
+        result = putrequest(this, method, url, *args, **kwargs)
+        if not inside_exit_span():
+            _start(this, method, url)
         return result
 
-    return _sw_putrequest
+    return _sw_putrequest_any
 
 
 def _wrap_request(request):
-    def _sw_request(this, *args, **kwargs):
+    if has_signature(request, _REQUEST):
+        no_headers = inspect.signature(request).parameters['headers'].default  # the original's own
+
+        def _sw_request(this, method, url, body=None, headers=no_headers, *, encode_chunked=False):
+            try:
+                return request(this, method, url, body, headers, encode_chunked=encode_chunked)
+            except Exception as error:
+                _finish(this, error)
+                raise
+
+        return _sw_request
+
+    def _sw_request_any(this, *args, **kwargs):
         try:
             return request(this, *args, **kwargs)
         except Exception as error:
             _finish(this, error)
             raise
 
-    return _sw_request
+    return _sw_request_any
 
 
 def _wrap_getresponse(getresponse):

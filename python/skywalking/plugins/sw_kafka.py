@@ -53,13 +53,22 @@ def _own_topic(topic: str) -> bool:
     return topic in own or (bool(namespace) and topic in {f'{namespace}-{name}' for name in own})
 
 
+def _producer_brokers(producer: Any) -> str:
+    """`_brokers` of a producer, made on its first send and kept on it (its configuration
+    does not change after it is made)."""
+    brokers = producer.__dict__.get('_sw_brokers')
+    if brokers is None:
+        brokers = producer.__dict__['_sw_brokers'] = _brokers(producer)
+    return brokers
+
+
 def _wrap_send(send):
     def _sw_send(this, topic, value=None, key=None, headers=None, partition=None, timestamp_ms=None):
-        if _own_topic(topic):
+        if config.agent_protocol == 'kafka' and _own_topic(topic):
             return send(
                 this, topic, value=value, key=key, headers=headers, partition=partition, timestamp_ms=timestamp_ms
             )
-        brokers = _brokers(this)
+        brokers = _producer_brokers(this)
         headers = list(headers or [])
         span = mq_producer_span(
             f'Kafka/{topic}/Producer', brokers, _PRODUCER, broker=brokers, topic=topic, headers=headers,

@@ -19,6 +19,7 @@ import contextvars
 from typing import Any
 
 from skywalking import Component, config
+from skywalking._core import db_exit_span as _db_exit_span
 from skywalking.plugins._common import failed, truncate
 from skywalking.plugins._db import db_exit_span
 from skywalking.plugins._patch import patch
@@ -37,6 +38,17 @@ _BOOKKEEPING = frozenset({'$db', 'lsid', '$clusterTime', '$readPreference', 'txn
 _enabled = [False]
 _in_bulk: contextvars.ContextVar[bool] = contextvars.ContextVar('sw_pymongo_bulk', default=False)
 _open: dict[tuple, Any] = {}  # (request id, connection id) -> span
+#: operation names by command name, and peers by server address, made once each (a few
+#: entries: the cap only keeps a client that invents names from growing them for good)
+_OPS: dict[str, str] = {}
+_PEERS: dict[Any, str] = {}
+_CACHED = 256
+
+
+def _remember(cache: dict, key: Any, value: str) -> str:
+    if len(cache) < _CACHED:
+        cache[key] = value
+    return value
 
 
 def operation_name(command: str) -> str:
@@ -45,9 +57,7 @@ def operation_name(command: str) -> str:
     return f'{command.capitalize()}Operation'
 
 
-def _statement(command_name: str, command: Any) -> str | None:
-    if not config.plugin_pymongo_trace_parameters:
-        return None
+def _statement(command_name: str, command: Any) -> str:
     arguments = {key: value for key, value in dict(command).items() if key != command_name and key not in _BOOKKEEPING}
     return truncate(f'{command_name} {arguments}', config.plugin_pymongo_parameters_max_length)
 
@@ -56,21 +66,22 @@ def _listener_class() -> type:
     from pymongo import monitoring
 
     class Listener(monitoring.CommandListener):
+        # PyMongo calls these for every command, after building the event: each attribute
+        # of an event is a property (a Python call), so each is read once.
         def started(self, event: Any) -> None:
-            if not _enabled[0] or event.command_name in _HANDSHAKE or _in_bulk.get():
+            if not _enabled[0]:
+                return
+            name = event.command_name
+            if name in _HANDSHAKE or _in_bulk.get():
                 return
             try:
-                host, port = event.connection_id[:2]
-                span = db_exit_span(
-                    f'MongoDB/{operation_name(event.command_name)}',
-                    f'{host}:{port}',
-                    _MONGODB,
-                    db_type='MongoDB',
-                    instance=event.database_name,
-                    statement=_statement(event.command_name, event.command),
-                )
+                address = event.connection_id
+                op = _OPS.get(name) or _remember(_OPS, name, f'MongoDB/{operation_name(name)}')
+                peer = _PEERS.get(address) or _remember(_PEERS, address, '{}:{}'.format(*address[:2]))
+                statement = _statement(name, event.command) if config.plugin_pymongo_trace_parameters else None
+                span = _db_exit_span(op, peer, _MONGODB, 'MongoDB', event.database_name, statement)
                 span.__enter__()
-                _open[(event.request_id, event.connection_id)] = span
+                _open[(event.request_id, address)] = span
             except Exception:
                 failed('pymongo command started')
 

@@ -4,6 +4,7 @@ under `sw-python run`. Each test declares an exchange and a queue of its own (``
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,32 @@ def test_publishing_on_a_closed_channel_is_an_error_exit_span(services, collecto
     assert http_get(f'http://127.0.0.1:{values["PRODUCER_PORT"]}/closed')[0] == 503
     check(collector, services, 'closed.yml', values)
     services.wait_for_log('producer', 'publish failed:')
+
+
+COPY_CHECK = """
+import pika
+from skywalking.plugins import sw_rabbitmq
+
+sw_rabbitmq._basic_properties[0] = pika.BasicProperties  # as install() sets it
+mine = pika.BasicProperties(content_type='text/plain', priority=3, headers={'mine': 'kept'})
+sent = sw_rabbitmq._copy_properties(mine)
+assert type(sent) is pika.BasicProperties and sent is not mine, sent
+assert vars(sent) == vars(mine), vars(sent)
+sent.headers = {'mine': 'kept', 'sw8': 'x'}
+assert mine.headers == {'mine': 'kept'}, mine.headers
+
+
+class Subclass(pika.BasicProperties):  # anything else goes through copy.copy
+    pass
+
+
+theirs = Subclass(headers={'a': 'b'})
+copied = sw_rabbitmq._copy_properties(theirs)
+assert type(copied) is Subclass and copied is not theirs and vars(copied) == vars(theirs)
+print('ok')
+"""
+
+
+def test_the_properties_sent_are_a_copy_and_the_callers_object_is_left_alone(plugin_python):
+    done = subprocess.run([plugin_python, '-c', COPY_CHECK], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == 'ok', done.stderr
