@@ -11,15 +11,27 @@ than everything else the agent does for the request (see `crates/pyext/src/http_
 A consequence: a client whose transport does not reach `http.client` (a mocking library
 that replaces the transport adapter) sends no trace headers. The exit span is recorded
 as usual.
+
+The same hook serves requests sent with `http.client` itself, outside any exit span (a
+client library without a plugin, `HTTPConnection` used directly): `sw_http_client` sets
+`uncovered_call` (through `skywalking.plugins._patch`, so that uninstalling the plugin
+takes it out), and the hook hands it such a request. Every other request (`requests`
+over urllib3, ...) pays one native call for it, and no other wrapper of `http.client`.
 """
 
 from __future__ import annotations
 
 import http.client
 from collections.abc import Callable
+from typing import Any
 
-from skywalking._core import write_trace_headers
+from skywalking._core import inside_exit_span, write_trace_headers
 from skywalking.plugins import _patch
+
+#: ``uncovered_call(connection, endheaders, message_body, encode_chunked)``: sends a request
+#: that no exit span covers (and traces it), instead of ``endheaders``; None: such a request
+#: is sent as it is. Set by `sw_http_client`'s install, with `_patch.patch`.
+uncovered_call: Callable[[Any, Callable, Any, bool], Any] | None = None
 
 
 def _wrap_endheaders(endheaders):
@@ -28,6 +40,8 @@ def _wrap_endheaders(endheaders):
             write_trace_headers(self._buffer)
         except Exception:  # a subclass without `_buffer`: send it untraced, never break the request
             pass
+        if uncovered_call is not None and not inside_exit_span():
+            return uncovered_call(self, endheaders, message_body, encode_chunked)
         return endheaders(self, message_body, encode_chunked=encode_chunked)
 
     return _sw_endheaders
