@@ -48,9 +48,11 @@ def _ensure_wire() -> None:
 
 
 def ensure_wire() -> None:
-    """Puts the `http.client` hook in place now (`skywalking.trace.http_wire`), if it is not."""
-    if not _wire['hooked']:
-        _ensure_wire()
+    """Puts the `http.client` hook in place now (`skywalking.trace.http_wire`), for the
+    plugin being installed: the hook then stays while that plugin is installed. For a
+    plugin that opens its spans with ``inject_on_send`` itself, without `http_exit_span`
+    (which puts the hook in place when it is missing)."""
+    _ensure_wire()
 
 
 def _unhooked() -> None:
