@@ -16,7 +16,8 @@ The same hook serves requests sent with `http.client` itself, outside any exit s
 client library without a plugin, `HTTPConnection` used directly): `sw_http_client` sets
 `uncovered_call` (through `skywalking.plugins._patch`, so that uninstalling the plugin
 takes it out), and the hook hands it such a request. Every other request (`requests`
-over urllib3, ...) pays one native call for it, and no other wrapper of `http.client`.
+over urllib3, ...) pays nothing more for it: the call that writes the headers says
+whether an exit span covers the request.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import http.client
 from collections.abc import Callable
 from typing import Any
 
-from skywalking._core import inside_exit_span, write_trace_headers
+from skywalking._core import write_trace_headers
 from skywalking.plugins import _patch
 
 #: ``uncovered_call(connection, endheaders, message_body, encode_chunked)``: sends a request
@@ -37,10 +38,11 @@ uncovered_call: Callable[[Any, Callable, Any, bool], Any] | None = None
 def _wrap_endheaders(endheaders):
     def _sw_endheaders(self, message_body=None, *, encode_chunked=False):
         try:
-            write_trace_headers(self._buffer)
+            # True when an exit span covers the request (its headers are written now).
+            covered = write_trace_headers(self._buffer)
         except Exception:  # a subclass without `_buffer`: send it untraced, never break the request
-            pass
-        if uncovered_call is not None and not inside_exit_span():
+            covered = True
+        if not covered and uncovered_call is not None:
             return uncovered_call(self, endheaders, message_body, encode_chunked)
         return endheaders(self, message_body, encode_chunked=encode_chunked)
 
