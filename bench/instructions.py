@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,8 +43,9 @@ CASES = {
 KINDS = ('none', 'upstream', 'rs')
 
 
-def callgrind(argv: list[str], cwd: Path) -> tuple[int, int]:
-    """(application thread, all other threads) instructions of `argv` run under callgrind."""
+def callgrind(argv: list[str], cwd: Path, keep: Path | None = None) -> tuple[int, int]:
+    """(application thread, all other threads) instructions of `argv` run under callgrind; with
+    `keep`, its per-thread profiles are copied there (for callgrind_annotate)."""
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
             ['valgrind', '--tool=callgrind', '--separate-threads=yes', f'--callgrind-out-file={tmp}/cg.out', *argv],
@@ -60,21 +62,37 @@ def callgrind(argv: list[str], cwd: Path) -> tuple[int, int]:
             path.name: int(re.search(r'^totals: (\d+)', path.read_text(), re.MULTILINE).group(1))
             for path in Path(tmp).glob('cg.out-*')
         }
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            for path in Path(tmp).glob('cg.out-*'):
+                shutil.copy(path, keep / path.name)
     main = totals.pop('cg.out-01')
     return main, sum(totals.values())
 
 
-def instructions(kind: str, n: int, backend: str, target: str) -> tuple[int, int]:
-    """(application thread, all other threads) instructions of one run."""
-    python = str(run.venv_python(run.VENV_OF[kind]))
-    return callgrind([python, str(DRIVER), backend, str(n), kind, target], DRIVER.parent)
+def instructions(
+    kind: str, n: int, backend: str, target: str, venv: str = '', keep: Path | None = None
+) -> tuple[int, int]:
+    """(application thread, all other threads) instructions of one run, in the contender's venv
+    or in `venv` (a directory of bench/.venvs)."""
+    python = str(run.venv_python(venv or run.VENV_OF[kind]))
+    return callgrind([python, str(DRIVER), backend, str(n), kind, target], DRIVER.parent, keep)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--workloads', default=','.join(CASES), help='comma-separated, e.g. w2,w3')
     parser.add_argument('--kinds', default=','.join(KINDS), help='contenders, e.g. none,rs (ratios need all three)')
+    parser.add_argument(
+        '--venv',
+        action='append',
+        default=[],
+        metavar='KIND=NAME',
+        help='run a contender in another venv of bench/.venvs, e.g. rs=rs-pre (a copy holding another wheel)',
+    )
+    parser.add_argument('--keep', type=Path, help='keep the callgrind profiles in DIR/<workload>-<kind>-<n>/')
     args = parser.parse_args()
+    venvs = dict(item.split('=', 1) for item in args.venv)
     cases = {name: CASES[name] for name in args.workloads.split(',')}
     kinds = tuple(args.kinds.split(','))
     grpc_port, http_port, down_port = run.free_port(), run.free_port(), run.free_port()
@@ -118,8 +136,10 @@ def main() -> None:
             }.get(target, target)
             app, rest = {}, {}
             for kind in kinds:
-                a_app, a_rest = instructions(kind, n1, f'127.0.0.1:{grpc_port}', url)
-                b_app, b_rest = instructions(kind, n2, f'127.0.0.1:{grpc_port}', url)
+                backend, venv = f'127.0.0.1:{grpc_port}', venvs.get(kind, '')
+                keep = {n: args.keep / f'{name}-{kind}-{n}' if args.keep else None for n in (n1, n2)}
+                a_app, a_rest = instructions(kind, n1, backend, url, venv, keep[n1])
+                b_app, b_rest = instructions(kind, n2, backend, url, venv, keep[n2])
                 app[kind] = (b_app - a_app) // (n2 - n1)
                 rest[kind] = (b_rest - a_rest) // (n2 - n1)
             total = {kind: app[kind] + rest[kind] for kind in kinds}

@@ -280,6 +280,33 @@ def test_inside_exit_span_is_true_only_while_an_exit_span_is_open(reported):
     assert sorted(s['operationName'] for s in segment['spans']) == ['/in', '/outer', 'work']
 
 
+def test_write_trace_headers_says_whether_an_exit_span_covers_the_request(reported):
+    """The `endheaders` hook's one native call: the headers of an exit span opened to be
+    written on send, and whether the request is covered (else `sw_http_client` takes it)."""
+
+    def send() -> tuple[bool, list[bytes]]:
+        buffer = [b'GET /x HTTP/1.1', b'Host: svc']
+        covered = _core.write_trace_headers(buffer)
+        return covered, [line.split(b':')[0] for line in buffer[2:]]
+
+    seen = [send()]
+    with get_context().new_entry_span('/in'):
+        seen.append(send())
+        with http_exit_span('http://svc/on-send', 'GET', Component.Requests):
+            seen.append(send())
+        with http_exit_span('http://svc/own-headers', 'GET', Component.HTTPX, headers={}):
+            seen.append(send())
+        seen.append(send())
+    assert seen == [
+        (False, []),
+        (False, []),
+        (True, [b'sw8-correlation', b'sw8']),
+        (True, []),
+        (False, []),
+    ]
+    reported()
+
+
 def test_db_exit_tags_and_parameters_only_when_configured(reported, monkeypatch):
     with db_exit_span(
         'PostgreSQL/Psycopg/execute',

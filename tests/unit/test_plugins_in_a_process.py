@@ -174,3 +174,66 @@ def test_aioredis_that_cannot_be_imported_is_left_alone_quietly(tmp_path):
     assert 'sw_aioredis' not in out['installed']
     assert out['log'] == ''
     assert result.stderr == ''
+
+
+def test_http_client_calls_under_another_client_pass_no_wrapper_but_the_header_hook():
+    """`sw_http_client` wraps nothing of `HTTPConnection` but the `endheaders` hook the
+    trace headers need: a `requests` call (over urllib3 over `http.client`, W2's) meets no
+    other agent code there. A call made with `http.client` itself outside any exit span
+    still sends its trace headers, and its connection keeps nothing of the agent's once the
+    response is read, or once sending failed."""
+    out = run(
+        """
+        import http.client, json, threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import requests
+        from skywalking import agent, config
+        from skywalking.trace.context import get_context
+
+        config.init(agent_collector_backend_services='127.0.0.1:9', agent_profile_active=False,
+                    agent_meter_reporter_active=False)
+        agent.start()
+        sent = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                sent.append((self.path, self.headers.get('sw8', '')[:2]))
+                self.send_response(200)
+                self.send_header('Content-Length', '2')
+                self.end_headers()
+                self.wfile.write(b'ok')
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        names = ('putrequest', 'request', 'getresponse', 'close', 'endheaders')
+        wrapped = [n for n in names if getattr(vars(http.client.HTTPConnection)[n], '_sw_patch', False)]
+        agent_keys = {'_sw_span', 'getresponse', 'close'}
+        with get_context().new_local_span('/local'):
+            requests.get(f'http://127.0.0.1:{port}/requests')
+            connection = http.client.HTTPConnection('127.0.0.1', port)
+            connection.request('GET', '/plain')
+            pending = sorted(agent_keys & set(vars(connection)))
+            status = connection.getresponse().status
+            left = sorted(agent_keys & set(vars(connection)))
+            connection.close()
+            refused = http.client.HTTPConnection('127.0.0.1', 9)
+            try:
+                refused.request('GET', '/refused')
+            except OSError as error:
+                raised = type(error).__name__
+            left_refused = sorted(agent_keys & set(vars(refused)))
+        print(json.dumps({'wrapped': wrapped, 'sent': sorted(sent), 'pending': pending, 'status': status,
+                          'left': left, 'raised': raised, 'left_refused': left_refused}))
+        """
+    )
+    assert out['wrapped'] == ['endheaders']
+    assert out['sent'] == [['/plain', '1-'], ['/requests', '1-']]
+    assert out['pending'] == ['_sw_span', 'close', 'getresponse']
+    assert out['status'] == 200
+    assert out['left'] == []
+    assert out['raised'] == 'ConnectionRefusedError'
+    assert out['left_refused'] == []

@@ -121,26 +121,31 @@ fn inside_http_exit(py: Python<'_>) -> bool {
 
 /// Writes the active exit span's `sw8-correlation` and `sw8` header lines into `buffer`,
 /// the header lines `http.client` is about to send, when that span asked for it
-/// (`inject_on_send`). Never raises: a request is sent untraced rather than broken.
+/// (`inject_on_send`). Returns whether an exit span covers the request (the active span is
+/// an unfinished exit span, as [`inside_exit_span`] says): the `endheaders` hook hands the
+/// others to `sw_http_client`, without a second native call on every covered request.
+/// Never raises: a request is sent untraced rather than broken (a failure says covered).
 #[pyfunction]
-pub fn write_trace_headers(py: Python<'_>, buffer: Arg<Bound<'_, PyList>>) -> PyResult<()> {
+pub fn write_trace_headers(py: Python<'_>, buffer: Arg<Bound<'_, PyList>>) -> PyResult<bool> {
     guard(
         site!("write_trace_headers"),
-        || Ok(()),
+        || Ok(true),
         || {
             let buffer = &buffer.take("buffer")?;
-            let Some(span) = active::get(py) else { return Ok(()) };
+            let Some(span) = active::get(py) else { return Ok(false) };
             match span.try_borrow() {
-                Ok(s) if s.inject_on_send && !s.state.finished => {}
-                _ => return Ok(()),
+                Ok(s) if s.state.kind != Kind::Exit || s.state.finished => return Ok(false),
+                Ok(s) if !s.inject_on_send => return Ok(true),
+                Ok(_) => {}
+                Err(_) => return Ok(true),
             }
-            let Ok(Ok((sw8, correlation))) = span::headers(&span) else { return Ok(()) };
+            let Ok(Ok((sw8, correlation))) = span::headers(&span) else { return Ok(true) };
             let written = put_header(buffer, sw_core::correlation::HEADER, &correlation)
                 .and_then(|()| put_header(buffer, sw_core::sw8::HEADER, &sw8));
             if let Err(error) = written {
                 log::debug!("could not write trace headers into a request: {error}");
             }
-            Ok(())
+            Ok(true)
         },
     )
 }

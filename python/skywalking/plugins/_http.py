@@ -26,7 +26,8 @@ one's exit span is open (urllib3 under `requests`, `http.client` under urllib3) 
 client's span stays the active one, and its headers are the ones `http.client` sends.
 A plugin of such a lower layer asks ``_core.inside_exit_span()`` first, one native call,
 and steps aside before it builds a URL for this helper (W2's `requests` call passes
-through urllib3 and `http.client`).
+through urllib3 and `http.client`; `http.client`'s plugin is handed only the requests that
+no exit span covers, see `skywalking.trace.http_wire`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def _ensure_wire() -> None:
 
     http_wire.install(on_restore=_unhooked)
     _wire['hooked'] = True
+
+
+def ensure_wire() -> None:
+    """Puts the `http.client` hook in place now (`skywalking.trace.http_wire`), for the
+    plugin being installed: the hook then stays while that plugin is installed. For a
+    plugin that opens its spans with ``inject_on_send`` itself, without `http_exit_span`
+    (which puts the hook in place when it is missing)."""
+    _ensure_wire()
 
 
 def _unhooked() -> None:

@@ -2,23 +2,28 @@
 other plugin traces (a client library without a plugin, or `HTTPConnection` used directly),
 so that such a call is recorded and still carries the trace downstream.
 
-The span opens in `HTTPConnection.putrequest` and closes in `getresponse` (with the status),
-when `request()` fails, or when the connection is closed first. A call made inside another
-HTTP client's exit span (`requests`, urllib3, `urllib.request`) gives no span here: that
-client's span is the call's one span, and its headers are the ones sent.
+A call made inside another HTTP client's exit span (`requests`, urllib3, `urllib.request`)
+gives no span here: that client's span is the call's one span, and its headers are the ones
+sent. Such calls pass through `http.client` on every request (W2's `requests` call does), so
+the plugin adds nothing to their way: no wrapper of its own on `HTTPConnection`. It hooks in
+where the trace headers are written anyway (`endheaders`, `skywalking.trace.http_wire`),
+which hands it only the requests that no exit span covers. For such a request it opens the
+span there, writes its headers, and gives that one connection its own `getresponse` and
+`close` (instance attributes, which win over the class's methods): the span closes in
+`getresponse` (with the status), when sending fails, or when the connection is closed first.
 
 Not in upstream, which leaves such calls untraced.
 """
 
 from __future__ import annotations
 
-import inspect
+from types import MethodType
 from typing import Any
 
 from skywalking import Component
-from skywalking._core import inside_exit_span
-from skywalking.plugins._common import failed, has_signature
-from skywalking.plugins._http import INNER, http_exit_span
+from skywalking._core import write_trace_headers
+from skywalking.plugins._common import failed
+from skywalking.plugins._http import INNER, ensure_wire, http_exit_span
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://docs.python.org/3/library/http.client.html']
@@ -29,10 +34,12 @@ hooked_modules = ['http.client']
 
 _GENERAL = int(component)
 _SPAN = '_sw_span'
+#: What a connection with a pending span carries in its `__dict__`.
+_OWN = (_SPAN, 'getresponse', 'close')
 
 
-def _url(connection: Any, url: Any) -> Any:
-    if isinstance(url, str) and (url.startswith('http://') or url.startswith('https://')):
+def _url(connection: Any, url: str) -> str:
+    if url.startswith('http://') or url.startswith('https://'):
         return url  # through a proxy: the absolute URL
     host = getattr(connection, '_tunnel_host', None) or connection.host
     port = (getattr(connection, '_tunnel_port', None) if connection._tunnel_host else None) or connection.port
@@ -42,11 +49,23 @@ def _url(connection: Any, url: Any) -> Any:
     return f'{scheme}://{host}:{port}{url}'
 
 
-def _finish(connection: Any, error: BaseException | None = None, status: int | None = None, span: Any = None) -> None:
-    if span is None:
-        span = connection.__dict__.pop(_SPAN, None)
-        if span is None:
-            return
+def _request_line(connection: Any) -> tuple[str, str]:
+    """Method and URL of the request being sent: `putrequest` put its request line first
+    (``GET /path HTTP/1.1``, ASCII; a URL holds no space, `http.client` refuses one)."""
+    method, url, _version = connection._buffer[0].decode('ascii').split(' ')
+    return method, url
+
+
+def _take(connection: Any) -> Any:
+    """The connection's pending span (None without one), its own methods taken out."""
+    own = connection.__dict__
+    span = own.pop(_SPAN, None)
+    own.pop('getresponse', None)
+    own.pop('close', None)
+    return span
+
+
+def _finish(span: Any, error: BaseException | None = None, status: int | None = None) -> None:
     try:
         if status is not None:
             span.tag_http_status(status)
@@ -58,102 +77,59 @@ def _finish(connection: Any, error: BaseException | None = None, status: int | N
         failed('sw_http_client')
 
 
-def _start(connection: Any, method: Any, url: Any) -> None:
+def _uncovered_call(connection: Any, endheaders: Any, message_body: Any, encode_chunked: bool) -> Any:
+    """`endheaders` of a request no exit span covers (see `skywalking.trace.http_wire`)."""
+    pending = _take(connection)
+    if pending is not None:
+        _finish(pending)  # a request that never read its response
+    span = None
     try:
+        method, url = _request_line(connection)
         span = http_exit_span(_url(connection, url), method, _GENERAL)
+        if span is INNER:
+            span = None
+        else:
+            span.start()
+            write_trace_headers(connection._buffer)
     except Exception:
         failed('sw_http_client')
-        return
-    if span is not INNER:
-        span.start()
-        connection.__dict__[_SPAN] = span
+    if span is None:
+        return endheaders(connection, message_body, encode_chunked=encode_chunked)
+    try:
+        result = endheaders(connection, message_body, encode_chunked=encode_chunked)
+    except Exception as error:
+        _finish(span, error)
+        raise
+    own = connection.__dict__
+    own[_SPAN] = span
+    own['getresponse'] = MethodType(_getresponse, connection)
+    own['close'] = MethodType(_close, connection)
+    return result
 
 
-# The wrappers below run on every request that `http.client` sends, under every HTTP client
-# library (inside their exit spans too): where the standard library's signatures are the
-# known ones, they take the same parameters rather than ``*args, **kwargs`` (see
-# `has_signature`), the generic ones being for any other.
-_PUTREQUEST = '(self, method, url, skip_host=False, skip_accept_encoding=False)'
-_REQUEST = '(self, method, url, body=None, headers={}, *, encode_chunked=False)'
+def _getresponse(connection: Any) -> Any:
+    # Taken first: getresponse() closes a connection the server will close.
+    span = _take(connection)
+    if span is None:
+        return type(connection).getresponse(connection)
+    try:
+        response = type(connection).getresponse(connection)
+    except Exception as error:
+        _finish(span, error)
+        raise
+    _finish(span, status=response.status)
+    return response
 
 
-def _wrap_putrequest(putrequest):
-    if has_signature(putrequest, _PUTREQUEST):
-
-        def _sw_putrequest(this, method, url, skip_host=False, skip_accept_encoding=False):
-            if _SPAN in this.__dict__:
-                _finish(this)  # a request that never read its response
-            result = putrequest(this, method, url, skip_host, skip_accept_encoding)
-            if not inside_exit_span():  # else another client's call (urllib3, requests): its span, its headers
-                _start(this, method, url)
-            return result
-
-        return _sw_putrequest
-
-    def _sw_putrequest_any(this, method, url, *args, **kwargs):
-        if _SPAN in this.__dict__:
-            _finish(this)
-        result = putrequest(this, method, url, *args, **kwargs)
-        if not inside_exit_span():
-            _start(this, method, url)
-        return result
-
-    return _sw_putrequest_any
-
-
-def _wrap_request(request):
-    if has_signature(request, _REQUEST):
-        no_headers = inspect.signature(request).parameters['headers'].default  # the original's own
-
-        def _sw_request(this, method, url, body=None, headers=no_headers, *, encode_chunked=False):
-            try:
-                return request(this, method, url, body, headers, encode_chunked=encode_chunked)
-            except Exception as error:
-                _finish(this, error)
-                raise
-
-        return _sw_request
-
-    def _sw_request_any(this, *args, **kwargs):
-        try:
-            return request(this, *args, **kwargs)
-        except Exception as error:
-            _finish(this, error)
-            raise
-
-    return _sw_request_any
-
-
-def _wrap_getresponse(getresponse):
-    def _sw_getresponse(this):
-        # Taken first: getresponse() closes a connection the server will close.
-        span = this.__dict__.pop(_SPAN, None)
-        if span is None:
-            return getresponse(this)
-        try:
-            response = getresponse(this)
-        except Exception as error:
-            _finish(this, error, span=span)
-            raise
-        _finish(this, status=response.status, span=span)
-        return response
-
-    return _sw_getresponse
-
-
-def _wrap_close(close):
-    def _sw_close(this):
-        if _SPAN in this.__dict__:  # urllib3 closes each connection it drops: keep that cheap
-            _finish(this)
-        return close(this)
-
-    return _sw_close
+def _close(connection: Any) -> None:
+    span = _take(connection)
+    if span is not None:
+        _finish(span)
+    return type(connection).close(connection)
 
 
 def install() -> None:
-    from http.client import HTTPConnection
+    from skywalking.trace import http_wire
 
-    patch(HTTPConnection, 'putrequest', _wrap_putrequest)
-    patch(HTTPConnection, 'request', _wrap_request)
-    patch(HTTPConnection, 'getresponse', _wrap_getresponse)
-    patch(HTTPConnection, 'close', _wrap_close)
+    ensure_wire()
+    patch(http_wire, 'uncovered_call', lambda _none: _uncovered_call)

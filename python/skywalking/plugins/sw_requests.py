@@ -8,7 +8,8 @@ without the cost of `requests`' header handling.
 from __future__ import annotations
 
 from skywalking import Component
-from skywalking.plugins._http import http_exit_span
+from skywalking._core import get_context
+from skywalking.plugins._http import ensure_wire
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://requests.readthedocs.io']
@@ -25,7 +26,13 @@ _REQUESTS = int(component)
 
 def _wrap_request(request):
     def _sw_request(this, method, url, *args, **kwargs):
-        with http_exit_span(url, method, _REQUESTS) as span:
+        # What `http_exit_span(url, method, _REQUESTS)` does, without its frame (one per
+        # call): both native calls never raise, and the `http.client` hook is in place
+        # since install().
+        span = get_context().new_http_exit_span(url, method, _REQUESTS, True)
+        if span is None:  # inside another HTTP client's exit span: its span, its headers
+            return request(this, method, url, *args, **kwargs)
+        with span:
             response = request(this, method, url, *args, **kwargs)
             span.tag_http_status(response.status_code)
             return response
@@ -36,4 +43,5 @@ def _wrap_request(request):
 def install() -> None:
     from requests import Session
 
+    ensure_wire()
     patch(Session, 'request', _wrap_request)
