@@ -342,12 +342,7 @@ pub fn asgi_entry_scope(
         let method = Some(request.method.as_str()).filter(|m| !m.is_empty());
         let op = op.unwrap_or_else(|| request.path.clone());
         let span = context::entry_span(&context, op, None, inherit, headers, method)?.unbind();
-        let mut tags = Vec::with_capacity(3);
-        tags.push(("http.method".to_owned(), request.method));
-        tags.push(("http.url".to_owned(), url));
-        if let Some(params) = params.filter(|p| !p.is_empty()) {
-            tags.push(("http.params".to_owned(), params));
-        }
+        let tags = request_tags(request.method, url, params);
         // A no-op span (an ignored method, an unsampled trace) records no status: the
         // application gets the server's `send` itself.
         let (asgi, send) = match send {
@@ -414,12 +409,7 @@ pub fn http_entry_scope(
             (None, None) => (path.clone(), path),
         };
         let span = context::entry_span(&context, op, None, inherit, headers, Some(&method))?.unbind();
-        let mut tags = Vec::with_capacity(3);
-        tags.push(("http.method".to_owned(), method));
-        tags.push(("http.url".to_owned(), url));
-        if let Some(params) = params.filter(|p| !p.is_empty()) {
-            tags.push(("http.params".to_owned(), params));
-        }
+        let tags = request_tags(method, url, params);
         Ok(EntryScope {
             span,
             component,
@@ -432,6 +422,18 @@ pub fn http_entry_scope(
         })
     };
     guard_helper(py, "http_entry_span", || noop_scope(py), opened)
+}
+
+/// The tags an entry scope records once its span starts: `http.method`, `http.url`, and
+/// `http.params` when the framework collected any.
+fn request_tags(method: String, url: String, params: Option<String>) -> Vec<(String, String)> {
+    let mut tags = Vec::with_capacity(3);
+    tags.push(("http.method".to_owned(), method));
+    tags.push(("http.url".to_owned(), url));
+    if let Some(params) = params.filter(|p| !p.is_empty()) {
+        tags.push(("http.params".to_owned(), params));
+    }
+    tags
 }
 
 fn environ_text(environ: &Bound<'_, PyDict>, key: &Bound<'_, PyString>) -> PyResult<Option<String>> {
