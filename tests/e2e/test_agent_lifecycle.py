@@ -47,6 +47,46 @@ def test_segments_finished_just_before_exit_are_delivered(services, collector):
     assert sizes.get('short-lived') == 8000
 
 
+def test_a_span_a_daemon_thread_closes_during_the_exit_is_delivered(services, collector):
+    # A server thread that has answered but not yet closed its entry span when the
+    # application exits: the queue is empty then, so the flush alone would return at once and
+    # the reporter would be gone before the span closes. Meanwhile another thread keeps
+    # opening spans, which must not hold the exit back.
+    result = run_script(
+        services,
+        'closing-at-exit',
+        """
+        import sys, threading, time
+        from skywalking.trace.context import get_context
+
+        answered = threading.Event()
+
+        def serve():
+            with get_context().new_entry_span('/answered-late'):
+                answered.set()
+                time.sleep(0.05)
+
+        def busy():
+            while True:
+                with get_context().new_entry_span('/busy'):
+                    time.sleep(0.001)
+
+        threading.Thread(target=serve, daemon=True).start()
+        threading.Thread(target=busy, daemon=True).start()
+        answered.wait()
+        print(f'exiting at {time.time()}', flush=True)
+        sys.exit(0)
+        """,
+    )
+    ended = time.time()
+    assert result.returncode == 0, result.stderr
+    ops = {s['spans'][0]['operationName'] for s in segments_of(collector, 'closing-at-exit')}
+    assert '/answered-late' in ops, result.stderr
+    # The exit waited for that span only, not for the busy thread's stream of new ones.
+    took = ended - float(result.stdout.split('exiting at ')[1].split()[0])
+    assert took < 2, f'the exit took {took:.2f} s'
+
+
 def test_sampling_limits_new_traces_but_keeps_incoming_ones(services, collector):
     result = run_script(
         services,

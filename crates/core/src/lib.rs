@@ -8,6 +8,7 @@ pub mod http_url;
 pub mod ids;
 pub mod ignore;
 pub mod meter;
+pub mod open_segments;
 pub mod sampler;
 pub mod segment;
 pub mod span;

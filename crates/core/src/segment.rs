@@ -11,6 +11,7 @@ use sw_proto::v3::{KeyStringValuePair, Log, RefType, SegmentReference};
 
 use crate::encoded::{encode_segment, put_archived_span, SegmentParts};
 use crate::ids::{new_id_pair, Id};
+use crate::open_segments::{OpenSegment, PROCESS};
 use crate::span_data::{SpanData, Tag, TagKey};
 use crate::sw8::Sw8;
 
@@ -61,6 +62,8 @@ pub struct Segment {
     finished_count: usize,
     /// Spans were dropped (span limit) or the report queue was full.
     pub size_limited: bool,
+    /// Counts this segment as open until it is reported or dropped.
+    _open: OpenSegment,
 }
 
 impl Segment {
@@ -77,6 +80,7 @@ impl Segment {
             finished: Vec::new(),
             finished_count: 0,
             size_limited: false,
+            _open: PROCESS.open(),
         }
     }
 

@@ -261,6 +261,10 @@ pub fn configure_before_start(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
+/// How long stopping waits for open segments when none of them ends: a thread inside a long
+/// span (a stream, a worker's loop) does not hold the exit back for longer.
+const EXIT_QUIET: Duration = Duration::from_millis(100);
+
 /// Flushes what is queued within `timeout` seconds and stops the reporter.
 /// Returns whether everything was sent.
 #[pyfunction]
@@ -271,6 +275,15 @@ pub fn stop(py: Python<'_>, timeout: f64) -> bool {
     // and queues the segment, instead of finding the reporter already gone.
     let started = std::time::Instant::now();
     flush(py, timeout);
+    // A thread may still be about to close the last span of a segment (flushing does not
+    // wait for what is not queued yet): the segments open now are waited for, briefly.
+    if AGENT.read().unwrap_or_else(PoisonError::into_inner).reporter.is_some() {
+        let open = sw_core::open_segments::PROCESS.begin_wait();
+        let limit = seconds(timeout - started.elapsed().as_secs_f64());
+        if !py.allow_threads(|| open.wait(limit, EXIT_QUIET)) {
+            log::debug!("stopping: a segment was still open (a thread inside a span)");
+        }
+    }
     let timeout = (timeout - started.elapsed().as_secs_f64()).max(0.1);
     let (reporter, profiler) = {
         let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
@@ -330,6 +343,7 @@ fn seconds(value: f64) -> Duration {
 #[pyo3(signature = (instance_name = None))]
 pub fn after_fork_in_child(instance_name: Option<String>) -> PyResult<()> {
     crate::exit_gate::after_fork_in_child();
+    sw_core::open_segments::PROCESS.reset_after_fork();
     let mut agent = AGENT.write().unwrap_or_else(PoisonError::into_inner);
     if let Some(old) = agent.reporter.take() {
         old.abandon_after_fork();
