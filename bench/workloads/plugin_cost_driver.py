@@ -307,12 +307,73 @@ def tornado_request():
     return LoopbackClient(loop, port)
 
 
+def sanic_request():
+    from sanic import Sanic
+    from sanic.response import json as json_response
+
+    app = Sanic('bench')
+
+    @app.get('/users')
+    async def users(request):
+        return json_response({'users': []})
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    port = free_port()
+
+    async def start():
+        server = await app.create_server(host='127.0.0.1', port=port, return_asyncio_server=True, access_log=False)
+        await server.startup()  # the app's signals and listeners (sw_sanic_v2's among them)
+
+    loop.run_until_complete(start())
+    return LoopbackClient(loop, port)
+
+
+def http_server_request():
+    """`http.server`: a handler object serves one request over a socket pair, in this thread
+    (as a `ThreadingHTTPServer` thread would, without the accept and the thread)."""
+    import socket
+    from http.server import BaseHTTPRequestHandler
+
+    body = b'{"users": []}'
+
+    class Users(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    class Server:
+        server_address = ('127.0.0.1', 8080)
+
+    client, served = socket.socketpair()
+    request_bytes = b'GET /users HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nConnection: close\r\n\r\n'
+    server = Server()
+
+    def request() -> bytes:
+        client.sendall(request_bytes)
+        Users(served, ('127.0.0.1', 50000), server)  # handles the request, then returns
+        response = b''
+        while not response.endswith(body):
+            response += client.recv(65536)
+        return response
+
+    return request
+
+
 ENTRIES: dict[str, Callable[[], Callable[[], object]]] = {
     'falcon': falcon_request,
     'pyramid': pyramid_request,
     'bottle': bottle_request,
     'aiohttp': aiohttp_request,
     'tornado': tornado_request,
+    'sanic': sanic_request,
+    'http_server': http_server_request,
 }
 
 
