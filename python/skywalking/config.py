@@ -284,7 +284,9 @@ agent_exit_flush_timeout: float = _option(
     'agent_exit_flush_timeout',
     'SW_AGENT_EXIT_FLUSH_TIMEOUT',
     5.0,
-    '(skywalking-rs addition) Seconds the agent may spend at interpreter exit sending what is still queued.',
+    '(skywalking-rs addition) Seconds the agent may spend at interpreter exit sending what is still queued, '
+    'including spans other threads close meanwhile (it waits for those open when the exit began, '
+    'until none has closed for 0.1 s).',
     bounds=(0, 3600),
 )
 
