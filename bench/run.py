@@ -394,6 +394,8 @@ class Driver:
     def __init__(self, argv: list[str], logfile: Path) -> None:
         self._log = open(logfile, 'w')
         env = {k: v for k, v in os.environ.items() if not k.startswith(('SW_', 'OTEL_', 'PYTHON'))}
+        # A driver that crashes says where in its log (stderr): a fault costs nothing until then.
+        env['PYTHONFAULTHANDLER'] = '1'
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env
         )
@@ -431,8 +433,13 @@ class Driver:
 
     def send(self, line: str) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(line + '\n')
-        self.proc.stdin.flush()
+        try:
+            self.proc.stdin.write(line + '\n')
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            # Say how it ended (a negative status is the signal that ended it).
+            status = self.proc.wait()
+            raise RuntimeError(f'the driver exited ({status}) before {line!r}; see {self._log.name}') from None
 
     def close(self) -> None:
         try:
