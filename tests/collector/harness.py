@@ -114,8 +114,11 @@ def start(tmp_path: Path, *args: str, open_files: int | None = None, http: str =
             *args,
         ]
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, preexec_fn=limit_files)
-    wait_for_port(http_port, process=process)
-    wait_for_port(grpc_port, process=process)
+    try:
+        wait_for_port(http_port, process=process)
+        wait_for_port(grpc_port, process=process)
+    except RuntimeError as error:
+        raise RuntimeError(f'{error}; its log:\n{log_path.read_text()[-3000:]}') from None
     return Running(process, http_port, grpc_port, log_path)
 
 
