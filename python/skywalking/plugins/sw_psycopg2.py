@@ -84,7 +84,15 @@ class _TracedCursor:
     __slots__ = ()
 
     def execute(self, query, vars=None):
-        with _span(self, 'PostgreSQL/Psycopg/execute', query, vars):
+        max_length = config.plugin_sql_parameters_max_length
+        if query.__class__ is not str or (vars is not None and max_length and max_length > 0):
+            span = _span(self, 'PostgreSQL/Psycopg/execute', query, vars)
+        else:
+            # The common call, `_span` inlined (a frame less): a text query, no parameters tag.
+            connection = self.connection
+            peer, database = getattr(connection, '_sw_endpoint', None) or _endpoint(connection)
+            span = _db_exit_span('PostgreSQL/Psycopg/execute', peer, _PSYCOPG, 'PostgreSQL', database, query)
+        with span:
             return super().execute(query, vars)
 
     def executemany(self, query, vars_list):
