@@ -92,8 +92,15 @@ class _TracedCursor:
             connection = self.connection
             peer, database = getattr(connection, '_sw_endpoint', None) or _endpoint(connection)
             span = _db_exit_span('PostgreSQL/Psycopg/execute', peer, _PSYCOPG, 'PostgreSQL', database, query)
-        with span:
-            return super().execute(query, vars)
+        # Entered and left by direct calls, as `with` would, without binding the two methods.
+        span.__enter__()
+        try:
+            result = super().execute(query, vars)
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.__exit__(None, None, None)
+        return result
 
     def executemany(self, query, vars_list):
         if _wants_parameters() and not isinstance(vars_list, (list, tuple)):
