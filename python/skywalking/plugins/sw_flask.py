@@ -24,6 +24,9 @@ version_rule = {'name': 'flask', 'rules': ['>=2.0']}
 _GENERAL = int(Component.General)
 _FLASK = int(component)
 _request_proxy = None
+#: `flask.globals._cv_request.get` (Flask 2.2+): the request context without werkzeug's
+#: LocalProxy (a Python frame per lookup); None before 2.2, where the proxy is asked.
+_request_context = None
 
 
 def _request_url(environ) -> str:
@@ -41,17 +44,25 @@ def _wrap_dispatch(full_dispatch_request):
     def _sw_full_dispatch_request(this):
         # One proxy lookup, then plain attributes: werkzeug's LocalProxy costs a lookup per
         # access, and EnvironHeaders raises and catches KeyError for every absent header.
-        request = _request_proxy._get_current_object()
+        if _request_context is not None:
+            request = _request_context().request
+        else:
+            request = _request_proxy._get_current_object()
         params = None
         if config.plugin_flask_collect_http_params and request.values:
             params = format_params(request.values, config.plugin_http_http_params_length_threshold)
         # By position (environ, component, method, op, inherit, url, params): cheaper than keywords.
-        with wsgi_entry_span(
-            request.environ, _FLASK, request.method, request.path, _GENERAL, _request_url, params
-        ) as span:
+        scope = wsgi_entry_span(request.environ, _FLASK, request.method, request.path, _GENERAL, _request_url, params)
+        # Entered and left by direct calls, as `with` would, without binding the two methods.
+        span = scope.__enter__()
+        try:
             response = full_dispatch_request(this)
             span.tag_http_status(response.status_code)
-            return response
+        except BaseException as error:
+            scope.__exit__(type(error), error, error.__traceback__)
+            raise
+        scope.__exit__(None, None, None)
+        return response
 
     return _sw_full_dispatch_request
 
@@ -66,11 +77,17 @@ def _wrap_handler(handle):
 
 
 def install() -> None:
-    global _request_proxy
+    global _request_proxy, _request_context
     from flask import Flask
     from flask import request as request_proxy
 
     _request_proxy = request_proxy
+    try:
+        from flask.globals import _cv_request
+
+        _request_context = _cv_request.get
+    except ImportError:  # Flask before 2.2
+        _request_context = None
     patch(Flask, 'full_dispatch_request', _wrap_dispatch)
     patch(Flask, 'handle_user_exception', _wrap_handler)
     patch(Flask, 'handle_exception', _wrap_handler)

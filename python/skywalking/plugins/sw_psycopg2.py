@@ -36,10 +36,9 @@ _PSYCOPG = int(component)
 _traced_classes: dict[type, type] = {}
 
 
-def _endpoint(cursor: Any) -> tuple[str, str]:
-    """(peer, database) of the cursor's connection, read once per connection (reading the
-    connection's parameters costs several microseconds)."""
-    connection = cursor.connection
+def _endpoint(connection: Any) -> tuple[str, str]:
+    """(peer, database) of a connection, read once per connection (reading the connection's
+    parameters costs several microseconds): the callers look for ``_sw_endpoint`` first."""
     cached = getattr(connection, '_sw_endpoint', None)
     if cached is None:
         dsn = connection.get_dsn_parameters()
@@ -51,23 +50,27 @@ def _endpoint(cursor: Any) -> tuple[str, str]:
     return cached
 
 
-def _span(cursor: Any, method: str, query: Any, params: Any, many: bool = False) -> Any:
-    """The started exit span of one call: `_core.db_exit_span` directly (arguments by
-    position: this runs on every query), through `db_exit_span` when parameters are tagged."""
-    peer, database = _endpoint(cursor)
+def _span(cursor: Any, op: str, query: Any, params: Any, many: bool = False) -> Any:
+    """The started exit span of one call named `op` (a constant per method: no name is built
+    per call): `_core.db_exit_span` directly (arguments by position: this runs on every
+    query), through `db_exit_span` when parameters are tagged."""
+    connection = cursor.connection
+    peer, database = getattr(connection, '_sw_endpoint', None) or _endpoint(connection)
     statement = query if query.__class__ is str else sql_text(query, cursor)
-    if params is not None and _wants_parameters():
-        return db_exit_span(
-            f'PostgreSQL/Psycopg/{method}',
-            peer,
-            _PSYCOPG,
-            db_type='PostgreSQL',
-            instance=database,
-            statement=statement,
-            params=params,
-            many=many,
-        )
-    return _db_exit_span(f'PostgreSQL/Psycopg/{method}', peer, _PSYCOPG, 'PostgreSQL', database, statement)
+    if params is not None:
+        max_length = config.plugin_sql_parameters_max_length
+        if max_length and max_length > 0:
+            return db_exit_span(
+                op,
+                peer,
+                _PSYCOPG,
+                db_type='PostgreSQL',
+                instance=database,
+                statement=statement,
+                params=params,
+                many=many,
+            )
+    return _db_exit_span(op, peer, _PSYCOPG, 'PostgreSQL', database, statement)
 
 
 def _wants_parameters() -> bool:
@@ -81,18 +84,33 @@ class _TracedCursor:
     __slots__ = ()
 
     def execute(self, query, vars=None):
-        with _span(self, 'execute', query, vars):
-            return super().execute(query, vars)
+        max_length = config.plugin_sql_parameters_max_length
+        if query.__class__ is not str or (vars is not None and max_length and max_length > 0):
+            span = _span(self, 'PostgreSQL/Psycopg/execute', query, vars)
+        else:
+            # The common call, `_span` inlined (a frame less): a text query, no parameters tag.
+            connection = self.connection
+            peer, database = getattr(connection, '_sw_endpoint', None) or _endpoint(connection)
+            span = _db_exit_span('PostgreSQL/Psycopg/execute', peer, _PSYCOPG, 'PostgreSQL', database, query)
+        # Entered and left by direct calls, as `with` would, without binding the two methods.
+        span.__enter__()
+        try:
+            result = super().execute(query, vars)
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.__exit__(None, None, None)
+        return result
 
     def executemany(self, query, vars_list):
         if _wants_parameters() and not isinstance(vars_list, (list, tuple)):
             vars_list = list(vars_list)  # read twice: for the tag, then by psycopg2
-        with _span(self, 'executemany', query, vars_list, many=True):
+        with _span(self, 'PostgreSQL/Psycopg/executemany', query, vars_list, many=True):
             return super().executemany(query, vars_list)
 
     def callproc(self, procname, parameters=None):
         arguments = ','.join(str(value) for value in parameters) if parameters else ''
-        peer, database = _endpoint(self)
+        peer, database = _endpoint(self.connection)
         with db_exit_span(
             'PostgreSQL/Psycopg/callproc',
             peer,
@@ -107,16 +125,26 @@ class _TracedCursor:
 class _TracedConnection:
     """Mixed in before the requested connection class: its cursors are traced."""
 
+    #: The traced subclass of psycopg2's cursor when the requested connection class keeps
+    #: psycopg2's own `cursor()` (set by `_connection_class`), else None.
+    _sw_cursor_class: type | None = None
+
     def cursor(self, *args, **kwargs):
-        if (
-            type(self)._sw_plain_cursor
-            and len(args) < 2
-            and kwargs.get('cursor_factory') is None
-            and self.cursor_factory is None
-        ):
-            kwargs['cursor_factory'] = _traced_class(_base_cursor(), _TracedCursor, slots=True)
-            return super().cursor(*args, **kwargs)
+        traced = self._sw_cursor_class
+        if traced is not None and len(args) < 2 and self.cursor_factory is None:
+            if not kwargs:
+                # `conn.cursor()` and `conn.cursor(name)`: psycopg2's own method, which the
+                # connection class did not override, asked for the traced cursor class.
+                return _connection_cursor(self, *args, cursor_factory=traced)
+            if kwargs.get('cursor_factory') is None:
+                kwargs['cursor_factory'] = traced
+                return super().cursor(*args, **kwargs)
         return _trace_cursor(super().cursor(*args, **kwargs))
+
+
+#: psycopg2's `connection.cursor` (set with the first traced connection class): called
+#: directly, it costs less than `super().cursor`.
+_connection_cursor: Any = None
 
 
 def _base_cursor() -> type:
@@ -152,6 +180,7 @@ def _trace_cursor(cursor: Any) -> Any:
 
 
 def _connection_class(factory: Any) -> Any:
+    global _connection_cursor
     from psycopg2.extensions import connection
 
     if factory is None:
@@ -161,7 +190,9 @@ def _connection_class(factory: Any) -> Any:
     if getattr(factory, '_sw_traced', False):
         return factory
     traced = _traced_class(factory, _TracedConnection, slots=False)
-    traced._sw_plain_cursor = factory.cursor is connection.cursor
+    if factory.cursor is connection.cursor:
+        _connection_cursor = connection.cursor
+        traced._sw_cursor_class = _traced_class(_base_cursor(), _TracedCursor, slots=True)
     return traced
 
 

@@ -69,18 +69,33 @@ def pool_peer(pool: Any) -> str:
     return peer
 
 
+#: command -> (operation name, ``cache.op``) of the commands seen so far, at most
+#: `_COMMANDS_MAX` of them (an application sends a few dozen kinds): no name is built per call.
+_commands: dict[Any, tuple[str, str]] = {}
+_COMMANDS_MAX = 512
+
+
+def _command(command: Any) -> tuple[str, str]:
+    """(operation name, ``cache.op``) of a command name, remembered for the next calls."""
+    named = (f'Redis/{command}', cache_op(command))
+    if len(_commands) < _COMMANDS_MAX:
+        _commands[command] = named
+    return named
+
+
 def _command_span(client: Any, args: tuple) -> Any:
     """The started exit span of one command (`_core.cache_exit_span`, arguments by position:
     this runs on every command)."""
     command = args[0] if args else ''
+    op, cmd_op = _commands.get(command) or _command(command)
     pool = client.connection_pool
     return cache_exit_span(
-        f'Redis/{command}',
+        op,
         getattr(pool, '_sw_peer', None) or pool_peer(pool),
         _REDIS,
         command,
         args[1] if len(args) > 1 else None,
-        _OPS.get(command) or cache_op(command),
+        cmd_op,
     )
 
 
@@ -110,9 +125,29 @@ def _pipeline_span(pipeline: Any) -> Any:
 
 
 def _wrap_execute_command(execute_command):
+    # `_command_span` inlined (a frame less on every command), and the span entered and left
+    # by direct calls, as `with` would: `with` binds `__enter__` and `__exit__` to the span
+    # first, two method objects made and freed per command.
     def _sw_execute_command(this, *args, **options):
-        with _command_span(this, args):
-            return execute_command(this, *args, **options)
+        command = args[0] if args else ''
+        op, cmd_op = _commands.get(command) or _command(command)
+        pool = this.connection_pool
+        span = cache_exit_span(
+            op,
+            getattr(pool, '_sw_peer', None) or pool_peer(pool),
+            _REDIS,
+            command,
+            args[1] if len(args) > 1 else None,
+            cmd_op,
+        )
+        span.__enter__()
+        try:
+            result = execute_command(this, *args, **options)
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.__exit__(None, None, None)
+        return result
 
     return _sw_execute_command
 

@@ -30,6 +30,7 @@ def scenario(collector, tmp_path_factory, plugin_python):
         ('many', [['one'], ['two'], ['three']]),
         ('dict_cursor', [{'one': 1, 'two': 'b'}, {'two': 2}, 'RealDictRow']),
         ('dict_connection', [3, 'DictCursor', True]),
+        ('named_cursor', [[1, 2, 3], 'db_named_keyword', 'cursor']),
         ('callproc', ['ABC']),
         ('composed', [7]),
         ('register_type', [{'a': 1}]),

@@ -78,6 +78,22 @@ def dict_connection():
         conn.close()
 
 
+def named_cursor():
+    """Server-side cursors: the name by position (the traced `cursor()`'s fast path) and by
+    keyword, with another keyword beside it."""
+    conn = psycopg2.connect(DSN)
+    try:
+        with conn.cursor('db_named_positional') as cur:
+            cur.execute('SELECT generate_series(1, %s)', (2,))
+            values = [row[0] for row in cur.fetchall()]
+        with conn.cursor(name='db_named_keyword', scrollable=True) as cur:
+            cur.execute('SELECT %s::int', (3,))
+            values.append(cur.fetchone()[0])
+        return [values, cur.name, type(cur).__name__]
+    finally:
+        conn.close()
+
+
 def callproc():
     with psycopg2.connect(DSN) as conn, conn.cursor() as cur:
         cur.callproc('upper', ['abc'])
@@ -133,6 +149,7 @@ serve(
         'many': many,
         'dict_cursor': dict_cursor,
         'dict_connection': dict_connection,
+        'named_cursor': named_cursor,
         'callproc': callproc,
         'composed': composed,
         'register_type': register_type,
