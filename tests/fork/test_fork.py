@@ -47,6 +47,34 @@ def run_script(services, name: str, code: str, timeout: float = 120) -> subproce
     return subprocess.run(command, env=services.env(name), capture_output=True, text=True, timeout=timeout)
 
 
+def test_a_subprocess_child_with_preexec_fn_starts_no_reporter_before_exec(services, tmp_path):
+    # subprocess forks, runs the after-fork callbacks, the preexec_fn, closes every
+    # descriptor and execs. A reporter started there would be thrown away by the exec, and
+    # its threads met their descriptors closed under them: a child aborted now and then
+    # ("IO Safety violation"), so the program it was to run never ran.
+    threads_file = tmp_path / 'threads'
+    result = run_script(
+        services,
+        'preexec-app',
+        f"""
+        import os, subprocess, sys
+
+        def note_threads():
+            fd = os.open({str(threads_file)!r}, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+            os.write(fd, b'%d\\n' % len(os.listdir('/proc/self/task')))
+            os.close(fd)
+
+        for _ in range(20):
+            done = subprocess.run([sys.executable, '-c', 'print("ran")'], preexec_fn=note_threads, capture_output=True)
+            assert done.returncode == 0 and done.stdout == b'ran\\n', done
+        print('ok')
+        """,
+    )
+    assert result.returncode == 0 and 'ok' in result.stdout, result.stderr[-3000:]
+    counts = threads_file.read_text().split()
+    assert counts == ['1'] * 20, f'threads in the child before exec: {counts}'
+
+
 def test_os_fork_and_multiprocessing_children_report_as_their_own_instances(services, collector):
     result = run_script(
         services,

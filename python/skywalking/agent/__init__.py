@@ -43,6 +43,19 @@ def instance_properties() -> list[tuple[str, str]]:
     return properties
 
 
+def _forked_to_exec() -> bool:
+    """Whether this is `subprocess`'s child for a ``preexec_fn``: CPython runs the after-fork
+    callbacks there, then the ``preexec_fn``, then closes every descriptor and executes the
+    new program. A reporter started in that child would be thrown away by the exec, and its
+    threads would meet their descriptors closed under them, which aborts the child (Rust's
+    I/O safety check) before the program ever starts."""
+    try:
+        caller = sys._getframe(2)  # this function's caller is the callback itself
+    except ValueError:
+        return False
+    return caller.f_code.co_name == '_execute_child' and caller.f_globals.get('__name__') == 'subprocess'
+
+
 class SkyWalkingAgent:
     """The process's agent. `start()` once per process; a forked child restarts it."""
 
@@ -159,7 +172,7 @@ class SkyWalkingAgent:
     def _after_fork_in_child(self) -> None:
         """Every forked child (os.fork, multiprocessing, gunicorn and uwsgi workers) gets
         a working agent of its own, reporting as instance `<name>-child(<pid>)`."""
-        if self._started_pid is None:
+        if self._started_pid is None or _forked_to_exec():
             return
         from skywalking import _core
 
