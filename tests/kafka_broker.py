@@ -48,6 +48,8 @@ from kafka.protocol.sasl_handshake import SaslHandshakeRequest, SaslHandshakeRes
 from kafka.protocol.types import Array, Boolean, Bytes, Int16, Int32, Schema, String
 from kafka.record.memory_records import MemoryRecords
 
+from tests.loopback_server import LoopbackServer
+
 PRODUCE, FETCH, LIST_OFFSETS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR = 0, 1, 2, 3, 8, 9, 10
 JOIN_GROUP, HEARTBEAT, LEAVE_GROUP, SYNC_GROUP = 11, 12, 13, 14
 SASL_HANDSHAKE, API_VERSIONS, INIT_PRODUCER_ID, SASL_AUTHENTICATE = 17, 18, 22, 36
@@ -191,9 +193,7 @@ class KafkaTestBroker:
                     return
                 broker._serve(sock)
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._server = socketserver.ThreadingTCPServer(('127.0.0.1', self._requested_port), Handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackServer(('127.0.0.1', self._requested_port), Handler)
         threading.Thread(target=self._server.serve_forever, name='kafka-test-broker', daemon=True).start()
         return self
 

@@ -8,6 +8,8 @@ import socket
 import socketserver
 import threading
 
+from tests.loopback_server import LoopbackServer
+
 
 class TcpStandIn:
     """Subclasses set their state, then call ``super().__init__()`` (which starts serving), and
@@ -23,9 +25,7 @@ class TcpStandIn:
                 except (ConnectionError, OSError):
                     return
 
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(('127.0.0.1', 0), Handler)
-        self.server.daemon_threads = True
+        self.server = LoopbackServer(('127.0.0.1', 0), Handler)
         self.port: int = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
