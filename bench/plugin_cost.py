@@ -50,6 +50,7 @@ PINS = [
     'happybase==1.2.0',
     'kafka-python==2.2.21',  # the test Kafka broker decodes with kafka.protocol classes of 2.1+
     'pika==1.3.2',
+    'celery==5.3.6',
     'loguru==0.7.3',
     'grpcio==1.85.4',  # as bench/run.py's; the test Kafka broker imports it
     'pyyaml',
@@ -73,6 +74,7 @@ TARGETS = [
     ('happybase', 'exit', 'sw_happybase (stand-in server)'),
     ('kafka-python', 'exit', 'sw_kafka producer (stand-in broker)'),
     ('pika', 'exit', 'sw_rabbitmq producer'),
+    ('celery', 'exit', 'sw_celery producer (`send_task`)'),
     ('loguru', 'exit', 'sw_loguru (a line reported)'),
 ]
 N1, N2 = 40, 120  # iterations

@@ -158,6 +158,17 @@ def pika_call():
     return lambda: channel.basic_publish('', queue, b'hello')
 
 
+def celery_call():
+    from celery import Celery
+    from kombu import Queue
+
+    app = Celery('bench', broker='amqp://guest:guest@127.0.0.1:5672//')
+    # A queue of this run's own, which RabbitMQ keeps short and removes a minute after use.
+    queue = Queue(f'bench_celery_{free_port()}', queue_arguments={'x-max-length': 100, 'x-expires': 60000})
+    app.send_task('bench.noop', args=(1, 2), queue=queue)  # connects and declares the queue
+    return lambda: app.send_task('bench.noop', args=(1, 2), queue=queue)
+
+
 def loguru_call():
     from loguru import logger
 
@@ -180,6 +191,7 @@ EXITS: dict[str, Callable[[], Callable[[], object]]] = {
     'happybase': happybase_call,
     'kafka-python': kafka_call,
     'pika': pika_call,
+    'celery': celery_call,
     'loguru': loguru_call,
     'entry-only': lambda: lambda: None,
 }

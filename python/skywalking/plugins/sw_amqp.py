@@ -14,7 +14,7 @@ from typing import Any
 
 from skywalking import Component, Kind
 from skywalking._core import get_context
-from skywalking.plugins._common import failed
+from skywalking.plugins._common import failed, inside_untraced
 from skywalking.plugins._mq import mq_consumer_span, mq_producer_span
 from skywalking.plugins._patch import patch
 
@@ -57,7 +57,9 @@ def _inside_exit_span() -> bool:
 
 def _wrap_publish(publish):
     def _sw_basic_publish(this, msg, exchange='', routing_key='', *args, **kwargs):
-        if _publishing.get() or _inside_exit_span():
+        # Inside another plugin's send (Celery's, kombu's) nothing is traced here: looked
+        # at first, one context-variable read, before any span is made.
+        if inside_untraced() or _publishing.get() or _inside_exit_span():
             return publish(this, msg, exchange, routing_key, *args, **kwargs)
         peer = _peer(this)
         try:

@@ -42,23 +42,39 @@ _DEFAULT_PORTS = {'amqp': 5672, 'amqps': 5671, 'pyamqp': 5672, 'redis': 6379, 'r
 
 
 def _broker(app: Any) -> tuple[str, str]:
-    """``(mq.broker, peer)`` of `app`: its broker URL without credentials, and host:port."""
+    """``(mq.broker, peer)`` of `app`: its broker URL without credentials, and host:port.
+
+    Kept on the app after the first read, as Celery keeps its connection pool: reading
+    ``app.conf.broker_url`` goes through a dozen calls of Celery's settings lookup, and
+    parsing the URL costs as much again."""
+    known = getattr(app, '_sw_broker', None)
+    if known is not None:
+        return known
     try:
         url = app.conf.broker_url or ''
         if isinstance(url, (list, tuple)):
             url = ';'.join(url)
-        first = url.split(';', 1)[0]
-        parts = urlsplit(first)
-        host = parts.hostname or 'localhost'
-        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
-        netloc = host if parts.port is None else f'{host}:{parts.port}'
-        if ':' in host:
-            netloc = f'[{host}]' if parts.port is None else f'[{host}]:{parts.port}'
-        clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)) if parts.scheme else url
-        return clean, f'{host}:{port}' if port else host
+        known = _parse_broker(url)
     except Exception:
         failed('celery broker url')
         return '', '???'
+    try:
+        app._sw_broker = known
+    except Exception:
+        pass  # an app that takes no attributes: read again next time
+    return known
+
+
+def _parse_broker(url: str) -> tuple[str, str]:
+    first = url.split(';', 1)[0]
+    parts = urlsplit(first)
+    host = parts.hostname or 'localhost'
+    port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    netloc = host if parts.port is None else f'{host}:{parts.port}'
+    if ':' in host:
+        netloc = f'[{host}]' if parts.port is None else f'[{host}]:{parts.port}'
+    clean = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment)) if parts.scheme else url
+    return clean, f'{host}:{port}' if port else host
 
 
 def _parameters(args: Any, kwargs: Any) -> str | None:
