@@ -485,3 +485,19 @@ def test_committed_docs_are_up_to_date():
         [sys.executable, str(ROOT / 'tools' / 'gen_docs.py'), '--check'], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_agent_start_does_not_import_importlib_metadata():
+    # It brings email, zipfile, pathlib and csv (3 MB, ~15 ms); the loader needs it only
+    # when a library with a version rule is imported, which this process never does.
+    code = (
+        'from skywalking import agent, config\n'
+        "config.init(agent_collector_backend_services='127.0.0.1:1', agent_name='lean-start')\n"
+        'agent.start()\n'
+        'import sys\n'
+        "print('importlib.metadata' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith('SW_')}
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'False', done.stdout + done.stderr
