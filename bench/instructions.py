@@ -90,9 +90,18 @@ def main() -> None:
         metavar='KIND=NAME',
         help='run a contender in another venv of bench/.venvs, e.g. rs=rs-pre (a copy holding another wheel)',
     )
+    parser.add_argument(
+        '--no-gc',
+        action='store_true',
+        help="the cyclic garbage collector off after the warm-up: whether one of W6's full collections "
+        '(one per ~300 requests, with or without an agent) falls between the N1 and N2 runs moves its '
+        'per-request figure by up to 170,000, more than the changes compared',
+    )
     parser.add_argument('--keep', type=Path, help='keep the callgrind profiles in DIR/<workload>-<kind>-<n>/')
     args = parser.parse_args()
     venvs = dict(item.split('=', 1) for item in args.venv)
+    if args.no_gc:
+        os.environ['SW_BENCH_NO_GC'] = '1'
     cases = {name: CASES[name] for name in args.workloads.split(',')}
     kinds = tuple(args.kinds.split(','))
     grpc_port, http_port, down_port = run.free_port(), run.free_port(), run.free_port()

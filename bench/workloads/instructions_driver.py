@@ -7,6 +7,8 @@ pause so the reporter's sending is counted too."""
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 import time
 
@@ -59,6 +61,10 @@ def main() -> None:
         iteration = iteration_for(make_app(target))
     for i in range(warmup):
         iteration(i)
+    if os.environ.get('SW_BENCH_NO_GC'):
+        # bench/instructions.py --no-gc: see there.
+        gc.collect()
+        gc.disable()
     for i in range(n):
         iteration(i)
     time.sleep(3)  # the reporter delivers meanwhile; its instructions count

@@ -22,6 +22,7 @@ from packaging import version
 
 import skywalking
 from skywalking import config, loggings, plugins
+from skywalking.plugins import _import_watch
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,8 +120,11 @@ class Fixture:
         return importlib.import_module(self.lib + submodule)
 
 
-@pytest.fixture
-def fake(tmp_path, monkeypatch):
+@pytest.fixture(params=['find_spec', 'meta_path'])
+def fake(request, tmp_path, monkeypatch):
+    # Both ways of watching imports: around importlib's _find_spec, and the finder on
+    # sys.meta_path that stands in where _find_spec cannot be wrapped.
+    monkeypatch.setattr(plugins._watch, 'prefer_find_spec', request.param == 'find_spec')
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(config, 'agent_disable_plugins', [''])
     fixture = Fixture(tmp_path)
@@ -132,7 +136,7 @@ def fake(tmp_path, monkeypatch):
 
 
 def watcher_installed() -> bool:
-    return any(type(finder).__name__ == '_ImportWatcher' for finder in sys.meta_path)
+    return plugins._watch.is_started()
 
 
 # --- laziness ---------------------------------------------------------------------------
@@ -235,10 +239,36 @@ def test_uninstall_hooks_stops_waiting(fake):
     assert 'sw_fakelib' not in plugins.pending(fake.package_name)
 
 
-def test_hook_moves_back_in_front_of_other_finders(fake):
-    class Other:
+def test_this_interpreter_is_watched_around_find_spec():
+    # The cheap way must be the one in use on the interpreters the agent supports; a
+    # Python whose importlib changed falls back to the finder (tests above run both).
+    assert _import_watch._bootstrap_module() is importlib._bootstrap
+
+
+@pytest.mark.parametrize('fake', ['find_spec'], indirect=True)
+def test_watching_around_find_spec_adds_no_finder_and_is_undone(fake):
+    fake.add_plugin('sw_fakelib', hooked=[fake.lib])
+    finders = list(sys.meta_path)
+    plugins.install(fake.package())
+    assert sys.meta_path == finders
+    assert hasattr(importlib._bootstrap._find_spec, '_sw_wrapped_find_spec')
+    absent = f'sw_absent_{uuid.uuid4().hex}'
+    with pytest.raises(ModuleNotFoundError) as error:  # an unwatched import fails as before
+        importlib.import_module(absent)
+    assert error.value.name == absent
+    module = fake.import_lib()
+    assert len(fake.plugin('sw_fakelib').calls) == 1
+    assert type(module.__spec__.loader) is SourceFileLoader  # the wrapper left no trace
+    assert importlib.reload(module) is module  # a reload is not reported again
+    assert len(fake.plugin('sw_fakelib').calls) == 1
+    plugins.uninstall_hooks()
+    assert not hasattr(importlib._bootstrap._find_spec, '_sw_wrapped_find_spec')
+
+
+def test_a_finder_put_in_front_does_not_hide_imports(fake):
+    class Other:  # finds the library itself, as an editable install's finder would
         def find_spec(self, fullname, path=None, target=None):
-            return None
+            return importlib.machinery.PathFinder.find_spec(fullname, path, target)
 
     other = Other()
     fake.add_plugin('sw_a', hooked=[fake.lib])
@@ -247,7 +277,6 @@ def test_hook_moves_back_in_front_of_other_finders(fake):
     try:
         fake.add_plugin('sw_b', hooked=[fake.lib])
         plugins.install(fake.package())
-        assert type(sys.meta_path[0]).__name__ == '_ImportWatcher'
         fake.import_lib()
         assert len(fake.plugin('sw_a').calls) == 1
     finally:

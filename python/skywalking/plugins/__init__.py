@@ -42,6 +42,7 @@ from types import ModuleType
 from skywalking import config
 from skywalking.loggings import logger
 from skywalking.plugins import _patch
+from skywalking.plugins._import_watch import Watch, is_loading
 
 _OPERATORS = {
     '<': lambda current, expected: current < expected,
@@ -154,7 +155,6 @@ _lock = threading.RLock()
 _plugins: dict[str, _Plugin] = {}  # full module name -> state
 _watched: dict[str, list[_Plugin]] = {}  # hooked module name -> plugins waiting for it
 _installed: list[_Plugin] = []
-_finder = None
 
 
 def _package_name(package) -> str:
@@ -241,7 +241,7 @@ def _install_package(package: ModuleType) -> None:
         with _lock:
             for name in hooked:
                 _watched.setdefault(name, []).append(plugin)
-            _ensure_finder()
+            _watch.start()
         if any(_imported(name) for name in hooked):
             _activate(plugin)
         else:
@@ -253,8 +253,7 @@ def _imported(name: str) -> bool:
     module = sys.modules.get(name)
     if module is None:
         return False
-    spec = getattr(module, '__spec__', None)
-    return not isinstance(getattr(spec, 'loader', None), _NotifyingLoader)
+    return not is_loading(module)
 
 
 def _debug() -> bool:
@@ -347,7 +346,7 @@ def _forget(plugin: _Plugin) -> None:
         else:
             del _watched[name]
     if not _watched:
-        _remove_finder()
+        _watch.stop()
 
 
 def _on_imported(name: str) -> None:
@@ -365,107 +364,8 @@ def uninstall_hooks() -> None:
         for plugin in _plugins.values():
             if plugin.state == 'pending':
                 plugin.state = 'unhooked'
-        _remove_finder()
+        _watch.stop()
 
 
-def _ensure_finder() -> None:
-    """Put the finder first on `sys.meta_path` (lock held): a finder before it would hide imports."""
-    global _finder
-    if _finder is None:
-        _finder = _ImportWatcher()
-    if sys.meta_path and sys.meta_path[0] is _finder:
-        return
-    try:
-        sys.meta_path.remove(_finder)
-    except ValueError:
-        pass
-    sys.meta_path.insert(0, _finder)
-
-
-def _remove_finder() -> None:
-    global _finder
-    if _finder is not None:
-        try:
-            sys.meta_path.remove(_finder)
-        except ValueError:
-            pass
-        _finder = None
-
-
-class _ImportWatcher:
-    """Meta-path finder that wraps the loader of watched modules; finds nothing itself."""
-
-    def __init__(self):
-        self._busy = threading.local()
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname not in _watched:
-            return None
-        busy = self._busy.__dict__.setdefault('names', set())
-        if fullname in busy:
-            return None  # a finder after us asked for the same name again
-        busy.add(fullname)
-        try:
-            spec = self._find_with_others(fullname, path, target)
-        finally:
-            busy.discard(fullname)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, 'exec_module'):
-            return spec
-        spec.loader = _NotifyingLoader(spec.loader, fullname)
-        return spec
-
-    def _find_with_others(self, fullname, path, target):
-        for finder in list(sys.meta_path):
-            if finder is self:
-                continue
-            find_spec = getattr(finder, 'find_spec', None)
-            if find_spec is None:
-                continue
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                return spec
-        return None
-
-    def invalidate_caches(self):
-        pass
-
-
-class _NotifyingLoader:
-    """Runs the real loader, restores it on the module, then lets plugins install."""
-
-    def __init__(self, loader, fullname: str):
-        self._loader = loader
-        self._fullname = fullname
-
-    def create_module(self, spec):
-        create = getattr(self._loader, 'create_module', None)
-        return create(spec) if create is not None else None
-
-    def exec_module(self, module):
-        try:
-            self._loader.exec_module(module)
-        finally:
-            # Leave no trace of the wrapper: code that inspects __loader__ sees the real one.
-            if getattr(module, '__loader__', None) is self:
-                module.__loader__ = self._loader
-            spec = getattr(module, '__spec__', None)
-            if spec is not None and spec.loader is self:
-                spec.loader = self._loader
-        # The import system binds a submodule to its parent only after this returns; do it
-        # now so that `import a.b; a.b.x` works inside install().
-        parent, _, child = self._fullname.rpartition('.')
-        if parent and parent in sys.modules:
-            try:
-                setattr(sys.modules[parent], child, sys.modules.get(self._fullname, module))
-            except Exception:
-                pass
-        try:
-            _on_imported(self._fullname)
-        except Exception:
-            logger.warning('Installing plugins for %s failed', self._fullname, exc_info=_debug())
-
-    def __getattr__(self, name):
-        # get_source, get_code, is_package, get_resource_reader, ... of the real loader.
-        if name == '_loader':  # not set yet (copy, pickle): no recursion
-            raise AttributeError(name)
-        return getattr(self._loader, name)
+#: Reports the imports of the modules in `_watched` (see `_import_watch`).
+_watch = Watch(_watched, _on_imported)
