@@ -184,6 +184,17 @@ def test_correlation_travels_and_is_limited(reported):
     assert carrier.correlation == {'a': 'A', 'b': 'B', 'c': 'C', 'd': 'D'}
 
 
+def test_plugins_headers_carry_a_correlation_only_when_there_is_one(reported):
+    with get_context().new_entry_span('/c'):
+        context = get_context()
+        with context.new_exit_span('/next', 'n:1') as exit_span:
+            assert [name for name, _ in exit_span.inject_headers()] == ['sw8']
+        context.put_correlation('k', 'v')
+        with context.new_exit_span('/next', 'n:1') as exit_span:
+            headers = dict(exit_span.inject_headers())
+    assert set(headers) == {'sw8', 'sw8-correlation'} and headers['sw8-correlation']
+
+
 def test_ignored_suffix_and_noop_context(reported):
     with get_context().new_entry_span('/static/app.js') as span:
         assert isinstance(span, NoopSpan)

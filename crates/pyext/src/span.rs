@@ -350,14 +350,21 @@ impl Span {
         made.map_err(|not_exit| IllegalStateError::new_err(not_exit.to_string()))
     }
 
-    /// The headers to send downstream, as `[(name, value), ...]`: what plugins use.
+    /// The headers to send downstream, as `[(name, value), ...]`: what plugins use. An empty
+    /// `sw8-correlation` is left out: no plugin sends one, and each filtered it in Python
+    /// on every call.
     fn inject_headers(slf: &Bound<'_, Self>) -> PyResult<Vec<(&'static str, String)>> {
         let made = guard(
             site!("Span.inject_headers"),
             || Ok(Ok(Vec::new())),
             || {
-                Ok(headers(slf)?
-                    .map(|(sw8, correlation)| vec![(sw_core::correlation::HEADER, correlation), (sw8::HEADER, sw8)]))
+                Ok(headers(slf)?.map(|(sw8, correlation)| {
+                    if correlation.is_empty() {
+                        vec![(sw8::HEADER, sw8)]
+                    } else {
+                        vec![(sw_core::correlation::HEADER, correlation), (sw8::HEADER, sw8)]
+                    }
+                }))
             },
         )?;
         made.map_err(|not_exit| IllegalStateError::new_err(not_exit.to_string()))

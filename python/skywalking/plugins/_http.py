@@ -35,7 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking._core import get_context
-from skywalking.plugins._common import Setter, failed, inject, noop_span
+from skywalking.plugins._common import Setter, failed, inject, inside_untraced, noop_span
 
 _wire = {'hooked': False}
 
@@ -130,3 +130,20 @@ def http_exit_span(
     except Exception:
         failed('http_exit_span')
         return noop_span()
+
+
+def http_exit_span_headers(url: str | bytes, method: str | bytes, component: int) -> tuple[Any, list[tuple[str, str]]]:
+    """`http_exit_span` for a plugin that writes the trace headers itself, on its hot path:
+    the span (not started) and the ``(name, value)`` pairs to send, empty for `INNER` and
+    for a no-op span inside `untraced` (text values, ``sw8-correlation`` only when there is
+    one). One frame instead of the three of `http_exit_span`, `inject` and a setter."""
+    try:
+        span = get_context().new_http_exit_span(url, method, component, False)
+        if span is None:
+            return INNER, []
+        if span.is_noop and inside_untraced():
+            return span, []
+        return span, span.inject_headers()
+    except Exception:
+        failed('http_exit_span')
+        return noop_span(), []

@@ -18,7 +18,6 @@ covers starting the call, as upstream's does.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any
 
 from skywalking import Component, Layer, config
@@ -33,7 +32,6 @@ note = ''
 hooked_modules = ['grpc']
 
 _GRPC = int(component)
-_VALUE = itemgetter(1)
 _RPC = int(Layer.RPCFramework)
 GRPC_METHOD = 'grpc.method'
 GRPC_URL = 'grpc.url'
@@ -74,7 +72,7 @@ def _exit_span(method: str, target: str, tags: tuple | None = None) -> tuple[Any
         else:
             span = get_context().new_exit_span(method, target, _GRPC)
             tag_exit_span(span, _RPC, tags or (GRPC_METHOD, method, GRPC_URL, target))
-        return span, list(filter(_VALUE, span.inject_headers()))
+        return span, span.inject_headers()
     except Exception:
         failed('sw_grpc client')
         return noop_span(), []
@@ -129,7 +127,9 @@ class _Traced:
         span, pairs = _exit_span(self._method, self._target, self._tags)
         span.start()
         try:
-            result = call(request, timeout, _with_metadata(metadata, pairs), credentials, wait_for_ready, compression)
+            if metadata:  # most calls pass none: no frame for the merge
+                pairs = _with_metadata(metadata, pairs)
+            result = call(request, timeout, pairs, credentials, wait_for_ready, compression)
         except _rpc_error() as error:
             code = error.code() if hasattr(error, 'code') else None
             if code is not None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from skywalking import Component
-from skywalking.plugins._http import http_exit_span
+from skywalking.plugins._http import http_exit_span_headers
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://www.python-httpx.org/']
@@ -33,22 +33,23 @@ _KEYS = {'sw8': b'sw8', 'sw8-correlation': b'sw8-correlation'}
 _LOWER_KEY = itemgetter(1)
 
 
-def _put_header(headers, name: str, value: str) -> None:
-    """``headers[name] = value`` for an `httpx.Headers`, appended to its list of
-    ``(raw key, lower-case key, value)`` byte triples (httpx 0.18 to today) when the request
-    has no header of that name: ``__setitem__`` normalises, encodes and scans, about
-    three microseconds a header, more than the rest of the plugin's work. The scan for an
-    existing one runs in C (``map`` of ``itemgetter``), not a line of Python per header."""
+def _put_headers(headers, pairs: list[tuple[str, str]]) -> None:
+    """``headers[name] = value`` for each pair, into an `httpx.Headers`: appended to its list
+    of ``(raw key, lower-case key, value)`` byte triples (httpx 0.18 to today) when the
+    request has no header of that name. ``__setitem__`` normalises, encodes and scans,
+    about three microseconds a header, more than the rest of the plugin's work. The scan for
+    an existing one runs in C (``map`` of ``itemgetter``), not a line of Python per header."""
     items = getattr(headers, '_list', None)
-    if type(items) is list:
-        try:
-            key = _KEYS.get(name) or name.encode('ascii')
-            if key not in map(_LOWER_KEY, items):
-                items.append((key, key, value.encode('latin-1')))
-                return
-        except (TypeError, IndexError, UnicodeEncodeError):
-            pass
-    headers[name] = value
+    for name, value in pairs:
+        if type(items) is list:
+            try:
+                key = _KEYS.get(name) or name.encode('ascii')
+                if key not in map(_LOWER_KEY, items):
+                    items.append((key, key, value.encode('latin-1')))
+                    continue
+            except (TypeError, IndexError, UnicodeEncodeError):
+                pass
+        headers[name] = value
 
 
 #: ``str(url)`` by the URL's parts: httpx builds the text in Python from its parts at each
@@ -84,7 +85,7 @@ def _wrap_extract_cookies(extract):
     def _sw_extract_cookies(this, response):
         try:
             items = response.request.headers._list
-            traced = type(items) is list and items[-1][1] in _OURS  # appended last by _put_header
+            traced = type(items) is list and items[-1][1] in _OURS  # appended last by _put_headers
         except Exception:
             traced = False
         if not traced:
@@ -102,9 +103,10 @@ def _wrap_extract_cookies(extract):
 
 def _wrap_send(send):
     def _sw_send(this, request, **kwargs):
-        with http_exit_span(
-            _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
-        ) as span:
+        span, headers = http_exit_span_headers(_url_text(request.url), request.method, _HTTPX)
+        if headers:
+            _put_headers(request.headers, headers)
+        with span:
             response = send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
             return response
@@ -114,9 +116,10 @@ def _wrap_send(send):
 
 def _wrap_async_send(send):
     async def _sw_async_send(this, request, **kwargs):  # send's options are keyword-only
-        with http_exit_span(
-            _url_text(request.url), request.method, _HTTPX, headers=request.headers, setter=_put_header
-        ) as span:
+        span, headers = http_exit_span_headers(_url_text(request.url), request.method, _HTTPX)
+        if headers:
+            _put_headers(request.headers, headers)
+        with span:
             response = await send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
             return response

@@ -36,11 +36,10 @@ CHECK = textwrap.dedent(
     assert len(sw_httpx._URLS) <= sw_httpx._URLS_MAX
 
     request = httpx.Request('GET', 'http://h/', headers={'X-A': '1'})
-    sw_httpx._put_header(request.headers, 'sw8', 'one')
-    sw_httpx._put_header(request.headers, 'sw8-correlation', 'two')
+    sw_httpx._put_headers(request.headers, [('sw8', 'one'), ('sw8-correlation', 'two')])
     assert request.headers['sw8'] == 'one' and request.headers['sw8-correlation'] == 'two'
     assert request.headers.raw[-2:] == [(b'sw8', b'one'), (b'sw8-correlation', b'two')]
-    sw_httpx._put_header(request.headers, 'sw8', 'three')  # already there: replaced, once
+    sw_httpx._put_headers(request.headers, [('sw8', 'three')])  # already there: replaced, once
     assert request.headers.get_list('sw8') == ['three'], request.headers
 
     seen = []
