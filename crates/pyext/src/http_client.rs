@@ -12,7 +12,7 @@
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyBytes, PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use sw_core::http_url;
 use sw_core::span_kind::Kind;
 use sw_core::tags;
@@ -148,6 +148,57 @@ pub fn write_trace_headers(py: Python<'_>, buffer: Arg<Bound<'_, PyList>>) -> Py
             Ok(true)
         },
     )
+}
+
+/// Writes the active exit span's trace headers into `items`, a request's header list as
+/// h11 keeps it once validated (`(raw name, lower-case name, value)` byte triples), when
+/// that span was opened with `inject_on_send`; leaves it alone otherwise. The httpx plugin's
+/// hook on h11's request event calls it: written there, the two headers skip the client
+/// libraries' header handling and h11's validation by regular expression, which cost more
+/// than the rest of the agent's work on an httpx request (docs/Benchmarks.md, W6). A header
+/// of the same name the caller set is replaced; an empty `sw8-correlation` is not written.
+/// Never raises: a request is sent without the headers rather than broken.
+#[pyfunction]
+pub fn write_trace_header_items(py: Python<'_>, items: Arg<Bound<'_, PyList>>) -> PyResult<()> {
+    guard(
+        site!("write_trace_header_items"),
+        || Ok(()),
+        || {
+            let items = &items.take("items")?;
+            let Some(span) = active::get(py) else { return Ok(()) };
+            match span.try_borrow() {
+                Ok(s) if s.state.kind == Kind::Exit && !s.state.finished && s.inject_on_send => {}
+                _ => return Ok(()),
+            }
+            let Ok(Ok((sw8, correlation))) = span::headers(&span) else { return Ok(()) };
+            let written = put_item(items, sw_core::sw8::HEADER, &sw8).and_then(|()| {
+                if correlation.is_empty() {
+                    Ok(())
+                } else {
+                    put_item(items, sw_core::correlation::HEADER, &correlation)
+                }
+            });
+            if let Err(error) = written {
+                log::debug!("could not write trace headers into a request: {error}");
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Replaces the triple whose lower-case name is `name` in `items`, or appends one.
+fn put_item(items: &Bound<'_, PyList>, name: &str, value: &str) -> PyResult<()> {
+    let py = items.py();
+    let key = PyBytes::new(py, name.as_bytes());
+    let triple = PyTuple::new(py, [key.as_any(), key.as_any(), PyBytes::new(py, value.as_bytes()).as_any()])?;
+    for (index, item) in items.iter().enumerate() {
+        let Ok(existing) = item.downcast::<PyTuple>() else { continue };
+        let Ok(lower) = existing.get_item(1) else { continue };
+        if lower.downcast::<PyBytes>().is_ok_and(|found| found.as_bytes() == name.as_bytes()) {
+            return items.set_item(index, triple);
+        }
+    }
+    items.append(triple)
 }
 
 /// Replaces the header line `name: ...` in `buffer` (names compare case-insensitively,

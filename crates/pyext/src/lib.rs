@@ -66,6 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(wsgi::wsgi_url, m)?)?;
     m.add_function(wrap_pyfunction!(wsgi::wsgi_entry_span, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::write_trace_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(http_client::write_trace_header_items, m)?)?;
     m.add_function(wrap_pyfunction!(http_client::inside_exit_span, m)?)?;
     m.add_function(wrap_pyfunction!(asgi::trace_headers, m)?)?;
     m.add_function(wrap_pyfunction!(db::tag_exit_span, m)?)?;

@@ -1,14 +1,22 @@
-"""Exit spans for httpx (`Client.send`, `AsyncClient.send`), with `sw8` headers written into
-the request's headers (httpx does not send through `http.client`).
+"""Exit spans for httpx (`Client.send`, `AsyncClient.send`), one per call: a ``send``
+covers its redirects, with the final response's status.
 
-A ``send`` covers its redirects (httpx copies the trace headers into each redirected
-request): one span per call, with the final response's status.
+Where the trace headers go. A client whose requests all go out through httpcore's HTTP/1.1
+connections (httpx's own transport, no mounts or proxies, ``http2`` off: the default) gets
+them as h11 sends each request, redirected ones included: a hook on `h11.Connection.send`
+adds them to the request event's header list, which h11 has validated by then
+(`_core.write_trace_header_items`). Written into `request.headers` instead, the two headers
+cost httpx, httpcore and h11 about 40,000 instructions per request (normalising, validating
+by regular expression, writing, and the cookie jar's copy of the request), more than the
+rest of the agent's work on it (docs/Benchmarks.md, W6). Any other client (HTTP/2, a mounted
+or custom transport, `MockTransport`, `ASGITransport`, a proxy) gets them in
+`request.headers`, as apache-skywalking writes them for every client.
 
-Every header of a request costs httpx work in Python at each response too: its cookie
-handling hands the request to the standard cookie jar as a `urllib.request.Request` built
-from all its headers, decoded (`Cookies.extract_cookies`). The jar reads at most `Host` of
-them, and the trace headers are the longest, so they are left out of that copy (and put
-back).
+In that second way every header of a request also costs httpx work in Python at each
+response: its cookie handling hands the request to the standard cookie jar as a
+`urllib.request.Request` built from all its headers, decoded (`Cookies.extract_cookies`).
+The jar reads at most `Host` of them, and the trace headers are the longest, so they are
+left out of that copy (and put back).
 """
 
 from __future__ import annotations
@@ -16,7 +24,10 @@ from __future__ import annotations
 from operator import itemgetter
 
 from skywalking import Component
-from skywalking.plugins._http import http_exit_span_headers
+from skywalking._core import get_context, write_trace_header_items
+from skywalking.loggings import logger
+from skywalking.plugins._common import _untraced, failed, noop_span
+from skywalking.plugins._http import INNER, http_exit_span_headers
 from skywalking.plugins._patch import patch
 
 link_vector = ['https://www.python-httpx.org/']
@@ -101,11 +112,91 @@ def _wrap_extract_cookies(extract):
     return _sw_extract_cookies
 
 
+#: `h11.Request` once `h11.Connection.send` is hooked (see the module's doc); None while
+#: every client gets its trace headers in `request.headers`.
+_h11_request: type | None = None
+#: httpx's own transports and httpcore's plain pools (not a proxy's): see `_through_h11`.
+_TRANSPORTS: tuple[type, ...] = ()
+_POOLS: tuple[type, ...] = ()
+
+
+def _through_h11(client) -> bool:
+    """Whether every request of `client` goes out through httpcore's HTTP/1.1 connections:
+    its transport is httpx's own, on a plain connection pool with HTTP/2 off, and no other
+    transport is mounted for some URLs (proxies, including those from the environment; a
+    URL mounted to None, as `NO_PROXY` makes them, uses the client's own transport)."""
+    try:
+        transport = client._transport
+        pool = transport._pool
+        return (
+            _h11_request is not None
+            and not any(client._mounts.values())
+            and type(transport) in _TRANSPORTS
+            and type(pool) in _POOLS
+            and not pool._http2
+        )
+    except AttributeError:  # another httpx or httpcore: the other way
+        return False
+
+
+def _open(client, request):
+    """The exit span of `request` (not started), with its trace headers on their way."""
+    url = _url_text(request.url)
+    if _through_h11(client) and not _untraced.get():
+        try:
+            span = get_context().new_http_exit_span(url, request.method, _HTTPX, True)
+        except Exception:
+            failed('sw_httpx')
+            return noop_span()
+        return INNER if span is None else span
+    span, headers = http_exit_span_headers(url, request.method, _HTTPX)
+    if headers:
+        _put_headers(request.headers, headers)
+    return span
+
+
+def _wrap_h11_send(send):
+    def _sw_h11_send(this, event):
+        if type(event) is _h11_request:
+            try:
+                write_trace_header_items(event.headers._full_items)
+            except Exception:
+                pass  # sent without the trace headers rather than not at all
+        return send(this, event)
+
+    return _sw_h11_send
+
+
+def _hook_h11() -> None:
+    """Hooks `h11.Connection.send` when this h11 keeps a request's validated headers as
+    ``(raw name, lower-case name, value)`` triples (h11 0.12 to today); otherwise every
+    client keeps getting its trace headers in `request.headers`."""
+    global _h11_request, _TRANSPORTS, _POOLS
+    try:
+        import h11
+        import httpcore
+        import httpx
+
+        probe = h11.Request(method='GET', target='/', headers=[('Host', 'h')])
+        if probe.headers._full_items != [(b'Host', b'host', b'h')]:
+            raise TypeError('unexpected header list')
+        transports = (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
+        pools = (httpcore.ConnectionPool, httpcore.AsyncConnectionPool)
+    except Exception as error:
+        logger.info('sw_httpx: trace headers go into request.headers (h11 layout not recognised: %s)', error)
+        return
+    patch(h11.Connection, 'send', _wrap_h11_send, on_restore=_unhook_h11)
+    _TRANSPORTS, _POOLS, _h11_request = transports, pools, h11.Request
+
+
+def _unhook_h11() -> None:
+    global _h11_request
+    _h11_request = None
+
+
 def _wrap_send(send):
     def _sw_send(this, request, **kwargs):
-        span, headers = http_exit_span_headers(_url_text(request.url), request.method, _HTTPX)
-        if headers:
-            _put_headers(request.headers, headers)
+        span = _open(this, request)
         with span:
             response = send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
@@ -116,9 +207,7 @@ def _wrap_send(send):
 
 def _wrap_async_send(send):
     async def _sw_async_send(this, request, **kwargs):  # send's options are keyword-only
-        span, headers = http_exit_span_headers(_url_text(request.url), request.method, _HTTPX)
-        if headers:
-            _put_headers(request.headers, headers)
+        span = _open(this, request)
         with span:
             response = await send(this, request, **kwargs)
             span.tag_http_status(response.status_code)
@@ -133,3 +222,4 @@ def install() -> None:
     patch(Client, 'send', _wrap_send)
     patch(AsyncClient, 'send', _wrap_async_send)
     patch(Cookies, 'extract_cookies', _wrap_extract_cookies)
+    _hook_h11()
