@@ -205,6 +205,10 @@ BAD_CALLS = textwrap.dedent(
             lambda span: _core.EntryScope(span, 'flask', peer=5, tags={'k': 'v'}, layer='Http'),
         ],
         'write_trace_headers': [lambda span: _core.write_trace_headers(None)],
+        'write_trace_header_items': [
+            lambda span: _core.write_trace_header_items(None),
+            lambda span: _core.write_trace_header_items((b'sw8', b'sw8', b'x')),
+        ],
         'report_log_record': [
             lambda span: _core.report_log_record('now', 'text', 'INFO', 'app', 'MainThread'),
             lambda span: _core.report_log_record(0.0, None, 'INFO', 'app', 'MainThread', tags={'k': 'v'}),
