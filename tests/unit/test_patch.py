@@ -12,7 +12,7 @@ import pytest
 
 from skywalking import config, plugins
 from skywalking.plugins import _patch
-from skywalking.plugins._patch import installing, is_ours, patch, unpatch_plugin
+from skywalking.plugins._patch import installing, is_ours, patch, patch_item, patched, unpatch_plugin
 
 
 def _counting(calls):
@@ -167,6 +167,41 @@ def test_on_restore_runs_when_the_original_is_put_back(owner_name):
         patch(Lib, 'run', _counting([]), on_restore=lambda: restored.append(True))
     unpatch_plugin(owner_name)
     assert restored == [True]
+
+
+def test_a_mapping_entry_is_wrapped_once_and_restored(owner_name):
+    def write(x):
+        return x + 1
+
+    table = {('client', 'idle'): write, 'other': len}
+    calls = []
+    restored = []
+    with installing(owner_name):
+        assert patch_item(table, ('client', 'idle'), _counting(calls), on_restore=lambda: restored.append(1))
+        assert patch_item(table, ('client', 'idle'), _counting(calls)) is False  # already ours
+    assert table[('client', 'idle')](1) == 2 and calls == [(1,)]
+    assert is_ours(table[('client', 'idle')]) and table['other'] is len
+    assert (table, ('client', 'idle')) in patched(owner_name)
+    assert unpatch_plugin(owner_name) == 1
+    assert table[('client', 'idle')] is write and restored == [1]
+
+
+def test_a_mapping_entry_replaced_by_someone_else_is_not_clobbered(owner_name):
+    table = {'write': len}
+    with installing(owner_name):
+        patch_item(table, 'write', _counting([]))
+
+    def theirs(x):
+        return 0
+
+    table['write'] = theirs
+    assert unpatch_plugin(owner_name) == 0
+    assert table['write'] is theirs
+
+
+def test_a_missing_mapping_entry_raises_for_the_loader_to_report(owner_name):
+    with installing(owner_name), pytest.raises(KeyError):
+        patch_item({}, 'absent', _counting([]))
 
 
 # --- through the loader --------------------------------------------------------------------

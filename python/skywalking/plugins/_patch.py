@@ -2,7 +2,8 @@
 
 `patch(owner, name, wrapper)` replaces ``owner.<name>`` with ``wrapper(original)`` and records
 what was there, under the plugin the loader is installing at that moment (see
-`skywalking.plugins.uninstall`). The rules:
+`skywalking.plugins.uninstall`); `patch_item(mapping, key, wrapper)` does the same for an
+entry of a mapping. The rules:
 
 * The original is read from ``owner.__dict__``: an attribute that `owner` inherits is
   restored by deleting the override, so the class again sees its base's attribute.
@@ -19,7 +20,7 @@ what was there, under the plugin the loader is installing at that moment (see
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, MutableMapping
 from typing import Any
 
 from skywalking.loggings import logger
@@ -33,10 +34,12 @@ _installing = threading.local()
 
 
 class _Record:
-    __slots__ = ('had_own', 'name', 'on_restore', 'original', 'owner', 'plugins', 'replacement')
+    __slots__ = ('had_own', 'item', 'name', 'on_restore', 'original', 'owner', 'plugins', 'replacement')
 
-    def __init__(self, owner: Any, name: str, had_own: bool, original: Any, replacement: Any):
+    def __init__(self, owner: Any, name: Any, had_own: bool, original: Any, replacement: Any, item: bool = False):
         self.on_restore: Callable[[], None] | None = None
+        #: `owner` is a mapping and `name` one of its keys (`patch_item`).
+        self.item = item
         self.owner = owner
         self.name = name
         self.had_own = had_own
@@ -45,8 +48,8 @@ class _Record:
         self.plugins: list[str] = []
 
 
-#: (id(owner), name) -> record, for every attribute currently patched.
-_records: dict[tuple[int, str], _Record] = {}
+#: (id(owner), name) -> record, for every attribute (or mapping entry) currently patched.
+_records: dict[tuple[int, Any], _Record] = {}
 #: Replacement objects that are ours, by id (for objects that take no attributes).
 _ours: dict[int, _Record] = {}
 
@@ -119,21 +122,57 @@ def patch(
             return False  # inherited from a patched base: already traced
         descriptor = type(own) if isinstance(own, (staticmethod, classmethod)) else None
         function = own.__func__ if descriptor is not None else (current if own is _MISSING else own)
-        replacement = wrapper(function)
-        try:
-            setattr(replacement, MARKER, True)
-            if getattr(replacement, '__wrapped__', None) is None:
-                replacement.__wrapped__ = function
-        except (AttributeError, TypeError):
-            pass
+        replacement = _marked(wrapper(function), function)
         installed = descriptor(replacement) if descriptor is not None else replacement
         setattr(owner, name, installed)
-        record = _Record(owner, name, own is not _MISSING, own, installed)
-        record.on_restore = on_restore
-        record.plugins.append(plugin)
-        _records[key] = record
-        _ours[id(replacement)] = record
+        _record(_Record(owner, name, own is not _MISSING, own, installed), replacement, on_restore, plugin)
         return True
+
+
+def patch_item(
+    mapping: MutableMapping[Any, Any],
+    key: Hashable,
+    wrapper: Callable[[Any], Any],
+    on_restore: Callable[[], None] | None = None,
+    plugin: str | None = None,
+) -> bool:
+    """`patch` for an entry of a mapping: ``mapping[key]`` becomes ``wrapper(mapping[key])``,
+    recorded and restored like an attribute. For a library that looks its functions up in a
+    table of its own (h11 picks a connection's writer from ``h11._writers.WRITERS``), where
+    replacing the module's attribute would change nothing. Raises `KeyError` when there is
+    no such entry."""
+    if plugin is None:
+        plugin = current_plugin()
+    with _lock:
+        record = _records.get((id(mapping), key))
+        current = mapping[key]  # KeyError: nothing to patch
+        if record is not None and current is record.replacement:
+            if plugin not in record.plugins:
+                record.plugins.append(plugin)
+            return False
+        if is_ours(current):
+            return False
+        replacement = _marked(wrapper(current), current)
+        mapping[key] = replacement
+        _record(_Record(mapping, key, True, current, replacement, item=True), replacement, on_restore, plugin)
+        return True
+
+
+def _marked(replacement: Any, original: Any) -> Any:
+    try:
+        setattr(replacement, MARKER, True)
+        if getattr(replacement, '__wrapped__', None) is None:
+            replacement.__wrapped__ = original
+    except (AttributeError, TypeError):
+        pass
+    return replacement
+
+
+def _record(record: _Record, replacement: Any, on_restore: Callable[[], None] | None, plugin: str) -> None:
+    record.on_restore = on_restore
+    record.plugins.append(plugin)
+    _records[(id(record.owner), record.name)] = record
+    _ours[id(replacement)] = record
 
 
 def _own_value(owner: Any, name: str) -> Any:
@@ -170,6 +209,8 @@ def unpatch_plugin(plugin: str | None) -> int:
 
 
 def _restore(record: _Record) -> bool:
+    if record.item:
+        return _restore_item(record)
     if _own_value(record.owner, record.name) is not record.replacement:
         logger.debug(
             'Not restoring %s.%s: replaced again by someone else after the agent',
@@ -188,8 +229,18 @@ def _restore(record: _Record) -> bool:
     return True
 
 
-def patched(plugin: str | None = None) -> list[tuple[Any, str]]:
-    """``(owner, name)`` of the attributes patched for `plugin` (all when None)."""
+def _restore_item(record: _Record) -> bool:
+    mapping = record.owner
+    if mapping.get(record.name, _MISSING) is not record.replacement:
+        logger.debug('Not restoring the entry %r: replaced again by someone else after the agent', record.name)
+        return False
+    mapping[record.name] = record.original
+    return True
+
+
+def patched(plugin: str | None = None) -> list[tuple[Any, Any]]:
+    """``(owner, name)`` of the attributes (``(mapping, key)`` of the entries) patched for
+    `plugin` (all when None)."""
     with _lock:
         return [
             (record.owner, record.name) for record in _records.values() if plugin is None or plugin in record.plugins

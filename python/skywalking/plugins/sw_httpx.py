@@ -3,9 +3,9 @@ covers its redirects, with the final response's status.
 
 Where the trace headers go. A client whose requests all go out through httpcore's HTTP/1.1
 connections (httpx's own transport, no mounts or proxies, ``http2`` off: the default) gets
-them as h11 sends each request, redirected ones included: a hook on `h11.Connection.send`
-adds them to the request event's header list, which h11 has validated by then
-(`_core.write_trace_header_items`). Written into `request.headers` instead, the two headers
+them as h11 writes each request, redirected ones included: a hook on h11's writer of a
+request adds them to the request event's header list, which h11 has validated and read by
+then (`_core.write_trace_header_items`). Written into `request.headers` instead, the two headers
 cost httpx, httpcore and h11 about 40,000 instructions per request (normalising, validating
 by regular expression, writing, and the cookie jar's copy of the request), more than the
 rest of the agent's work on it (docs/Benchmarks.md, W6). Any other client (HTTP/2, a mounted
@@ -28,7 +28,7 @@ from skywalking._core import get_context, write_trace_header_items
 from skywalking.loggings import logger
 from skywalking.plugins._common import _untraced, failed, noop_span
 from skywalking.plugins._http import INNER, http_exit_span_headers
-from skywalking.plugins._patch import patch
+from skywalking.plugins._patch import patch, patch_item
 
 link_vector = ['https://www.python-httpx.org/']
 component = Component.HTTPX
@@ -66,7 +66,8 @@ def _put_headers(headers, pairs: list[tuple[str, str]]) -> None:
 #: ``str(url)`` by the URL's parts: httpx builds the text in Python from its parts at each
 #: ``str()`` (a few thousand instructions a request), while a client mostly calls the same
 #: few URLs. Keyed by a plain tuple of the parts (`URL._uri_reference`, a named tuple in every
-#: httpx version), so that equal keys mean equal text; emptied when full.
+#: httpx version; rfc3986's, under httpx 0.22, compares by normalised form), so that equal
+#: keys mean equal text; emptied when full.
 _URLS: dict[tuple, str] = {}
 _URLS_MAX = 256
 
@@ -112,37 +113,46 @@ def _wrap_extract_cookies(extract):
     return _sw_extract_cookies
 
 
-#: `h11.Request` once `h11.Connection.send` is hooked (see the module's doc); None while
-#: every client gets its trace headers in `request.headers`.
-_h11_request: type | None = None
+#: Whether h11's writer of requests is hooked (see the module's doc); while it is not, every
+#: client gets its trace headers in `request.headers`.
+_h11_hooked = False
 #: httpx's own transports and httpcore's plain pools (not a proxy's): see `_through_h11`.
 _TRANSPORTS: tuple[type, ...] = ()
 _POOLS: tuple[type, ...] = ()
+#: Attribute of a client holding ``(its transport, _through_h11(client))``: judged once per
+#: client and transport, not at every request (a dozen lines of Python).
+_VERDICT = '_sw_through_h11'
 
 
-def _through_h11(client) -> bool:
+def _through_h11(client, transport) -> bool:
     """Whether every request of `client` goes out through httpcore's HTTP/1.1 connections:
     its transport is httpx's own, on a plain connection pool with HTTP/2 off, and no other
     transport is mounted for some URLs (proxies, including those from the environment; a
     URL mounted to None, as `NO_PROXY` makes them, uses the client's own transport)."""
     try:
-        transport = client._transport
         pool = transport._pool
-        return (
-            _h11_request is not None
-            and not any(client._mounts.values())
+        verdict = (
+            not any(client._mounts.values())
             and type(transport) in _TRANSPORTS
             and type(pool) in _POOLS
             and not pool._http2
         )
     except AttributeError:  # another httpx or httpcore: the other way
-        return False
+        verdict = False
+    try:
+        setattr(client, _VERDICT, (transport, verdict))
+    except Exception:  # a client that takes no attributes is judged at every request
+        pass
+    return verdict
 
 
 def _open(client, request):
     """The exit span of `request` (not started), with its trace headers on their way."""
     url = _url_text(request.url)
-    if _through_h11(client) and not _untraced.get():
+    transport = getattr(client, '_transport', None)
+    known = getattr(client, _VERDICT, None)
+    through_h11 = known[1] if known is not None and known[0] is transport else _through_h11(client, transport)
+    if through_h11 and _h11_hooked and not _untraced.get():
         try:
             span = get_context().new_http_exit_span(url, request.method, _HTTPX, True)
         except Exception:
@@ -155,43 +165,51 @@ def _open(client, request):
     return span
 
 
-def _wrap_h11_send(send):
-    def _sw_h11_send(this, event):
-        if type(event) is _h11_request:
-            try:
-                write_trace_header_items(event.headers._full_items)
-            except Exception:
-                pass  # sent without the trace headers rather than not at all
-        return send(this, event)
+def _wrap_write_request(write_request):
+    def _sw_write_request(request, write):
+        try:
+            write_trace_header_items(request.headers._full_items)
+        except Exception:
+            pass  # sent without the trace headers rather than not at all
+        return write_request(request, write)
 
-    return _sw_h11_send
+    return _sw_write_request
 
 
 def _hook_h11() -> None:
-    """Hooks `h11.Connection.send` when this h11 keeps a request's validated headers as
-    ``(raw name, lower-case name, value)`` triples (h11 0.12 to today); otherwise every
-    client keeps getting its trace headers in `request.headers`."""
-    global _h11_request, _TRANSPORTS, _POOLS
+    """Hooks h11's writer of a client's request (``h11._writers.WRITERS[CLIENT, IDLE]``, which
+    a connection looks up whenever it becomes idle) when this h11 keeps a request's
+    validated headers as ``(raw name, lower-case name, value)`` triples (h11 0.12 to today);
+    otherwise every client keeps getting its trace headers in `request.headers`.
+
+    The writer runs after h11 has read the request's headers for itself (keep-alive, body
+    framing), so the trace headers cost it nothing there, and only for requests: servers
+    on h11 (uvicorn) never call it. A connection opened before the hook keeps the writer it
+    has until its next request."""
+    global _h11_hooked, _TRANSPORTS, _POOLS
     try:
         import h11
         import httpcore
         import httpx
+        from h11._writers import WRITERS
 
         probe = h11.Request(method='GET', target='/', headers=[('Host', 'h')])
         if probe.headers._full_items != [(b'Host', b'host', b'h')]:
             raise TypeError('unexpected header list')
+        if not callable(WRITERS[h11.CLIENT, h11.IDLE]):
+            raise TypeError('unexpected table of writers')
         transports = (httpx.HTTPTransport, httpx.AsyncHTTPTransport)
         pools = (httpcore.ConnectionPool, httpcore.AsyncConnectionPool)
     except Exception as error:
         logger.info('sw_httpx: trace headers go into request.headers (h11 layout not recognised: %s)', error)
         return
-    patch(h11.Connection, 'send', _wrap_h11_send, on_restore=_unhook_h11)
-    _TRANSPORTS, _POOLS, _h11_request = transports, pools, h11.Request
+    patch_item(WRITERS, (h11.CLIENT, h11.IDLE), _wrap_write_request, on_restore=_unhook_h11)
+    _TRANSPORTS, _POOLS, _h11_hooked = transports, pools, True
 
 
 def _unhook_h11() -> None:
-    global _h11_request
-    _h11_request = None
+    global _h11_hooked
+    _h11_hooked = False
 
 
 def _wrap_send(send):
