@@ -7,8 +7,13 @@ reporter that sends what queued every 50 ms sends one segment per send instead o
 and its count per request is far above what it costs at full speed (bench/run.py's CPU time
 includes it as it really is).
 
+With --cache, callgrind also simulates the caches and the application thread's misses per
+request are printed too: L1 (instructions and data) and a 512 KB L2. On W6 a miss, not an
+instruction, is most of what the agent's request path costs in time (docs/Benchmarks.md).
+
     python3 bench/instructions.py        # after bench/run.py prepared bench/.venvs and the collector
     python3 bench/instructions.py --workloads w3 --kinds none,rs   # a part of it
+    python3 bench/instructions.py --workloads w6 --no-gc --cache   # and the cache misses
 """
 
 from __future__ import annotations
@@ -43,12 +48,35 @@ CASES = {
 KINDS = ('none', 'upstream', 'rs')
 
 
+#: valgrind's cache simulation with its last level as a 512 KB, 8-way cache: the L2 of one
+#: core of the AMD EPYC hosts these runs meet, where a miss goes to the shared L3 (40-50
+#: cycles, more on a busy host). valgrind's own default models the L3 as the last level,
+#: which the W6 request's working set fits and which therefore reads no misses at all.
+CACHE_SIM = ['--cache-sim=yes', '--LL=524288,8,64']
+#: (label, events summed) of the cache figures `--cache` prints.
+MISSES = (('L1 misses', ('I1mr', 'D1mr', 'D1mw')), ('L2 misses', ('ILmr', 'DLmr', 'DLmw')))
+
+
 def callgrind(argv: list[str], cwd: Path, keep: Path | None = None) -> tuple[int, int]:
-    """(application thread, all other threads) instructions of `argv` run under callgrind; with
-    `keep`, its per-thread profiles are copied there (for callgrind_annotate)."""
+    """(application thread, all other threads) instructions of `argv` run under callgrind;
+    with `keep`, its per-thread profiles are copied there (for callgrind_annotate)."""
+    events, rest = callgrind_events(argv, cwd, keep)
+    return events['Ir'], rest
+
+
+def callgrind_events(argv: list[str], cwd: Path, keep: Path | None = None, cache: bool = False) -> tuple[dict, int]:
+    """`callgrind` with the application thread's events: ``Ir`` (instructions) and, with
+    `cache`, the simulated cache's misses."""
     with tempfile.TemporaryDirectory() as tmp:
         done = subprocess.run(
-            ['valgrind', '--tool=callgrind', '--separate-threads=yes', f'--callgrind-out-file={tmp}/cg.out', *argv],
+            [
+                'valgrind',
+                '--tool=callgrind',
+                '--separate-threads=yes',
+                *(CACHE_SIM if cache else []),
+                f'--callgrind-out-file={tmp}/cg.out',
+                *argv,
+            ],
             # String hashes (and so dict probes) must not differ between the N1 and N2 runs.
             env={**os.environ, 'PYTHONHASHSEED': '0'},
             capture_output=True,
@@ -58,25 +86,28 @@ def callgrind(argv: list[str], cwd: Path, keep: Path | None = None) -> tuple[int
         if done.returncode != 0:
             raise RuntimeError(f'{argv[1:]} failed:\n{done.stderr[-3000:]}')
         # One file per thread: cg.out-01 is the main (application) thread.
-        totals = {
-            path.name: int(re.search(r'^totals: (\d+)', path.read_text(), re.MULTILINE).group(1))
-            for path in Path(tmp).glob('cg.out-*')
-        }
+        events = {path.name: _events(path.read_text()) for path in Path(tmp).glob('cg.out-*')}
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
             for path in Path(tmp).glob('cg.out-*'):
                 shutil.copy(path, keep / path.name)
-    main = totals.pop('cg.out-01')
-    return main, sum(totals.values())
+    main = events.pop('cg.out-01')
+    return main, sum(other['Ir'] for other in events.values())
+
+
+def _events(profile: str) -> dict[str, int]:
+    names = re.search(r'^events: (.*)$', profile, re.MULTILINE).group(1).split()
+    totals = re.search(r'^totals: (.*)$', profile, re.MULTILINE).group(1).split()
+    return dict(zip(names, map(int, totals), strict=True))
 
 
 def instructions(
-    kind: str, n: int, backend: str, target: str, venv: str = '', keep: Path | None = None
-) -> tuple[int, int]:
-    """(application thread, all other threads) instructions of one run, in the contender's venv
-    or in `venv` (a directory of bench/.venvs)."""
+    kind: str, n: int, backend: str, target: str, venv: str = '', keep: Path | None = None, cache: bool = False
+) -> tuple[dict, int]:
+    """(application thread's events, all other threads' instructions) of one run, in the
+    contender's venv or in `venv` (a directory of bench/.venvs)."""
     python = str(run.venv_python(venv or run.VENV_OF[kind]))
-    return callgrind([python, str(DRIVER), backend, str(n), kind, target], DRIVER.parent, keep)
+    return callgrind_events([python, str(DRIVER), backend, str(n), kind, target], DRIVER.parent, keep, cache)
 
 
 def main() -> None:
@@ -98,6 +129,12 @@ def main() -> None:
         'per-request figure by up to 170,000, more than the changes compared',
     )
     parser.add_argument('--keep', type=Path, help='keep the callgrind profiles in DIR/<workload>-<kind>-<n>/')
+    parser.add_argument(
+        '--cache',
+        action='store_true',
+        help="also the application thread's cache misses per request, simulated (L1 and a 512 KB L2: see "
+        'CACHE_SIM); about twice as slow',
+    )
     args = parser.parse_args()
     venvs = dict(item.split('=', 1) for item in args.venv)
     if args.no_gc:
@@ -143,16 +180,20 @@ def main() -> None:
                 'downstream': f'http://127.0.0.1:{down_port}/',
                 'w6': f'w6=http://127.0.0.1:{down_port}/downstream,127.0.0.1:{grpc_down_port}',
             }.get(target, target)
-            app, rest = {}, {}
+            app, rest, misses = {}, {}, {}
             for kind in kinds:
                 backend, venv = f'127.0.0.1:{grpc_port}', venvs.get(kind, '')
                 keep = {n: args.keep / f'{name}-{kind}-{n}' if args.keep else None for n in (n1, n2)}
-                a_app, a_rest = instructions(kind, n1, backend, url, venv, keep[n1])
-                b_app, b_rest = instructions(kind, n2, backend, url, venv, keep[n2])
-                app[kind] = (b_app - a_app) // (n2 - n1)
+                a_app, a_rest = instructions(kind, n1, backend, url, venv, keep[n1], args.cache)
+                b_app, b_rest = instructions(kind, n2, backend, url, venv, keep[n2], args.cache)
+                app[kind] = (b_app['Ir'] - a_app['Ir']) // (n2 - n1)
                 rest[kind] = (b_rest - a_rest) // (n2 - n1)
+                for label, names in MISSES if args.cache else ():
+                    misses.setdefault(label, {})[kind] = sum(b_app[e] - a_app[e] for e in names) // (n2 - n1)
             total = {kind: app[kind] + rest[kind] for kind in kinds}
-            for label, per in (('application', app), ('other threads', rest), ('all', total)):
+            rows = (('application', app), ('other threads', rest), ('all', total))
+            rows += tuple((f'application, {label}', per) for label, per in misses.items())
+            for label, per in rows:
                 per = {kind: per.get(kind, 0) for kind in KINDS}  # a contender left out counts as 0
                 up, rs = per['upstream'] - per['none'], per['rs'] - per['none']
                 ratio = f'{rs / up:.3f}x' if up > 0 else '-'

@@ -285,3 +285,11 @@ def cache_exit_span(
 ) -> Span:
     """A cache command's exit span, tagged (``cache.*``, or ``db.*`` with `db_instance`) and
     started for the `with` that must follow. Never raises."""
+
+def rpc_exit_span(
+    op: str, peer: str, component: int, layer: int, tags: tuple[str, ...]
+) -> tuple[Span, list[tuple[str, str]]]:
+    """An RPC call's exit span, with `layer` and `tags` (``key, value, ...``), started for the
+    `with` (or `start()`) that must follow, and the trace headers to send with the call, as
+    `Span.inject_headers()` gives them. Never raises: a failure gives a `NoopSpan`, not
+    started, and no headers."""

@@ -243,6 +243,11 @@ HELPER_BAD_CALLS = textwrap.dedent(
         'cache_exit_span helper': [
             lambda span: _core.cache_exit_span('Redis/GET', ('r', 6379), 7, 'GET'),
         ],
+        'rpc_exit_span helper': [
+            lambda span: _core.rpc_exit_span('/svc/Call', 'host:50051', 'grpc', 2, ('grpc.method', '/svc/Call')),
+            lambda span: _core.rpc_exit_span('/svc/Call', 'host:50051', 23, 2, ['grpc.method', '/svc/Call']),
+            lambda span: _core.rpc_exit_span('/svc/Call', 'host:50051', 23, 2, (5, '/svc/Call')),
+        ],
         'http_entry_span helper': [
             lambda span: _core.http_entry_scope('tornado', 'GET', '/'),
             lambda span: _core.http_entry_scope(3012, 'GET', '/', b'1-x', None, 8080),
@@ -285,6 +290,8 @@ BAD_ARGUMENTS_APP = (
                 try:
                     served, returned = handler(call)
                     seen.append(served)
+                    if isinstance(returned, tuple) and returned and isinstance(returned[0], _core.Span):
+                        returned = returned[0]  # (span, headers)
                     if isinstance(returned, _core.Span) or isinstance(returned, _core.EntryScope):
                         span = returned if isinstance(returned, _core.Span) else returned.span
                         seen.append('noop span' if span.is_noop else 'recording span')
@@ -345,7 +352,9 @@ def test_a_wrongly_typed_argument_leaves_the_application_alone_and_warns_once(ba
     assert 'TypeError' in warnings[0] or 'AttributeError' in warnings[0], warnings[0]
 
 
-@pytest.mark.parametrize('helper', ['wsgi_entry_span', 'asgi_entry_span', 'db_exit_span', 'cache_exit_span'])
+@pytest.mark.parametrize(
+    'helper', ['wsgi_entry_span', 'asgi_entry_span', 'db_exit_span', 'cache_exit_span', 'rpc_exit_span']
+)
 def test_a_wrongly_typed_argument_to_a_native_helper_warns_once_through_the_plugin_logger(bad_arguments_run, helper):
     report, stderr = bad_arguments_run
     for seen in report[f'{helper} helper']:
@@ -398,6 +407,6 @@ def test_every_request_path_entry_has_a_wrongly_typed_call_here():
     """A new `_core` function or method fails this until it is sorted into one of the lists
     (and, if it converts arguments, given a wrongly typed call above)."""
     covered = set(_keys(BAD_CALLS)) | {'wsgi_entry_scope', 'asgi_entry_scope', 'NoopSpan', 'EntryScope'}
-    covered |= {'db_exit_span', 'cache_exit_span', 'http_entry_scope'}  # HELPER_BAD_CALLS
+    covered |= {'db_exit_span', 'cache_exit_span', 'rpc_exit_span', 'http_entry_scope'}  # HELPER_BAD_CALLS
     sorted_out = covered | TAKE_ANY_OBJECT | RAISE_TO_THEIR_HELPER | NOT_ON_THE_REQUEST_PATH
     assert _entries() - sorted_out == set()

@@ -4,7 +4,7 @@
 //! caller runs on it. A traced query or cache command thus costs one call into `_core` to
 //! open and one (`__exit__`) to close.
 //!
-//! `tag_exit_span` records the layer and tags of a span opened otherwise (gRPC's).
+//! `tag_exit_span` records the layer and tags of a span opened otherwise.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
@@ -140,7 +140,11 @@ const SQL_PARAMETERS: &str = "db.sql.parameters";
 /// raises, a wrong type) with a `NoopSpan` and one warning, the rule of every helper.
 #[pyfunction]
 pub fn tag_exit_span(span: &Bound<'_, PyAny>, layer: i32, tags: &Bound<'_, PyTuple>) -> PyResult<()> {
-    let span = span.downcast::<Span>()?;
+    record_tags(span.downcast::<Span>()?, layer, tags)
+}
+
+/// [`tag_exit_span`] for a span known to be one.
+pub(crate) fn record_tags(span: &Bound<'_, Span>, layer: i32, tags: &Bound<'_, PyTuple>) -> PyResult<()> {
     if span.borrow().state.noop {
         return Ok(());
     }

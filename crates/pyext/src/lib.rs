@@ -23,6 +23,7 @@ mod logs;
 mod meters;
 mod options;
 mod profiling;
+mod rpc;
 mod scope;
 mod settings;
 mod snapshot;
@@ -72,6 +73,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(db::tag_exit_span, m)?)?;
     m.add_function(wrap_pyfunction!(db::db_exit_span, m)?)?;
     m.add_function(wrap_pyfunction!(db::cache_exit_span, m)?)?;
+    m.add_function(wrap_pyfunction!(rpc::rpc_exit_span, m)?)?;
     m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
     agent::configure_before_start(m.py())?;
     m.add_function(wrap_pyfunction!(logs::install_log_hook, m)?)?;

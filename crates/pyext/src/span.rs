@@ -354,19 +354,7 @@ impl Span {
     /// `sw8-correlation` is left out: no plugin sends one, and each filtered it in Python
     /// on every call.
     fn inject_headers(slf: &Bound<'_, Self>) -> PyResult<Vec<(&'static str, String)>> {
-        let made = guard(
-            site!("Span.inject_headers"),
-            || Ok(Ok(Vec::new())),
-            || {
-                Ok(headers(slf)?.map(|(sw8, correlation)| {
-                    if correlation.is_empty() {
-                        vec![(sw8::HEADER, sw8)]
-                    } else {
-                        vec![(sw_core::correlation::HEADER, correlation), (sw8::HEADER, sw8)]
-                    }
-                }))
-            },
-        )?;
+        let made = guard(site!("Span.inject_headers"), || Ok(Ok(Vec::new())), || header_pairs(slf))?;
         made.map_err(|not_exit| IllegalStateError::new_err(not_exit.to_string()))
     }
 
@@ -568,6 +556,17 @@ pub(crate) fn headers(span: &Bound<'_, Span>) -> PyResult<Result<(String, String
     let s = span.try_borrow()?;
     let context = s.context.bind(span.py()).try_borrow()?;
     Ok(context.core.headers(&s.state, context::origin(&context.settings)))
+}
+
+/// `Span.inject_headers()`'s pairs: `sw8`, after `sw8-correlation` when there is one.
+pub(crate) fn header_pairs(span: &Bound<'_, Span>) -> PyResult<Result<Vec<(&'static str, String)>, NotAnExitSpan>> {
+    Ok(headers(span)?.map(|(sw8, correlation)| {
+        if correlation.is_empty() {
+            vec![(sw8::HEADER, sw8)]
+        } else {
+            vec![(sw_core::correlation::HEADER, correlation), (sw8::HEADER, sw8)]
+        }
+    }))
 }
 
 /// `span.tag(tag)`: the key, value and overridable flag of a Tag object.

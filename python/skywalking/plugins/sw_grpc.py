@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from skywalking import Component, Layer, config
-from skywalking._core import get_context, tag_exit_span
+from skywalking._core import get_context, rpc_exit_span
 from skywalking.plugins._common import EntryScope, failed, noop_scope, noop_span, read_trace_headers
 from skywalking.plugins._patch import patch
 
@@ -63,19 +63,19 @@ def _tag_status(span: Any, code: Any) -> None:
 
 
 def _exit_span(method: str, target: str, tags: tuple | None = None) -> tuple[Any, list[tuple[str, str]]]:
-    """The exit span of a call (not started) and the metadata pairs it sends: ``sw8``, and
-    ``sw8-correlation`` when there is a correlation (an empty one is not sent, as over HTTP:
-    each pair costs grpcio its conversion to the core's metadata)."""
+    """The exit span of a call, started for the `with` (or `start()`) that must follow, and
+    the metadata pairs it sends: ``sw8``, and ``sw8-correlation`` when there is a
+    correlation (an empty one is not sent, as over HTTP: each pair costs grpcio its
+    conversion to the core's metadata)."""
     try:
         if config.plugin_grpc_ignored_methods and config.ignore_grpc_method_check(method):
             span = noop_span()
-        else:
-            span = get_context().new_exit_span(method, target, _GRPC)
-            tag_exit_span(span, _RPC, tags or (GRPC_METHOD, method, GRPC_URL, target))
-        return span, span.inject_headers()
+            span.start()
+            return span, span.inject_headers()
     except Exception:
         failed('sw_grpc client')
         return noop_span(), []
+    return rpc_exit_span(method, target, _GRPC, _RPC, tags or (GRPC_METHOD, method, GRPC_URL, target))
 
 
 def _with_metadata(metadata: Any, pairs: list[tuple[str, str]]) -> list:
@@ -124,8 +124,7 @@ class _Traced:
 
     def _blocking(self, call: Any, request: Any, timeout, metadata, credentials, wait_for_ready, compression):
         """A blocking call: the span covers it whole and records a failed call's status."""
-        span, pairs = _exit_span(self._method, self._target, self._tags)
-        span.start()
+        span, pairs = _exit_span(self._method, self._target, self._tags)  # started
         try:
             if metadata:  # most calls pass none: no frame for the merge
                 pairs = _with_metadata(metadata, pairs)
