@@ -225,6 +225,8 @@ class EntryScope:
     def __enter__(self) -> Span: ...
     def __exit__(self, exc_type: Any = None, exc_val: Any = None, exc_tb: Any = None) -> bool: ...
     def finish(self, error: BaseException | None = None) -> None: ...
+    def finish_with_status(self, status: int) -> None:
+        """`span.tag_http_status(status)` then `__exit__()`, in one call."""
 
 def wsgi_entry_scope(
     environ: dict[str, Any],
@@ -234,7 +236,10 @@ def wsgi_entry_scope(
     inherit: int | None = None,
     url: Any = None,
     params: str | None = None,
-) -> EntryScope: ...
+    start: object = None,
+) -> EntryScope:
+    """With a true `start`, the scope comes started: leave it with `__exit__` or a `finish`."""
+
 def asgi_entry_scope(
     scope: dict[str, Any],
     component: int,

@@ -204,6 +204,7 @@ BAD_CALLS = textwrap.dedent(
             lambda span: _core.EntryScope(None, 1),
             lambda span: _core.EntryScope(span, 'flask', peer=5, tags={'k': 'v'}, layer='Http'),
         ],
+        'EntryScope.finish_with_status': [lambda span: _core.EntryScope(span, 1).finish_with_status('200')],
         'write_trace_headers': [lambda span: _core.write_trace_headers(None)],
         'write_trace_header_items': [
             lambda span: _core.write_trace_header_items(None),

@@ -224,6 +224,24 @@ impl EntryScope {
         false
     }
 
+    /// `span.tag_http_status(status)`, then `__exit__()`: how the Flask plugin ends a request
+    /// that returned, in one call into `_core` instead of two (each distinct path through
+    /// `_core` a request takes costs it cache misses; docs/Benchmarks.md, W6). A `status` that
+    /// is not an int is reported once, and the span still finishes.
+    fn finish_with_status(&self, py: Python<'_>, status: Arg<i64>) {
+        let span = self.span.bind(py);
+        let _ = guard(
+            site!("EntryScope.finish_with_status"),
+            || Ok(()),
+            || {
+                let status = status.take("status")?;
+                span.try_borrow_mut()?.state.tag_http_status(status);
+                Ok(())
+            },
+        );
+        self.__exit__(py, None, None, None);
+    }
+
     /// Finishes the span; with `error`, records it first (as leaving `with` by it does).
     #[pyo3(signature = (error = None))]
     fn finish(&self, py: Python<'_>, error: Option<&Bound<'_, PyAny>>) {
@@ -245,8 +263,10 @@ pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
 }
 
 /// `_core.wsgi_entry_scope(environ, component, method=None, op=None, inherit=None, url=None,
-/// params=None)`: the entry span of a WSGI request in an `EntryScope`. The arguments may be
-/// passed by position: a request pays for matching keyword names.
+/// params=None, start=False)`: the entry span of a WSGI request in an `EntryScope`; with
+/// `start`, already started (as `scope.start()` would, in the same call), to be left with
+/// `__exit__` or a `finish` but not entered again. The arguments may be passed by position:
+/// a request pays for matching keyword names.
 ///
 /// The trace headers come from the environ's `HTTP_SW8` / `HTTP_SW8_CORRELATION`, a method
 /// in `plugin_http_ignore_method` gives a no-op span. On entering: component, layer HTTP,
@@ -254,7 +274,7 @@ pub fn noop_scope(py: Python<'_>) -> PyResult<EntryScope> {
 /// `url(environ)`, else PEP 3333's reconstruction), then `http.params` when given.
 /// `op` defaults to `PATH_INFO` (or `/`), `method` to `REQUEST_METHOD`. Never raises.
 #[pyfunction]
-#[pyo3(signature = (environ, component, method = None, op = None, inherit = None, url = None, params = None))]
+#[pyo3(signature = (environ, component, method = None, op = None, inherit = None, url = None, params = None, start = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn wsgi_entry_scope(
     py: Python<'_>,
@@ -265,6 +285,7 @@ pub fn wsgi_entry_scope(
     inherit: Option<Arg<i32>>,
     url: Option<Py<PyAny>>,
     params: Option<Arg<String>>,
+    start: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<EntryScope> {
     let opened = || -> PyResult<EntryScope> {
         let environ = environ.downcast::<PyDict>()?;
@@ -294,7 +315,12 @@ pub fn wsgi_entry_scope(
             send: None,
         })
     };
-    guard_helper(py, "wsgi_entry_span", || noop_scope(py), opened)
+    let scope = guard_helper(py, "wsgi_entry_span", || noop_scope(py), opened)?;
+    if start.is_some_and(|start| start.is_truthy().unwrap_or(false)) {
+        // As `scope.start()`, without a second call into `_core`.
+        let _ = scope.start(py);
+    }
+    Ok(scope)
 }
 
 /// `_core.asgi_entry_scope(scope, component, method=None, op=None, inherit=None, url=None,

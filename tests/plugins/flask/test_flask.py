@@ -104,6 +104,23 @@ def test_flask_skips_requests_of_an_ignored_method(services, collector, plugin_p
     assert methods == ['GET'], f'{spans}\n{services.logs()}'
 
 
+def test_flask_alone_records_the_status(services, collector, plugin_python):
+    """Under a server no plugin covers (gunicorn), the Flask plugin's own span records the
+    response's status. A handler that raised makes an error span without a status, as
+    upstream's (the exception leaves `full_dispatch_request`; Flask answers 500 above it)."""
+    provider_port = free_port()
+    services.start('provider', PROVIDER, provider_port, python=plugin_python, SW_AGENT_DISABLE_PLUGINS='sw_http_server')
+
+    assert http_get(f'http://127.0.0.1:{provider_port}/error')[0] == 500
+    assert http_get(f'http://127.0.0.1:{provider_port}/users')[0] == 200
+
+    spans = {span['operationName']: span for span in wait_for_entry(collector, 'provider', '/users')}
+    assert set(spans) == {'/error', '/users'}, f'{spans}\n{services.logs()}'
+    assert tags(spans['/users'])['http.status_code'] == '200' and not spans['/users']['isError']
+    assert 'http.status_code' not in tags(spans['/error']) and spans['/error']['isError']
+    assert spans['/users']['componentId'] == 7001  # Flask
+
+
 def test_params_are_collected_in_upstreams_order(services, collector, plugin_python):
     """With `plugin_flask_collect_http_params`, `http.params` lists query arguments then form
     fields, each key once with all its values, in the order they came (upstream iterates
