@@ -184,8 +184,9 @@ def _hook_h11() -> None:
 
     The writer runs after h11 has read the request's headers for itself (keep-alive, body
     framing), so the trace headers cost it nothing there, and only for requests: servers
-    on h11 (uvicorn) never call it. A connection opened before the hook keeps the writer it
-    has until its next request."""
+    on h11 (uvicorn) never call it. A connection already open and idle when the hook goes
+    in (an agent started after the application's first requests) sends one more request with
+    the writer it took, without the trace headers; it takes the hooked one after that."""
     global _h11_hooked, _TRANSPORTS, _POOLS
     try:
         import h11
