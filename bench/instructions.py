@@ -8,8 +8,8 @@ and its count per request is far above what it costs at full speed (bench/run.py
 includes it as it really is).
 
 With --cache, callgrind also simulates the caches and the application thread's misses per
-request are printed too: L1 (instructions and data) and a 512 KB L2. On W6 a miss, not an
-instruction, is most of what the agent's request path costs in time (docs/Benchmarks.md).
+request are printed too: L1 (instructions and data) and a 512 KB L2. On W6, by a rough fit,
+the agent's misses cost its request path more time than its instructions (docs/Benchmarks.md).
 
     python3 bench/instructions.py        # after bench/run.py prepared bench/.venvs and the collector
     python3 bench/instructions.py --workloads w3 --kinds none,rs   # a part of it

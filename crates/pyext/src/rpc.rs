@@ -1,8 +1,8 @@
 //! RPC client exit spans in one native call (sw_grpc): the active context, the span, its
 //! layer and tags, its start, and the trace headers the call carries in its metadata.
-//! Opened as four calls (`new_exit_span`, `tag_exit_span`, `inject_headers`, `start`), each
-//! paid its own way into `_core` and out on every gRPC call; most of what a request path
-//! costs on a busy host is the distinct code it runs, not its instructions
+//! Opened as five calls (`get_context`, `new_exit_span`, `tag_exit_span`, `inject_headers`,
+//! `start`), each paid its own way into `_core` and out on every gRPC call; on a busy host
+//! much of what a request path costs is the distinct code it runs, not its instructions
 //! (docs/Benchmarks.md, W6).
 
 use pyo3::prelude::*;
