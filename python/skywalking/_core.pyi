@@ -68,6 +68,8 @@ class Span:
     def set_tag(self, key: str, value: object, overridable: bool = True) -> Span: ...
     def start_wsgi(self, environ: dict[str, Any], method: str, component: int) -> bool: ...
     def tag_http_status(self, status: int) -> None: ...
+    def finish_with_status(self, status: int) -> None:
+        """`tag_http_status(status)` then `stop()`, in one call."""
     def log(self, ex: BaseException | str) -> Span: ...
     def raised(self) -> Span: ...
     def inject(self) -> Carrier: ...
@@ -290,6 +292,14 @@ def cache_exit_span(
 ) -> Span:
     """A cache command's exit span, tagged (``cache.*``, or ``db.*`` with `db_instance`) and
     started for the `with` that must follow. Never raises."""
+
+def request_exit_span(
+    url: str | bytes, method: str | bytes, component: int, inject_on_send: bool = False
+) -> Span | None:
+    """An outgoing request's exit span (as `SpanContext.new_http_exit_span` in the active
+    context), started for the `with` that must follow, or ended by `finish_with_status`;
+    None inside another HTTP client's exit span. Never raises: a failure gives a
+    `NoopSpan`, not started."""
 
 def rpc_exit_span(
     op: str, peer: str, component: int, layer: int, tags: tuple[str, ...]

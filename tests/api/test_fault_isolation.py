@@ -188,6 +188,9 @@ BAD_CALLS = textwrap.dedent(
             lambda span: get_context().new_entry_span('/w').start_wsgi({}, None, 'flask'),
         ],
         'Span.tag_http_status': [lambda span: span.tag_http_status('200')],
+        'Span.finish_with_status': [
+            lambda span: _core.request_exit_span('http://h/p', 'GET', 7002).finish_with_status('200'),
+        ],
         'Span.op': [set_attr('op', None)],
         'Span.peer': [set_attr('peer', 5)],
         'Span.component': [set_attr('component', 'flask')],
@@ -248,6 +251,10 @@ HELPER_BAD_CALLS = textwrap.dedent(
             lambda span: _core.rpc_exit_span('/svc/Call', 'host:50051', 'grpc', 2, ('grpc.method', '/svc/Call')),
             lambda span: _core.rpc_exit_span('/svc/Call', 'host:50051', 23, 2, ['grpc.method', '/svc/Call']),
             lambda span: _core.rpc_exit_span('/svc/Call', 'host:50051', 23, 2, (5, '/svc/Call')),
+        ],
+        'request_exit_span helper': [
+            lambda span: _core.request_exit_span('http://h/p', 'GET', 'requests'),
+            lambda span: _core.request_exit_span('http://h/p', 'GET', 7002, inject_on_send='yes'),
         ],
         'http_entry_span helper': [
             lambda span: _core.http_entry_scope('tornado', 'GET', '/'),
@@ -354,7 +361,8 @@ def test_a_wrongly_typed_argument_leaves_the_application_alone_and_warns_once(ba
 
 
 @pytest.mark.parametrize(
-    'helper', ['wsgi_entry_span', 'asgi_entry_span', 'db_exit_span', 'cache_exit_span', 'rpc_exit_span']
+    'helper',
+    ['wsgi_entry_span', 'asgi_entry_span', 'db_exit_span', 'cache_exit_span', 'rpc_exit_span', 'request_exit_span'],
 )
 def test_a_wrongly_typed_argument_to_a_native_helper_warns_once_through_the_plugin_logger(bad_arguments_run, helper):
     report, stderr = bad_arguments_run
@@ -408,6 +416,6 @@ def test_every_request_path_entry_has_a_wrongly_typed_call_here():
     """A new `_core` function or method fails this until it is sorted into one of the lists
     (and, if it converts arguments, given a wrongly typed call above)."""
     covered = set(_keys(BAD_CALLS)) | {'wsgi_entry_scope', 'asgi_entry_scope', 'NoopSpan', 'EntryScope'}
-    covered |= {'db_exit_span', 'cache_exit_span', 'rpc_exit_span', 'http_entry_scope'}  # HELPER_BAD_CALLS
+    covered |= {'db_exit_span', 'cache_exit_span', 'rpc_exit_span', 'request_exit_span', 'http_entry_scope'}
     sorted_out = covered | TAKE_ANY_OBJECT | RAISE_TO_THEIR_HELPER | NOT_ON_THE_REQUEST_PATH
     assert _entries() - sorted_out == set()

@@ -280,6 +280,37 @@ def test_inside_exit_span_is_true_only_while_an_exit_span_is_open(reported):
     assert sorted(s['operationName'] for s in segment['spans']) == ['/in', '/outer', 'work']
 
 
+def test_request_exit_span_is_started_and_finish_with_status_tags_and_ends_it(reported):
+    """The two calls of an httpx or `requests` call: opened started (active, its headers
+    written on send), ended by its status; None inside another client's exit span."""
+    with get_context().new_entry_span('/in') as entry:
+        ok = _core.request_exit_span('http://svc:81/ok?q=1', 'get', Component.HTTPX, True)
+        assert get_context().active_span is ok
+        assert _core.request_exit_span('http://svc:81/inner', 'GET', Component.Urllib3) is None
+        covered = [b'GET /ok HTTP/1.1']
+        assert _core.write_trace_headers(covered) and covered[-1].startswith(b'sw8: ')
+        ok.finish_with_status(200)
+        assert get_context().active_span is entry
+        bad = _core.request_exit_span('http://svc:81/bad', 'POST', Component.Requests)
+        bad.finish_with_status(503)
+        failed = _core.request_exit_span('http://svc:81/refused', 'GET', Component.Requests)
+        try:
+            raise ConnectionRefusedError('refused')
+        except ConnectionRefusedError as error:
+            failed.__exit__(type(error), error, error.__traceback__)
+        assert get_context().active_span is entry
+    [segment] = reported()
+    spans = {span['operationName']: span for span in segment['spans']}
+    want = [('http.method', 'GET'), ('http.url', 'http://svc:81/ok?q=1'), ('http.status_code', '200')]
+    assert tags(spans['/ok']) == want
+    assert (spans['/ok']['peer'], spans['/ok']['componentId'], spans['/ok']['spanLayer']) == ('svc:81', 7019, 'Http')
+    assert spans['/ok']['isError'] is False and spans['/ok']['spanType'] == 'Exit'
+    assert tags(spans['/bad'])[-1] == ('http.status_code', '503') and spans['/bad']['isError'] is True
+    assert spans['/refused']['isError'] is True and 'http.status_code' not in dict(tags(spans['/refused']))
+    assert 'ConnectionRefusedError' in str(spans['/refused']['logs'])
+    assert sorted(spans) == ['/bad', '/in', '/ok', '/refused']
+
+
 def test_write_trace_headers_says_whether_an_exit_span_covers_the_request(reported):
     """The `endheaders` hook's one native call: the headers of an exit span opened to be
     written on send, and whether the request is covered (else `sw_http_client` takes it)."""

@@ -367,7 +367,7 @@ impl SpanContext {
             || {
                 let (component, inject_on_send) =
                     (component.take("component")?, inject_on_send.take("inject_on_send")?);
-                crate::http_client::open_exit_span(slf, url, method, component, inject_on_send)
+                crate::http_client::open_exit_span(py, Some(slf), url, method, component, inject_on_send)
             },
         )
     }

@@ -22,7 +22,7 @@ use sw_proto::v3::SpanLayer;
 use crate::active;
 use crate::agent;
 use crate::context::{self, SpanContext};
-use crate::guard::{guard, site, Arg, Take};
+use crate::guard::{guard, guard_helper, site, Arg, Take};
 use crate::span::{self, Span};
 
 static URL_PARTS: GILOnceCell<Py<PyAny>> = GILOnceCell::new();
@@ -57,14 +57,15 @@ fn url_parts(url: &Bound<'_, PyAny>) -> PyResult<(String, String, String)> {
 /// None when the call runs inside another HTTP client's exit span (urllib3 under
 /// `requests`, `http.client` under urllib3): one outgoing call gives one exit span, the
 /// one of the outermost, most specific client, whose headers are the ones sent.
+/// In `context`, or with `None` in the active one (`get_context()`, read once).
 pub fn open_exit_span<'py>(
-    context: &Bound<'py, SpanContext>,
+    py: Python<'py>,
+    context: Option<&Bound<'py, SpanContext>>,
     url: &Bound<'py, PyAny>,
     method: &Bound<'py, PyAny>,
     component: i32,
     inject_on_send: bool,
 ) -> PyResult<Option<Bound<'py, Span>>> {
-    let py = context.py();
     if inside_http_exit(py) {
         return Ok(None);
     }
@@ -76,7 +77,10 @@ pub fn open_exit_span<'py>(
         match url_parts(url) {
             Ok((op, peer, url)) => {
                 let opening = Opening { peer, component: Some(component), ..Opening::plain(Kind::Exit, op) };
-                let span = context::open(context, opening)?;
+                let span = match context {
+                    Some(context) => context::open(context, opening)?,
+                    None => context::open_in_active(py, opening)?,
+                };
                 let mut s = span.try_borrow_mut()?;
                 if !s.state.noop {
                     s.state.data.span_layer = SpanLayer::Http as i32;
@@ -98,6 +102,41 @@ pub fn open_exit_span<'py>(
     s.inject_on_send = inject_on_send && s.state.kind == Kind::Exit;
     drop(s);
     Ok(Some(span))
+}
+
+/// `_core.request_exit_span(url, method, component, inject_on_send=False)`: the exit span
+/// of a request (as `get_context().new_http_exit_span(...)`), started ahead of the caller's
+/// `with`; None inside another HTTP client's exit span. A client plugin on every request's
+/// path opens it in one call into `_core` instead of three (`get_context`,
+/// `new_http_exit_span`, `__enter__`) and ends it with `Span.finish_with_status`: on a busy
+/// host much of what the request path costs is the distinct native code it runs
+/// (docs/Benchmarks.md, W6). Never raises: a failure is reported once (`_common.failed`)
+/// and gives a `NoopSpan`, not started.
+#[pyfunction]
+#[pyo3(
+    signature = (url, method, component, inject_on_send = Arg::ok(false)),
+    text_signature = "(url, method, component, inject_on_send=False)"
+)]
+pub fn request_exit_span<'py>(
+    py: Python<'py>,
+    url: &Bound<'py, PyAny>,
+    method: &Bound<'py, PyAny>,
+    component: Arg<i32>,
+    inject_on_send: Arg<bool>,
+) -> PyResult<Option<Bound<'py, Span>>> {
+    guard_helper(
+        py,
+        "request_exit_span",
+        || context::noop_span(py, Kind::Exit, String::new()).map(Some),
+        || {
+            let (component, inject_on_send) = (component.take("component")?, inject_on_send.take("inject_on_send")?);
+            let span = open_exit_span(py, None, url, method, component, inject_on_send)?;
+            if let Some(span) = &span {
+                span::start_ahead(span)?;
+            }
+            Ok(span)
+        },
+    )
 }
 
 /// True while an exit span is open in this context (see [`inside_http_exit`]): a client

@@ -74,6 +74,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(db::db_exit_span, m)?)?;
     m.add_function(wrap_pyfunction!(db::cache_exit_span, m)?)?;
     m.add_function(wrap_pyfunction!(rpc::rpc_exit_span, m)?)?;
+    m.add_function(wrap_pyfunction!(http_client::request_exit_span, m)?)?;
     m.add("CONFIG_OPTIONS", options::Options::NAMES.to_vec())?;
     agent::configure_before_start(m.py())?;
     m.add_function(wrap_pyfunction!(logs::install_log_hook, m)?)?;

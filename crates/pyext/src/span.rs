@@ -303,6 +303,23 @@ impl Span {
         )
     }
 
+    /// `tag_http_status(status)` then `stop()`, in one call into `_core`: how a client plugin
+    /// ends the exit span of a request that returned (one that raised leaves by `__exit__`).
+    /// A status that is not an integer is reported and the span still stops.
+    fn finish_with_status(slf: &Bound<'_, Self>, status: Arg<i64>) -> PyResult<()> {
+        let _ = guard(
+            site!("Span.finish_with_status"),
+            || Ok(()),
+            || {
+                let status = status.take("status")?;
+                slf.try_borrow_mut()?.state.tag_http_status(status);
+                Ok(())
+            },
+        );
+        Self::py_stop(slf)?;
+        Ok(())
+    }
+
     /// Marks the span as an error with a `Traceback` log holding `str(ex)`.
     fn log<'py>(slf: Bound<'py, Self>, ex: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
         guard(

@@ -81,6 +81,9 @@ class _Inner:
     def tag_http_status(self, status: int) -> None:
         pass
 
+    def finish_with_status(self, status: int) -> None:
+        pass
+
     def set_tag(self, key: str, value: object, overridable: bool = True) -> _Inner:
         return self
 

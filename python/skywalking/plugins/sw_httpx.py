@@ -24,9 +24,9 @@ from __future__ import annotations
 from operator import itemgetter
 
 from skywalking import Component
-from skywalking._core import get_context, write_trace_header_items
+from skywalking._core import request_exit_span, write_trace_header_items
 from skywalking.loggings import logger
-from skywalking.plugins._common import _untraced, failed, noop_span
+from skywalking.plugins._common import _untraced
 from skywalking.plugins._http import INNER, http_exit_span_headers
 from skywalking.plugins._patch import patch, patch_item
 
@@ -147,21 +147,18 @@ def _through_h11(client, transport) -> bool:
 
 
 def _open(client, request):
-    """The exit span of `request` (not started), with its trace headers on their way."""
+    """The exit span of `request`, started, with its trace headers on their way."""
     url = _url_text(request.url)
     transport = getattr(client, '_transport', None)
     known = getattr(client, _VERDICT, None)
     through_h11 = known[1] if known is not None and known[0] is transport else _through_h11(client, transport)
     if through_h11 and _h11_hooked and not _untraced.get():
-        try:
-            span = get_context().new_http_exit_span(url, request.method, _HTTPX, True)
-        except Exception:
-            failed('sw_httpx')
-            return noop_span()
+        span = request_exit_span(url, request.method, _HTTPX, True)  # started; never raises
         return INNER if span is None else span
     span, headers = http_exit_span_headers(url, request.method, _HTTPX)
     if headers:
         _put_headers(request.headers, headers)
+    span.start()
     return span
 
 
@@ -213,13 +210,18 @@ def _unhook_h11() -> None:
     _h11_hooked = False
 
 
+# The span leaves by `finish_with_status` or `__exit__`, not by `with`: one call into `_core`
+# at the end of a request instead of three (`__enter__`, `tag_http_status`, `__exit__`).
 def _wrap_send(send):
     def _sw_send(this, request, **kwargs):
         span = _open(this, request)
-        with span:
+        try:
             response = send(this, request, **kwargs)
-            span.tag_http_status(response.status_code)
-            return response
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.finish_with_status(response.status_code)
+        return response
 
     return _sw_send
 
@@ -227,10 +229,13 @@ def _wrap_send(send):
 def _wrap_async_send(send):
     async def _sw_async_send(this, request, **kwargs):  # send's options are keyword-only
         span = _open(this, request)
-        with span:
+        try:
             response = await send(this, request, **kwargs)
-            span.tag_http_status(response.status_code)
-            return response
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.finish_with_status(response.status_code)
+        return response
 
     return _sw_async_send
 

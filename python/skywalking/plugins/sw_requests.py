@@ -8,7 +8,7 @@ without the cost of `requests`' header handling.
 from __future__ import annotations
 
 from skywalking import Component
-from skywalking._core import get_context
+from skywalking._core import request_exit_span
 from skywalking.plugins._http import ensure_wire
 from skywalking.plugins._patch import patch
 
@@ -26,16 +26,20 @@ _REQUESTS = int(component)
 
 def _wrap_request(request):
     def _sw_request(this, method, url, *args, **kwargs):
-        # What `http_exit_span(url, method, _REQUESTS)` does, without its frame (one per
-        # call): both native calls never raise, and the `http.client` hook is in place
+        # What `http_exit_span(url, method, _REQUESTS)` and `with` do, in two calls into
+        # `_core` instead of five (get_context, new_http_exit_span, __enter__,
+        # tag_http_status, __exit__); neither raises, and the `http.client` hook is in place
         # since install().
-        span = get_context().new_http_exit_span(url, method, _REQUESTS, True)
+        span = request_exit_span(url, method, _REQUESTS, True)  # started
         if span is None:  # inside another HTTP client's exit span: its span, its headers
             return request(this, method, url, *args, **kwargs)
-        with span:
+        try:
             response = request(this, method, url, *args, **kwargs)
-            span.tag_http_status(response.status_code)
-            return response
+        except BaseException as error:
+            span.__exit__(type(error), error, error.__traceback__)
+            raise
+        span.finish_with_status(response.status_code)
+        return response
 
     return _sw_request
 
