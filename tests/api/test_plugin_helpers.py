@@ -289,6 +289,8 @@ def test_request_exit_span_is_started_and_finish_with_status_tags_and_ends_it(re
         assert _core.request_exit_span('http://svc:81/inner', 'GET', Component.Urllib3) is None
         covered = [b'GET /ok HTTP/1.1']
         assert _core.write_trace_headers(covered) and covered[-1].startswith(b'sw8: ')
+        # The service and instance fields come encoded once per process (sw8::EncodedOrigin).
+        assert decode_sw8(covered[-1][5:].decode())[3:] == ('api-test', 'api-test-instance', '/in', 'svc:81')
         ok.finish_with_status(200)
         assert get_context().active_span is entry
         bad = _core.request_exit_span('http://svc:81/bad', 'POST', Component.Requests)

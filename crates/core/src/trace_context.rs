@@ -77,6 +77,8 @@ impl Limits {
 pub struct Origin<'a> {
     pub service: &'a str,
     pub instance: &'a str,
+    /// The two as `sw8` fields, when the caller keeps them encoded (the agent's settings).
+    pub sw8: Option<&'a sw8::EncodedOrigin>,
 }
 
 /// A span to open.
@@ -490,7 +492,7 @@ impl TraceContext {
             return Err(NotAnExitSpan);
         }
         let (trace_id, segment_id) = self.id_refs();
-        let value = sw8::encode_ref(&Sw8Ref {
+        let fields = Sw8Ref {
             sampled: true,
             trace_id,
             parent_segment_id: segment_id,
@@ -501,8 +503,8 @@ impl TraceContext {
             // dependency analysis expects); upstream sends the exit span's own name here.
             parent_endpoint: self.primary_endpoint().unwrap_or(&span.data.operation_name),
             address_used_at_client: &span.data.peer,
-        });
-        Ok((value, self.correlation.to_header()))
+        };
+        Ok((sw8::encode_with_origin(&fields, origin.sw8), self.correlation.to_header()))
     }
 }
 

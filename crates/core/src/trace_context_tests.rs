@@ -8,7 +8,7 @@ use sw_proto::v3::SegmentObject;
 use super::*;
 use crate::sw8::{decode_header, Incoming};
 
-const ORIGIN: Origin<'static> = Origin { service: "svc", instance: "inst" };
+const ORIGIN: Origin<'static> = Origin { service: "svc", instance: "inst", sw8: None };
 
 /// A policy with a sampling budget that counts how often it was asked.
 struct TestPolicy {

@@ -374,6 +374,7 @@ fn clone_settings(settings: &Settings) -> Settings {
     Settings {
         service: settings.service.clone(),
         instance: settings.instance.clone(),
+        sw8_origin: settings.sw8_origin.clone(),
         ignore: settings.ignore.clone(),
         sampler: sw_core::sampler::Sampler::new(settings.sampler.rate()),
         span_limit: settings.span_limit,

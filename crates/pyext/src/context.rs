@@ -70,7 +70,7 @@ fn limits(settings: &Settings) -> Limits {
 
 /// The service and instance that references and headers name.
 pub fn origin(settings: &Settings) -> Origin<'_> {
-    Origin { service: &settings.service, instance: &settings.instance }
+    Origin { service: &settings.service, instance: &settings.instance, sw8: Some(&settings.sw8_origin) }
 }
 
 impl SpanContext {

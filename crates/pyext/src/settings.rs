@@ -2,6 +2,7 @@
 
 use sw_core::ignore::IgnoreRules;
 use sw_core::sampler::Sampler;
+use sw_core::sw8::EncodedOrigin;
 
 use crate::options::Options;
 use crate::profiling::ProfilerHandle;
@@ -11,6 +12,8 @@ use crate::profiling::ProfilerHandle;
 pub struct Settings {
     pub service: String,
     pub instance: String,
+    /// `service` and `instance` as `sw8` fields, encoded once for every header sent.
+    pub sw8_origin: EncodedOrigin,
     pub ignore: IgnoreRules,
     pub sampler: Sampler,
     pub span_limit: usize,
@@ -59,6 +62,7 @@ impl Settings {
         Settings {
             service: self.service.clone(),
             instance: self.instance.clone(),
+            sw8_origin: self.sw8_origin.clone(),
             ignore: IgnoreRules::new(ignore_path, ignore_suffix),
             sampler: Sampler::new(parsed("agent.sample_n_per_3_secs", local.sample_n_per_3_secs)),
             span_limit: usize::try_from(span_limit).unwrap_or(local.span_limit).max(1),
@@ -96,6 +100,7 @@ impl Settings {
         Self {
             service: String::new(),
             instance: String::new(),
+            sw8_origin: EncodedOrigin::new("", ""),
             ignore: IgnoreRules::new("", ""),
             sampler: Sampler::new(0),
             span_limit: 1,
@@ -120,6 +125,7 @@ impl Settings {
         Self {
             service: options.agent_name.clone(),
             instance: options.agent_instance_name.clone(),
+            sw8_origin: EncodedOrigin::new(&options.agent_name, &options.agent_instance_name),
             ignore: IgnoreRules::new(&local.ignore_path, &local.ignore_suffix),
             sampler: Sampler::new(local.sample_n_per_3_secs),
             span_limit: local.span_limit,

@@ -132,10 +132,12 @@ def _wrap_find_spec(watch: Watch) -> bool:
     notifying = watch.notifying
 
     def _find_spec(name, path, target=None):
+        # An unwatched name first, in two lines: libraries import absent modules again and
+        # again (httpcore's six `import sniffio` per async request).
+        if name not in watched:
+            return find_spec(name, path, target)
         spec = find_spec(name, path, target)
-        if spec is None or name not in watched:
-            return spec
-        return notifying(spec, name)
+        return spec if spec is None else notifying(spec, name)
 
     setattr(_find_spec, _WRAPPED, (find_spec, watch))
     _find_spec.__doc__ = find_spec.__doc__

@@ -124,7 +124,10 @@ class _Traced:
 
     def _blocking(self, call: Any, request: Any, timeout, metadata, credentials, wait_for_ready, compression):
         """A blocking call: the span covers it whole and records a failed call's status."""
-        span, pairs = _exit_span(self._method, self._target, self._tags)  # started
+        if config.plugin_grpc_ignored_methods:  # started either way
+            span, pairs = _exit_span(self._method, self._target, self._tags)
+        else:  # what _exit_span does then, without its frame: every blocking call comes here
+            span, pairs = rpc_exit_span(self._method, self._target, _GRPC, _RPC, self._tags)
         try:
             if metadata:  # most calls pass none: no frame for the merge
                 pairs = _with_metadata(metadata, pairs)
