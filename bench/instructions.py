@@ -14,6 +14,7 @@ the agent's misses cost its request path more time than its instructions (docs/B
     python3 bench/instructions.py        # after bench/run.py prepared bench/.venvs and the collector
     python3 bench/instructions.py --workloads w3 --kinds none,rs   # a part of it
     python3 bench/instructions.py --workloads w6 --no-gc --cache   # and the cache misses
+    python3 bench/instructions.py --workloads w6 --kinds rs --no-gc --cache --native  # skywalking-rs's own code
 """
 
 from __future__ import annotations
@@ -98,7 +99,50 @@ def callgrind_events(argv: list[str], cwd: Path, keep: Path | None = None, cache
 def _events(profile: str) -> dict[str, int]:
     names = re.search(r'^events: (.*)$', profile, re.MULTILINE).group(1).split()
     totals = re.search(r'^totals: (.*)$', profile, re.MULTILINE).group(1).split()
-    return dict(zip(names, map(int, totals), strict=True))
+    events = dict(zip(names, map(int, totals), strict=True))
+    events.update({f'{NATIVE}{name}': value for name, value in object_events(profile, names, NATIVE_OBJECT).items()})
+    return events
+
+
+#: (label, events summed) of the rows `--native` prints.
+NATIVE_ROWS = (('native module, instructions', ('Ir',)), ('native module, L2 misses', ('ILmr', 'DLmr', 'DLmw')))
+#: The shared object whose own code `--native` counts (skywalking-rs's native module), and
+#: the prefix of its events' names.
+NATIVE_OBJECT = '/skywalking/_core.'
+NATIVE = 'native '
+
+
+def object_events(profile: str, names: list[str], needle: str) -> dict[str, int]:
+    """The self cost of the code of the shared objects whose path contains `needle`, by event,
+    read from a callgrind profile: its code inlined from elsewhere (pyo3, the standard
+    library) included, what it calls in other objects (CPython's C API, libc) not. Callgrind
+    charges a function's cost lines to the object of the last ``ob=`` line, and each
+    ``calls=`` line is followed by the inclusive cost of that call, which is not self cost."""
+    objects: dict[str, str] = {}
+    current = ''
+    skip_next = False
+    totals = [0] * len(names)
+    for line in profile.splitlines():
+        if skip_next:
+            skip_next = False
+            continue
+        if not line:
+            continue
+        first = line[0]
+        if first.isdigit() or first in '+-*':
+            if needle in current:
+                for index, value in enumerate(line.split()[1:]):
+                    totals[index] += int(value)
+        elif line.startswith(('ob=', 'cob=')):
+            # `(id) name` the first time an object is named (as a caller or a callee), `(id)` after.
+            key, _, name = line.partition('=')[2].partition(' ')
+            if name:
+                objects[key] = name
+            if first == 'o':
+                current = objects.get(key, key)
+        elif line.startswith('calls='):
+            skip_next = True
+    return dict(zip(names, totals, strict=False))
 
 
 def instructions(
@@ -129,6 +173,13 @@ def main() -> None:
         'per-request figure by up to 170,000, more than the changes compared',
     )
     parser.add_argument('--keep', type=Path, help='keep the callgrind profiles in DIR/<workload>-<kind>-<n>/')
+    parser.add_argument(
+        '--native',
+        action='store_true',
+        help="also the application thread's instructions (and with --cache its L2 misses) in skywalking-rs's "
+        'native module itself, per request: steps too small for the totals, which move by thousands of '
+        'instructions between builds and runs (memory layout, network timing)',
+    )
     parser.add_argument(
         '--cache',
         action='store_true',
@@ -190,6 +241,9 @@ def main() -> None:
                 rest[kind] = (b_rest - a_rest) // (n2 - n1)
                 for label, names in MISSES if args.cache else ():
                     misses.setdefault(label, {})[kind] = sum(b_app[e] - a_app[e] for e in names) // (n2 - n1)
+                for label, names in NATIVE_ROWS[: 2 if args.cache else 1] if args.native else ():
+                    per_request = sum(b_app[f'{NATIVE}{e}'] - a_app[f'{NATIVE}{e}'] for e in names) // (n2 - n1)
+                    misses.setdefault(label, {})[kind] = per_request
             total = {kind: app[kind] + rest[kind] for kind in kinds}
             rows = (('application', app), ('other threads', rest), ('all', total))
             rows += tuple((f'application, {label}', per) for label, per in misses.items())
