@@ -229,16 +229,7 @@ impl EntryScope {
     /// `_core` a request takes costs it cache misses; docs/Benchmarks.md, W6). A `status` that
     /// is not an int is reported once, and the span still finishes.
     fn finish_with_status(&self, py: Python<'_>, status: Arg<i64>) {
-        let span = self.span.bind(py);
-        let _ = guard(
-            site!("EntryScope.finish_with_status"),
-            || Ok(()),
-            || {
-                let status = status.take("status")?;
-                span.try_borrow_mut()?.state.tag_http_status(status);
-                Ok(())
-            },
-        );
+        let _ = crate::span::tag_status(self.span.bind(py), status, site!("EntryScope.finish_with_status"));
         self.__exit__(py, None, None, None);
     }
 

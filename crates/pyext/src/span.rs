@@ -19,7 +19,7 @@ use crate::active;
 use crate::agent;
 use crate::carrier::make_carrier;
 use crate::context::{self, SpanContext};
-use crate::guard::{guard, site, Arg, Take};
+use crate::guard::{guard, site, Arg, Site, Take};
 use crate::tag::TagBase;
 
 create_exception!(_core, IllegalStateError, PyException);
@@ -135,6 +135,20 @@ pub fn stop(span: &Bound<'_, Span>) -> PyResult<bool> {
         agent::report(|buf| segment.encode(Some(last), &settings.service, &settings.instance, buf));
     });
     Ok(true)
+}
+
+/// `http.status_code` on `span`, and the error flag when the status is 400 or more, guarded
+/// at `site`: a status that is not an integer is reported there once and tags nothing.
+pub(crate) fn tag_status(span: &Bound<'_, Span>, status: Arg<i64>, site: &'static Site) -> PyResult<()> {
+    guard(
+        site,
+        || Ok(()),
+        || {
+            let status = status.take("status")?;
+            span.try_borrow_mut()?.state.tag_http_status(status);
+            Ok(())
+        },
+    )
 }
 
 /// Removes a finished span from the active stack of the current context.
@@ -292,30 +306,14 @@ impl Span {
 
     /// `http.status_code`, and the error flag when the status is 400 or more.
     fn tag_http_status(slf: &Bound<'_, Self>, status: Arg<i64>) -> PyResult<()> {
-        guard(
-            site!("Span.tag_http_status"),
-            || Ok(()),
-            || {
-                let status = status.take("status")?;
-                slf.try_borrow_mut()?.state.tag_http_status(status);
-                Ok(())
-            },
-        )
+        tag_status(slf, status, site!("Span.tag_http_status"))
     }
 
     /// `tag_http_status(status)` then `stop()`, in one call into `_core`: how a client plugin
     /// ends the exit span of a request that returned (one that raised leaves by `__exit__`).
     /// A status that is not an integer is reported and the span still stops.
     fn finish_with_status(slf: &Bound<'_, Self>, status: Arg<i64>) -> PyResult<()> {
-        let _ = guard(
-            site!("Span.finish_with_status"),
-            || Ok(()),
-            || {
-                let status = status.take("status")?;
-                slf.try_borrow_mut()?.state.tag_http_status(status);
-                Ok(())
-            },
-        );
+        let _ = tag_status(slf, status, site!("Span.finish_with_status"));
         Self::py_stop(slf)?;
         Ok(())
     }
