@@ -78,11 +78,13 @@ def run(services, collector, plugin_python: str, client: str, component: int, er
     (module-qualified) the client raises without an agent."""
     provider_port, consumer_port = start(services, plugin_python, client)
 
-    assert call(consumer_port, 'users') == '200'
+    outcome = call(consumer_port, 'users')
+    assert outcome == '200', f'{outcome}\n{services.logs()}'
     ok, reason = collector.validate(expected(component, provider_port, consumer_port))
     assert ok, f'{reason}\n{services.logs()}'
 
-    assert call(consumer_port, 'missing') == '404'
+    outcome = call(consumer_port, 'missing')
+    assert outcome == '404', f'{outcome}\n{services.logs()}'
     [exit_span] = [s for s in consumer_segment(collector, '/missing') if s['spanType'] == 'Exit']
     assert exit_span['isError'] is True
     assert exit_span['componentId'] == component

@@ -1,5 +1,5 @@
 """Provider: an `http.server` (traced by sw_http_server) answering /users with 200, /missing
-with 404 and /slow after a second."""
+with 404 and /slow after three seconds, well past the consumer's timeout."""
 
 import os
 import time
@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path.startswith('/slow'):
-            time.sleep(1)
+            time.sleep(3)
         status = 404 if self.path.startswith('/missing') else 200
         body = self.headers.get('sw8', '').encode()
         self.send_response(status)
