@@ -82,6 +82,11 @@ LABELS = {
 }
 VENV_OF = {'none': 'baseline', 'upstream': 'upstream', 'otel': 'otel', 'rs': 'rs'}
 SKYWALKING = ('upstream', 'rs')
+#: `--candidate VENV`: another build of skywalking-rs, run as `rs` from its own venv, so that
+#: two builds meet the same moments of the machine (builds timed in separate runs differ by
+#: the host's drift, up to a third of the overhead: see docs/Benchmarks.md).
+CANDIDATE = 'candidate'
+AGENT_OF = {CANDIDATE: 'rs'}
 
 WORKLOADS = {
     # `chunk`: iterations per turn (a few tenths of a second of one contender at a time).
@@ -471,7 +476,8 @@ class Measured:
         argv = [
             str(venv_python(VENV_OF[contender])),
             str(BENCH / 'workloads' / WORKLOADS[workload]['script']),
-            *('--contender', contender, '--service', self.service, '--backend', sinks.backend(contender)),
+            *('--contender', AGENT_OF.get(contender, contender), '--service', self.service),
+            *('--backend', sinks.backend(contender)),
             *('--n', str(n), '--warmup', str(warmup), '--downstream', sinks.downstream, '--chunk', str(chunk)),
             *('--grpc-downstream', sinks.grpc_downstream),
         ]
@@ -1043,6 +1049,12 @@ def main() -> None:
     parser.add_argument(
         '--contenders', default=','.join(CONTENDERS), help='comma-separated subset of ' + ','.join(CONTENDERS)
     )
+    parser.add_argument(
+        '--candidate',
+        metavar='VENV',
+        help='also run the skywalking-rs build installed in bench/.venvs/VENV (a copy of the rs venv holding '
+        'another wheel), as one more contender in the same turns; never written to the doc',
+    )
     parser.add_argument('--no-breakdown', action='store_true', help='skip the W3 breakdown')
     parser.add_argument('--no-doc', action='store_true', help='do not touch docs/Benchmarks.md')
     parser.add_argument('--render', metavar='JSON', help='only recompute the summary of a saved run and write the doc')
@@ -1054,6 +1066,13 @@ def main() -> None:
     scale = 0.1 if args.quick else 1.0
     workloads = [w for w in args.workloads.split(',') if w]
     contenders = [c for c in CONTENDERS if c in args.contenders.split(',')]
+    if args.candidate:
+        if not venv_python(args.candidate).exists():
+            raise SystemExit(f'bench/.venvs/{args.candidate} has no python')
+        CONTENDERS.append(CANDIDATE)
+        LABELS[CANDIDATE] = f'skywalking-rs ({args.candidate})'
+        VENV_OF[CANDIDATE] = args.candidate
+        contenders.append(CANDIDATE)
     unknown = set(workloads) - set(WORKLOADS)
     if unknown:
         raise SystemExit(f'unknown workloads {sorted(unknown)}')
@@ -1078,7 +1097,8 @@ def main() -> None:
         for rep in range(reps):
             for workload in workloads:
                 # Rotate the order so no contender always takes the first turn.
-                allowed = [c for c in contenders if c in WORKLOADS[workload].get('contenders', CONTENDERS)]
+                runs_here = WORKLOADS[workload].get('contenders', CONTENDERS)
+                allowed = [c for c in contenders if AGENT_OF.get(c, c) in runs_here]
                 order = allowed[rep % len(allowed) :] + allowed[: rep % len(allowed)]
                 for result in run_round(sinks, workload, order, rep, scale):
                     runs.append(result)
@@ -1099,6 +1119,7 @@ def main() -> None:
         'environment': {**environment(), 'reference_loop_ms': [reference_before, reference_loop_ms()]},
         'reps': reps,
         'quick': args.quick,
+        'candidate': args.candidate,
         'n': n_by_workload,
         'delivery': {'deadline_s': DELIVERY_DEADLINE_S, 'quiet_s': DELIVERY_QUIET_S},
         'summary': summary,
@@ -1115,7 +1136,7 @@ def main() -> None:
         print(f'{"met    " if check["met"] else "MISSED "} {check["target"]}: {shown}')
     RESULTS.mkdir(exist_ok=True)
     # Only a full run replaces latest.json and the doc; anything smaller is kept beside them.
-    full = not args.quick and workloads == list(WORKLOADS) and contenders == CONTENDERS
+    full = not args.quick and workloads == list(WORKLOADS) and contenders == CONTENDERS and not args.candidate
     name = 'latest.json' if full else ('quick.json' if args.quick else 'partial.json')
     (RESULTS / name).write_text(json.dumps(report, indent=2) + '\n')
     log(f'wrote bench/results/{name}')
