@@ -20,6 +20,7 @@ the agent's misses cost its request path more time than its instructions (docs/B
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -154,6 +155,42 @@ def instructions(
     return callgrind_events([python, str(DRIVER), backend, str(n), kind, target], DRIVER.parent, keep, cache)
 
 
+@contextlib.contextmanager
+def servers(grpc: bool):
+    """The collector, W2's downstream HTTP server and (with `grpc`) W6's gRPC downstream, none
+    of them traced, for the drivers; yields (collector's gRPC address, downstream URL, gRPC
+    downstream address)."""
+    grpc_port, http_port, down_port, grpc_down_port = (run.free_port() for _ in range(4))
+    quiet = {'stdout': subprocess.DEVNULL, 'stderr': subprocess.DEVNULL}
+    collector = subprocess.Popen(
+        [str(run.COLLECTOR), '--grpc', f'127.0.0.1:{grpc_port}', '--http', f'127.0.0.1:{http_port}'], **quiet
+    )
+    downstream = subprocess.Popen(
+        [sys.executable, str(run.BENCH / 'servers' / 'downstream.py'), str(down_port)], **quiet
+    )
+    # W6's gRPC downstream (a plain grpc.server; the baseline venv has grpcio, no agent).
+    grpc_downstream = subprocess.Popen(
+        [str(run.venv_python('baseline')), str(run.BENCH / 'servers' / 'grpc_downstream.py'), str(grpc_down_port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        time.sleep(1)
+        if grpc and grpc_downstream.stdout.readline().strip() != 'ready':
+            raise SystemExit("W6's gRPC downstream did not start")
+        yield f'127.0.0.1:{grpc_port}', f'http://127.0.0.1:{down_port}/', f'127.0.0.1:{grpc_down_port}'
+    finally:
+        collector.terminate()
+        downstream.terminate()
+        grpc_downstream.terminate()
+
+
+def driver_target(target: str, down_url: str, grpc_down: str) -> str:
+    """A case's target as the driver takes it: W2 and W6 with their downstream addresses."""
+    return {'downstream': down_url, 'w6': f'w6={down_url}downstream,{grpc_down}'}.get(target, target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument('--workloads', default=','.join(CASES), help='comma-separated, e.g. w2,w3')
@@ -192,48 +229,17 @@ def main() -> None:
         os.environ['SW_BENCH_NO_GC'] = '1'
     cases = {name: CASES[name] for name in args.workloads.split(',')}
     kinds = tuple(args.kinds.split(','))
-    grpc_port, http_port, down_port = run.free_port(), run.free_port(), run.free_port()
-    grpc_down_port = run.free_port()
-    collector = subprocess.Popen(
-        [
-            str(run.COLLECTOR),
-            '--grpc',
-            f'127.0.0.1:{grpc_port}',
-            '--http',
-            f'127.0.0.1:{http_port}',
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    downstream = subprocess.Popen(
-        [sys.executable, str(run.BENCH / 'servers' / 'downstream.py'), str(down_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    # W6's gRPC downstream (a plain grpc.server; the baseline venv has grpcio, no agent).
-    grpc_downstream = subprocess.Popen(
-        [str(run.venv_python('baseline')), str(run.BENCH / 'servers' / 'grpc_downstream.py'), str(grpc_down_port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        time.sleep(1)
-        if 'w6' in cases and grpc_downstream.stdout.readline().strip() != 'ready':
-            raise SystemExit("W6's gRPC downstream did not start")
+    with servers('w6' in cases) as (backend, down_url, grpc_down):
         print(
             '| workload | threads | no agent | apache-skywalking | skywalking-rs | overhead apache-skywalking | '
             'overhead skywalking-rs | ratio |'
         )
         print('|---|---|---:|---:|---:|---:|---:|---:|')
         for name, (n1, n2, target) in cases.items():
-            url = {
-                'downstream': f'http://127.0.0.1:{down_port}/',
-                'w6': f'w6=http://127.0.0.1:{down_port}/downstream,127.0.0.1:{grpc_down_port}',
-            }.get(target, target)
+            url = driver_target(target, down_url, grpc_down)
             app, rest, misses = {}, {}, {}
             for kind in kinds:
-                backend, venv = f'127.0.0.1:{grpc_port}', venvs.get(kind, '')
+                venv = venvs.get(kind, '')
                 keep = {n: args.keep / f'{name}-{kind}-{n}' if args.keep else None for n in (n1, n2)}
                 a_app, a_rest = instructions(kind, n1, backend, url, venv, keep[n1], args.cache)
                 b_app, b_rest = instructions(kind, n2, backend, url, venv, keep[n2], args.cache)
@@ -256,10 +262,6 @@ def main() -> None:
                     f'{ratio} |',
                     flush=True,
                 )
-    finally:
-        collector.terminate()
-        downstream.terminate()
-        grpc_downstream.terminate()
 
 
 if __name__ == '__main__':

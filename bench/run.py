@@ -86,6 +86,8 @@ SKYWALKING = ('upstream', 'rs')
 #: two builds meet the same moments of the machine (builds timed in separate runs differ by
 #: the host's drift, up to a third of the overhead: see docs/Benchmarks.md).
 CANDIDATE = 'candidate'
+#: How the rs venv's wheel was built (bench/.venvs/rs/.bench-build), by `--pgo`.
+RS_BUILDS = {False: 'release', True: 'release, profile-guided (bench/pgo_wheel.py)'}
 AGENT_OF = {CANDIDATE: 'rs'}
 
 WORKLOADS = {
@@ -211,14 +213,19 @@ def ensure_venv(name: str, spec: list[str], install) -> None:
     marker.write_text(wanted)
 
 
+def ensure_maturin() -> Path:
+    """maturin, in the build venv."""
+    ensure_venv('build', ['maturin>=1.7,<2'], lambda: pip('build', 'maturin>=1.7,<2'))
+    return VENVS / 'build' / 'bin' / 'maturin'
+
+
 def build_rs_wheel() -> Path:
     """A release wheel of this checkout, built by maturin (from the build venv) on the shared target/."""
-    ensure_venv('build', ['maturin>=1.7,<2'], lambda: pip('build', 'maturin>=1.7,<2'))
+    maturin = ensure_maturin()
     out = VENVS / 'wheels'
     if out.exists():
         shutil.rmtree(out)
     log('building the skywalking-rs release wheel (maturin build --release)')
-    maturin = VENVS / 'build' / 'bin' / 'maturin'
     with open(LOGS / 'maturin.log', 'w') as logfile:
         subprocess.run(
             [str(maturin), 'build', '--release', '-i', str(venv_python('build')), '-o', str(out)],
@@ -233,7 +240,12 @@ def build_rs_wheel() -> Path:
     return wheels[0]
 
 
-def prepare(skip_build: bool) -> None:
+def build_collector() -> None:
+    log('building the collector (cargo build --release -p sw-collector)')
+    subprocess.run(['cargo', 'build', '--release', '--quiet', '-p', 'sw-collector'], cwd=ROOT, check=True)
+
+
+def prepare(skip_build: bool, pgo: bool = False) -> None:
     VENVS.mkdir(exist_ok=True)
     LOGS.mkdir(parents=True, exist_ok=True)
     ensure_venv('baseline', APP_PINS, lambda: pip('baseline', *APP_PINS))
@@ -244,7 +256,13 @@ def prepare(skip_build: bool) -> None:
     ensure_venv('otel', [*APP_PINS, *OTEL_PINS], lambda: pip('otel', *APP_PINS, *OTEL_PINS))
     if skip_build and venv_python('rs').exists():
         return
-    wheel = build_rs_wheel()
+    if pgo:
+        import pgo_wheel  # its training runs bench/instructions.py's cases, with the collector
+
+        build_collector()
+        wheel = pgo_wheel.build(VENVS / 'wheels-pgo')
+    else:
+        wheel = build_rs_wheel()
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
     ensure_venv('rs', [*APP_PINS], lambda: pip('rs', *APP_PINS))
     marker = VENVS / 'rs' / '.bench-wheel'
@@ -253,8 +271,9 @@ def prepare(skip_build: bool) -> None:
         pip('rs', '--force-reinstall', '--no-deps', str(wheel))
         pip('rs', str(wheel))  # its own dependencies
         marker.write_text(digest)
-    log('building the collector (cargo build --release -p sw-collector)')
-    subprocess.run(['cargo', 'build', '--release', '--quiet', '-p', 'sw-collector'], cwd=ROOT, check=True)
+    (VENVS / 'rs' / '.bench-build').write_text(RS_BUILDS[pgo])
+    if not pgo:
+        build_collector()
 
 
 def check_rs_release() -> str:
@@ -799,7 +818,8 @@ def markdown(report: dict) -> str:
     env = report['environment']
     lines = [
         f'Run of {env["date"]} on {env["cpu_model"]} ({env["cores"]} cores), Linux {env["kernel"]}, '
-        f'Python {env["python"]}; skywalking-rs at commit {env["git_commit"]}; {report["reps"]} repetitions '
+        f'Python {env["python"]}; skywalking-rs at commit {env["git_commit"]} '
+        f'({env.get("rs_build", RS_BUILDS[False])} build); {report["reps"]} repetitions '
         f'(CPU columns: medians; overheads: means over paired turns, ± their 95 % interval); the whole run took '
         f'{report["duration_s"] / 60:.1f} min.',
         '',
@@ -991,7 +1011,13 @@ def environment() -> dict:
         'python': python,
         'git_commit': commit.stdout.strip() + (' (with uncommitted changes)' if dirty.stdout.strip() else ''),
         'packages': package_versions(),
+        'rs_build': rs_build(),
     }
+
+
+def rs_build() -> str:
+    marker = VENVS / 'rs' / '.bench-build'
+    return marker.read_text() if marker.exists() else RS_BUILDS[False]
 
 
 def breakdown_process(sinks: Sinks, script: str, event: str, contender: str, backend: str, extra: list[str]) -> dict:
@@ -1055,6 +1081,11 @@ def main() -> None:
         help='also run the skywalking-rs build installed in bench/.venvs/VENV (a copy of the rs venv holding '
         'another wheel), as one more contender in the same turns; never written to the doc',
     )
+    parser.add_argument(
+        '--pgo',
+        action='store_true',
+        help="skywalking-rs as a profile-guided build (bench/pgo_wheel.py: about twice the plain build's time)",
+    )
     parser.add_argument('--no-breakdown', action='store_true', help='skip the W3 breakdown')
     parser.add_argument('--no-doc', action='store_true', help='do not touch docs/Benchmarks.md')
     parser.add_argument('--render', metavar='JSON', help='only recompute the summary of a saved run and write the doc')
@@ -1079,7 +1110,7 @@ def main() -> None:
 
     started = time.monotonic()
     LOGS.mkdir(parents=True, exist_ok=True)
-    prepare(skip_build=args.skip_setup)
+    prepare(skip_build=args.skip_setup, pgo=args.pgo)
     reference_before = reference_loop_ms()
     if not COLLECTOR.exists():
         raise SystemExit(f'{COLLECTOR} is missing: cargo build --release -p sw-collector')
