@@ -86,9 +86,9 @@ SKYWALKING = ('upstream', 'rs')
 #: two builds meet the same moments of the machine (builds timed in separate runs differ by
 #: the host's drift, up to a third of the overhead: see docs/Benchmarks.md).
 CANDIDATE = 'candidate'
+AGENT_OF = {CANDIDATE: 'rs'}
 #: How the rs venv's wheel was built (bench/.venvs/rs/.bench-build), by `--pgo`.
 RS_BUILDS = {False: 'release', True: 'release, profile-guided (bench/pgo_wheel.py)'}
-AGENT_OF = {CANDIDATE: 'rs'}
 
 WORKLOADS = {
     # `chunk`: iterations per turn (a few tenths of a second of one contender at a time).
