@@ -4,6 +4,7 @@ own SIGTERM handler is left in place and runs."""
 
 from __future__ import annotations
 
+import http.client
 import signal
 import subprocess
 import sys
@@ -90,7 +91,7 @@ def load_then_sigterm(services, name: str, **env: str) -> tuple[subprocess.Popen
             try:
                 with urllib.request.urlopen(f'http://127.0.0.1:{port}{path}', timeout=5) as response:
                     response.read()
-            except OSError:
+            except (OSError, http.client.HTTPException):  # refused, or cut off mid-response by the exit
                 continue
             with lock:
                 completed[path] = time.monotonic()
